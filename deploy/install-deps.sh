@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# install-deps.sh — install the Debian packages sitemail needs to build, run and test.
+# Idempotent: apt-get install of present packages is a no-op; safe to run twice.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+PKGS=(
+  build-essential cmake pkg-config
+  libboost-dev libboost-program-options-dev libboost-test-dev
+  libssl-dev libpq-dev openssl ca-certificates
+  postgresql-15 postgresql-client-15
+  postfix python3-aiosmtpd swaks microsocks dante-server tinyproxy
+  procps iproute2 hostname
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PKGS[@]} packages already installed"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+# Postfix asks a debconf question unless preseeded; we only use its tools (smtp-sink, smtp-source).
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+echo "postfix postfix/mailname string localhost" | $SUDO debconf-set-selections
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+# Packaged daemons are started by their postinst on some systems; tests start their own
+# instances on private ports, so stop the system-wide ones quietly if they were started.
+for svc in postfix tinyproxy danted postgresql; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    $SUDO systemctl stop "$svc" || true
+  fi
+done
+echo "install-deps: done"
