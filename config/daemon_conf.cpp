@@ -1,0 +1,173 @@
+// daemon_conf.cpp — sitemaild.conf parsing; see daemon_conf.hpp.
+#include "daemon_conf.hpp"
+
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "text_util.hpp"
+
+namespace sitemail {
+
+namespace po = boost::program_options;
+
+namespace {
+
+struct KeyDef {
+  const char* name;
+  const char* doc;
+  std::function<std::string(const DaemonConf&)> get;
+  std::function<std::string(DaemonConf&, const std::string&)> set;  // returns error text
+};
+
+std::function<std::string(DaemonConf&, const std::string&)> int_setter(int DaemonConf::*m, int lo, int hi) {
+  return [m, lo, hi](DaemonConf& c, const std::string& v) -> std::string {
+    try {
+      std::size_t used = 0;
+      int n = std::stoi(v, &used);
+      if (used != v.size()) return "'" + v + "' is not a whole number";
+      if (n < lo || n > hi) return std::to_string(n) + " is out of range " + std::to_string(lo) + "-" + std::to_string(hi);
+      c.*m = n;
+      return {};
+    } catch (...) {
+      return "'" + v + "' is not a whole number";
+    }
+  };
+}
+
+std::function<std::string(DaemonConf&, const std::string&)> str_setter(std::string DaemonConf::*m) {
+  return [m](DaemonConf& c, const std::string& v) -> std::string {
+    c.*m = v;
+    return {};
+  };
+}
+
+const std::vector<KeyDef>& key_defs() {
+  static const std::vector<KeyDef> defs = {
+      {"database.url", "libpq conninfo or URI of the sitemail database",
+       [](const DaemonConf& c) { return c.database_url; }, str_setter(&DaemonConf::database_url)},
+      {"sites.config_dir", "directory holding SMTP.config and <site>.config files",
+       [](const DaemonConf& c) { return c.config_dir; }, str_setter(&DaemonConf::config_dir)},
+      {"sites.default_site", "the site whose DB keys lie under every site (ILLiad: ILL)",
+       [](const DaemonConf& c) { return c.default_site; }, str_setter(&DaemonConf::default_site)},
+      {"sites.site_files", "layer: site file overrides SMTP.config per setting; replace: site file replaces it",
+       [](const DaemonConf& c) { return std::string(c.site_files == SiteFilesMode::layer ? "layer" : "replace"); },
+       [](DaemonConf& c, const std::string& v) -> std::string {
+         if (iequals(v, "layer")) c.site_files = SiteFilesMode::layer;
+         else if (iequals(v, "replace")) c.site_files = SiteFilesMode::replace;
+         else return "'" + v + "' is not one of layer, replace";
+         return {};
+       }},
+      {"metrics.listen", "address:port for /metrics and /healthz; empty = off",
+       [](const DaemonConf& c) { return c.metrics_listen; }, str_setter(&DaemonConf::metrics_listen)},
+      {"delivery.max_connections", "SMTP connections open at once, all sites together",
+       [](const DaemonConf& c) { return std::to_string(c.max_connections); },
+       int_setter(&DaemonConf::max_connections, 1, 10000)},
+      {"delivery.batch_size", "outbox rows claimed per query",
+       [](const DaemonConf& c) { return std::to_string(c.batch_size); }, int_setter(&DaemonConf::batch_size, 1, 10000)},
+      {"delivery.lease_seconds", "a claimed row returns to the queue if its owner is silent this long",
+       [](const DaemonConf& c) { return std::to_string(c.lease_seconds); },
+       int_setter(&DaemonConf::lease_seconds, 10, 86400)},
+      {"delivery.poll_interval", "seconds between queue polls (NOTIFY wakes earlier)",
+       [](const DaemonConf& c) { return std::to_string(c.poll_interval); }, int_setter(&DaemonConf::poll_interval, 1, 2)},
+      {"delivery.shutdown_grace", "seconds to finish in-flight work on SIGTERM before releasing it",
+       [](const DaemonConf& c) { return std::to_string(c.shutdown_grace); },
+       int_setter(&DaemonConf::shutdown_grace, 0, 3600)},
+      {"retry.initial", "first retry delay after a transient failure, seconds",
+       [](const DaemonConf& c) { return std::to_string(c.retry_initial); }, int_setter(&DaemonConf::retry_initial, 1, 86400)},
+      {"retry.max", "retry delay ceiling, seconds (the delay doubles up to this)",
+       [](const DaemonConf& c) { return std::to_string(c.retry_max); }, int_setter(&DaemonConf::retry_max, 1, 604800)},
+      {"retry.give_up", "a message still failing this long after it was queued fails for good, seconds",
+       [](const DaemonConf& c) { return std::to_string(c.retry_give_up); },
+       int_setter(&DaemonConf::retry_give_up, 60, 31536000)},
+      {"retry.auth_backoff", "after a 535 the site waits this long before the next attempt, seconds",
+       [](const DaemonConf& c) { return std::to_string(c.auth_backoff); }, int_setter(&DaemonConf::auth_backoff, 1, 86400)},
+      {"log.level", "debug, info, warning or error", [](const DaemonConf& c) { return c.log_level; },
+       [](DaemonConf& c, const std::string& v) -> std::string {
+         for (auto l : {"debug", "info", "warning", "error"})
+           if (iequals(v, l)) {
+             c.log_level = to_lower(v);
+             return {};
+           }
+         return "'" + v + "' is not one of debug, info, warning, error";
+       }},
+  };
+  return defs;
+}
+
+// Line of the first `key =` under `[section]` in the INI text, 0 when not found.
+int find_line(const std::string& text, const std::string& dotted) {
+  auto dot = dotted.find('.');
+  std::string section = dot == std::string::npos ? "" : dotted.substr(0, dot);
+  std::string key = dot == std::string::npos ? dotted : dotted.substr(dot + 1);
+  std::string current;
+  int n = 0;
+  for (auto& l : split(text, '\n')) {
+    ++n;
+    auto t = trim(l);
+    if (t.starts_with("[") && t.ends_with("]")) {
+      current = std::string(trim(t.substr(1, t.size() - 2)));
+      continue;
+    }
+    auto eq = t.find('=');
+    if (eq != std::string_view::npos && current == section && trim(t.substr(0, eq)) == key) return n;
+  }
+  return 0;
+}
+
+}  // namespace
+
+const std::vector<DaemonConfKey>& daemon_conf_keys() {
+  static const std::vector<DaemonConfKey> keys = [] {
+    std::vector<DaemonConfKey> k;
+    DaemonConf d;
+    for (const auto& def : key_defs()) k.push_back({def.name, def.get(d), def.doc});
+    return k;
+  }();
+  return keys;
+}
+
+Diagnostics parse_daemon_conf(const std::string& text, const std::string& label, DaemonConf& conf) {
+  Diagnostics out;
+  auto where = [&](const std::string& key) {
+    int line = find_line(text, key);
+    return line ? label + ":" + std::to_string(line) : label;
+  };
+  po::options_description desc;
+  for (const auto& d : key_defs()) desc.add_options()(d.name, po::value<std::string>());
+  po::parsed_options parsed(&desc);
+  try {
+    std::istringstream in(text);
+    parsed = po::parse_config_file(in, desc, /*allow_unregistered=*/true);
+  } catch (const po::error& e) {
+    out.push_back({label, "", Severity::error, e.what()});
+    return out;
+  }
+  std::vector<std::string_view> names;
+  for (const auto& d : key_defs()) names.push_back(d.name);
+  for (const auto& opt : parsed.options) {
+    if (opt.unregistered) {
+      std::string msg = "unknown key '" + opt.string_key + "'";
+      if (auto near = nearest(opt.string_key, names); !near.empty()) msg += "; did you mean " + near + "?";
+      out.push_back({where(opt.string_key), opt.string_key, Severity::error, msg});
+      continue;
+    }
+    for (const auto& d : key_defs()) {
+      if (opt.string_key != d.name) continue;
+      std::string v = opt.value.empty() ? std::string() : std::string(trim(opt.value.front()));
+      if (auto err = d.set(conf, v); !err.empty()) out.push_back({where(d.name), d.name, Severity::error, err});
+    }
+  }
+  return out;
+}
+
+Diagnostics load_daemon_conf(const std::string& path, DaemonConf& conf) {
+  std::ifstream in(path);
+  if (!in) return {{path, "", Severity::error, "cannot read the daemon config file"}};
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_daemon_conf(ss.str(), path, conf);
+}
+
+}  // namespace sitemail

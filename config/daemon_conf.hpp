@@ -1,0 +1,44 @@
+// daemon_conf.hpp — sitemaild.conf (INI, Boost.Program_options): the fixed keys of
+// CONTRACT §6 plus the delivery/retry/log keys. One table (daemon_conf.cpp) lists every
+// key with its default and doc; deploy/sitemaild.conf.example documents the same keys.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "diagnostic.hpp"
+
+namespace sitemail {
+
+enum class SiteFilesMode { layer, replace };
+
+struct DaemonConf {
+  std::string database_url;                 // [database] url
+  std::string config_dir = "/etc/sitemail"; // [sites] config_dir
+  std::string default_site = "ILL";         // [sites] default_site
+  SiteFilesMode site_files = SiteFilesMode::layer;  // [sites] site_files
+  std::string metrics_listen = "127.0.0.1:9465";    // [metrics] listen; empty = off
+  int max_connections = 64;       // [delivery] max_connections: all sites together
+  int batch_size = 50;            // [delivery] batch_size: rows claimed per query
+  int lease_seconds = 300;        // [delivery] lease_seconds: a claim expires after this
+  int poll_interval = 2;          // [delivery] poll_interval: seconds between queue polls
+  int shutdown_grace = 20;        // [delivery] shutdown_grace: seconds to finish in-flight work
+  int retry_initial = 60;         // [retry] initial: first backoff, seconds
+  int retry_max = 3600;           // [retry] max: backoff ceiling, seconds
+  int retry_give_up = 172800;     // [retry] give_up: fail a message this long after queueing
+  int auth_backoff = 900;         // [retry] auth_backoff: a site after 535 waits this long
+  std::string log_level = "info"; // [log] level: debug | info | warning | error
+};
+
+struct DaemonConfKey {
+  std::string name;     // "sites.config_dir"
+  std::string default_text;
+  std::string doc;
+};
+[[nodiscard]] const std::vector<DaemonConfKey>& daemon_conf_keys();
+
+// Reads the INI file into `conf` (which keeps its values for keys not in the file).
+// Problems name the file and line; unknown keys and bad values are errors.
+[[nodiscard]] Diagnostics load_daemon_conf(const std::string& path, DaemonConf& conf);
+[[nodiscard]] Diagnostics parse_daemon_conf(const std::string& text, const std::string& label, DaemonConf& conf);
+
+}  // namespace sitemail

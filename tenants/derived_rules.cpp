@@ -1,0 +1,220 @@
+// derived_rules.cpp — the rules that combine settings: TLS mode (port suffix > EMailSecure
+// + SslStartMode), automatic proxy port, EHLO name, and the checks that hold a site.
+// Every ignored value gets a note saying why, shown by `show --explain`.
+#include <netdb.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "resolver.hpp"
+#include "text_util.hpp"
+
+namespace sitemail {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+SettingResolution& at(EffectiveSettings& es, Setting s) { return es.settings[static_cast<std::size_t>(s)]; }
+std::string name(Setting s) { return std::string(def(s).name); }
+
+void add(Diagnostics& d, const EffectiveSettings& es, Setting s, Severity sev, std::string msg) {
+  const auto& r = es.at(s);
+  std::string where = r.is_default() ? "db:" + es.site : r.where;
+  d.push_back({where, name(s), sev, std::move(msg)});
+}
+
+bool explicitly_set(const EffectiveSettings& es, Setting s) { return !es.at(s).is_default(); }
+
+void derive_tls(EffectiveSettings& es) {
+  const auto& port = es.get(Setting::EMailSMTPPort);
+  es.port = static_cast<std::uint16_t>(port.number);
+  const bool secure = es.flag(Setting::EMailSecure);
+  const auto mode = static_cast<SslStartMode>(es.number(Setting::SslStartMode));
+  const std::string port_text = format_value(def(Setting::EMailSMTPPort), port);
+  if (port.port_tls != PortTls::unspecified) {
+    es.tls = port.port_tls == PortTls::ssl        ? TlsMode::implicit
+             : port.port_tls == PortTls::starttls ? TlsMode::starttls_required
+                                                  : TlsMode::none;
+    for (auto s : {Setting::EMailSecure, Setting::SslStartMode})
+      if (explicitly_set(es, s))
+        at(es, s).notes.push_back("ignored because the port suffix in EMailSMTPPort = " + port_text +
+                                  " sets the TLS mode");
+  } else if (!secure) {
+    es.tls = TlsMode::none;
+    if (explicitly_set(es, Setting::SslStartMode))
+      at(es, Setting::SslStartMode).notes.push_back("ignored because EMailSecure is No");
+  } else {
+    switch (mode) {
+      case SslStartMode::automatic:
+        es.tls = (es.port == 25 || es.port == 587 || es.port == 2525) ? TlsMode::starttls_required : TlsMode::implicit;
+        break;
+      case SslStartMode::implicit: es.tls = TlsMode::implicit; break;
+      case SslStartMode::explicit_: es.tls = TlsMode::starttls_required; break;
+      case SslStartMode::none: es.tls = TlsMode::none; break;
+      case SslStartMode::opportunistic: es.tls = TlsMode::opportunistic; break;
+    }
+  }
+  std::string how = es.tls == TlsMode::none                ? "no TLS"
+                    : es.tls == TlsMode::implicit          ? "implicit TLS"
+                    : es.tls == TlsMode::starttls_required ? "STARTTLS required"
+                                                           : "STARTTLS when offered";
+  at(es, Setting::EMailSMTPPort).notes.push_back("TLS mode: " + how + " on port " + std::to_string(es.port));
+}
+
+void derive_firewall(EffectiveSettings& es, Diagnostics& d) {
+  const auto type = static_cast<FirewallType>(es.number(Setting::FirewallType));
+  const auto& fwport = es.get(Setting::FirewallPort);
+  if (type == FirewallType::none) {
+    es.firewall_port = 0;
+    for (auto s : {Setting::FirewallHost, Setting::FirewallPort, Setting::FirewallUser, Setting::FirewallPassword})
+      if (explicitly_set(es, s) && (s == Setting::FirewallPort ? fwport.number != 0 : !es.text(s).empty()))
+        at(es, s).notes.push_back("ignored because FirewallType is fwNone");
+    return;
+  }
+  if (es.text(Setting::FirewallHost).empty())
+    add(d, es, Setting::FirewallType, Severity::error,
+        std::string(enum_name(def(Setting::FirewallType), es.number(Setting::FirewallType))) +
+            " needs a FirewallHost");
+  if (fwport.number == 0) {
+    es.firewall_port = type == FirewallType::tunnel ? 80 : 1080;
+    at(es, Setting::FirewallPort)
+        .notes.push_back("0 means automatic: " + std::to_string(es.firewall_port) + " for " +
+                         std::string(enum_name(def(Setting::FirewallType), es.number(Setting::FirewallType))));
+  } else {
+    es.firewall_port = static_cast<std::uint16_t>(fwport.number);
+  }
+  if (type == FirewallType::socks4 || type == FirewallType::socks4a)
+    if (!es.text(Setting::FirewallPassword).empty())
+      at(es, Setting::FirewallPassword).notes.push_back("ignored because SOCKS4 has no passwords (user-id only)");
+}
+
+std::string in_config_dir(const std::string& dir, const std::string& p) {
+  return (p.empty() || p.front() == '/' || dir.empty()) ? p : dir + "/" + p;
+}
+
+bool readable_file(const std::string& p) {
+  std::error_code ec;
+  if (!fs::is_regular_file(p, ec)) return false;
+  std::ifstream f(p);
+  return static_cast<bool>(f);
+}
+
+void check_client_cert(const EffectiveSettings& es, Diagnostics& d, const ResolveEnv& env) {
+  const auto type = static_cast<CertStoreType>(es.number(Setting::SslCertStoreType));
+  const std::string& store = es.text(Setting::SslCertStore);
+  const bool selecting = !es.text(Setting::SslCertSubject).empty() || !es.text(Setting::SslCertEncoded).empty();
+  // Single-certificate stores are used as soon as they are named; the sstMachine folder
+  // store (ILLiad's "MY") only when a certificate is selected from it.
+  const bool used = selecting || (type != CertStoreType::machine && !store.empty());
+  if (!used) return;
+  if (store.empty()) {
+    add(d, es, Setting::SslCertStore, Severity::error, "a client certificate is selected but SslCertStore is empty");
+    return;
+  }
+  switch (type) {
+    case CertStoreType::user:
+    case CertStoreType::pfx_file: {
+      auto p = in_config_dir(env.config_dir, store);
+      if (!readable_file(p)) add(d, es, Setting::SslCertStore, Severity::error, "cannot read certificate file " + p);
+      break;
+    }
+    case CertStoreType::pem_key:
+      if (store.find("-----BEGIN") == std::string::npos) {
+        auto p = in_config_dir(env.config_dir, store);
+        if (!readable_file(p)) add(d, es, Setting::SslCertStore, Severity::error, "cannot read PEM file " + p);
+      }
+      break;
+    case CertStoreType::pfx_blob: {
+      for (char c : store)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=' ||
+              std::isspace(static_cast<unsigned char>(c)))) {
+          add(d, es, Setting::SslCertStore, Severity::error, "sstPFXBlob needs base64 PKCS#12 text");
+          break;
+        }
+      break;
+    }
+    case CertStoreType::machine: {
+      auto p = in_config_dir(env.config_dir, "certs/" + store);
+      std::error_code ec;
+      if (store.find('/') != std::string::npos || store.find("..") != std::string::npos)
+        add(d, es, Setting::SslCertStore, Severity::error, "sstMachine store name must not contain '/' or '..'");
+      else if (!fs::is_directory(p, ec))
+        add(d, es, Setting::SslCertStore, Severity::error, "certificate folder " + p + " does not exist");
+      break;
+    }
+  }
+}
+
+void check_auth(EffectiveSettings& es, Diagnostics& d) {
+  const auto method = static_cast<AuthMethod>(es.number(Setting::AuthMethod));
+  const bool user = !es.text(Setting::SMTPUserID).empty();
+  if (method == AuthMethod::xoauth2 && es.text(Setting::OAuthToken).empty())
+    add(d, es, Setting::AuthMethod, Severity::error, "XOAUTH2 needs an OAuthToken");
+  if (!user && method != AuthMethod::xoauth2) {
+    if (!es.text(Setting::SMTPPassword).empty())
+      at(es, Setting::SMTPPassword).notes.push_back("ignored because SMTPUserID is empty (no AUTH)");
+    if (explicitly_set(es, Setting::AuthMethod) && method != AuthMethod::none && method != AuthMethod::automatic)
+      at(es, Setting::AuthMethod).notes.push_back("ignored because SMTPUserID is empty (no AUTH)");
+    return;
+  }
+  if (method == AuthMethod::none) {
+    if (user) at(es, Setting::SMTPUserID).notes.push_back("ignored because AuthMethod is NoLoginMethod");
+    return;
+  }
+  if (es.tls == TlsMode::none && method == AuthMethod::automatic)
+    add(d, es, Setting::AuthMethod, Severity::warning,
+        "TLS is off, so Auto will only use CRAM-MD5 or NTLM and never send the password in clear; set "
+        "EMailSecure = Yes or name a clear mechanism explicitly");
+}
+
+}  // namespace
+
+std::string host_fqdn() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "[127.0.0.1]";
+  std::string best = host;
+  addrinfo hints{};
+  hints.ai_flags = AI_CANONNAME;
+  hints.ai_family = AF_UNSPEC;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host, nullptr, &hints, &res) == 0 && res) {
+    if (res->ai_canonname && std::strchr(res->ai_canonname, '.')) best = res->ai_canonname;
+    freeaddrinfo(res);
+  }
+  if (to_lower(best).starts_with("localhost")) return "[127.0.0.1]";
+  return best;
+}
+
+void apply_derived_rules(EffectiveSettings& es, Diagnostics& d, const ResolveEnv& env) {
+  if (es.text(Setting::EMailSMTPServer).empty() && es.at(Setting::EMailSMTPServer).valid)
+    add(d, es, Setting::EMailSMTPServer, Severity::error, "no relay: EMailSMTPServer is empty");
+  if (es.text(Setting::EMailFromAddress).empty() && es.at(Setting::EMailFromAddress).valid)
+    add(d, es, Setting::EMailFromAddress, Severity::warning,
+        "empty: messages that do not set their own from address will fail");
+  derive_tls(es);
+  derive_firewall(es, d);
+  if (es.text(Setting::FullyQualifiedDomainName).empty()) {
+    es.helo = env.host_fqdn.empty() ? host_fqdn() : env.host_fqdn;
+    at(es, Setting::FullyQualifiedDomainName).value.text = es.helo;
+    at(es, Setting::FullyQualifiedDomainName).notes.push_back("the host's FQDN");
+  } else {
+    es.helo = es.text(Setting::FullyQualifiedDomainName);
+  }
+  check_auth(es, d);
+  check_client_cert(es, d, env);
+  if (!es.text(Setting::SslCaFile).empty()) {
+    auto p = in_config_dir(env.config_dir, es.text(Setting::SslCaFile));
+    if (!readable_file(p)) add(d, es, Setting::SslCaFile, Severity::error, "cannot read CA file " + p);
+  }
+  if (!es.text(Setting::SslAcceptServerCert).empty() && !es.text(Setting::SslCaFile).empty())
+    at(es, Setting::SslCaFile).notes.push_back("ignored because SslAcceptServerCert pins the server certificate");
+  if (es.tls == TlsMode::none) {
+    for (auto s : {Setting::SslAcceptServerCert, Setting::SslCaFile})
+      if (!es.text(s).empty()) at(es, s).notes.push_back("ignored because TLS is off");
+  }
+}
+
+}  // namespace sitemail

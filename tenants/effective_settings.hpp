@@ -1,0 +1,68 @@
+// effective_settings.hpp — the resolved, immutable settings of one site: every catalogue
+// setting with its typed value and provenance, plus the derived values delivery uses
+// (TLS mode, proxy port, EHLO name). Built once per (re)load, shared read-only.
+#pragma once
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "catalogue.hpp"
+#include "diagnostic.hpp"
+#include "value.hpp"
+
+namespace sitemail {
+
+enum class TlsMode { none, implicit, starttls_required, opportunistic };
+[[nodiscard]] std::string_view tls_mode_name(TlsMode m);
+
+inline constexpr const char* kBuiltinDefault = "built-in default";
+
+struct OverriddenValue {
+  std::string where;  // layer label of the lower value, e.g. "db:ILL"
+  std::string shown;  // the raw text as written (secrets masked)
+};
+
+struct SettingResolution {
+  Value value;
+  bool valid = true;                      // false when the effective text did not parse
+  std::string where = kBuiltinDefault;    // "built-in default", "db:ACME", "SMTP.config:7", ...
+  std::vector<OverriddenValue> overridden;  // nearest first
+  std::vector<std::string> notes;           // "ignored because ...", "0 means ..."
+  [[nodiscard]] bool is_default() const { return where == kBuiltinDefault; }
+};
+
+struct EffectiveSettings {
+  std::string site;
+  std::array<SettingResolution, kSettingCount> settings;
+  std::vector<std::string> layers;   // labels of the layers read, lowest first
+  std::vector<std::string> notes;    // site-level notes (e.g. SMTP.config skipped in replace mode)
+
+  // Derived values
+  TlsMode tls = TlsMode::none;
+  std::uint16_t port = 25;
+  std::uint16_t firewall_port = 0;   // effective proxy port (0 only when no proxy)
+  std::string helo;                  // EHLO/HELO argument
+
+  [[nodiscard]] const SettingResolution& at(Setting s) const { return settings[static_cast<std::size_t>(s)]; }
+  [[nodiscard]] const Value& get(Setting s) const { return at(s).value; }
+  [[nodiscard]] const std::string& text(Setting s) const { return get(s).text; }
+  [[nodiscard]] std::int64_t number(Setting s) const { return get(s).number; }
+  [[nodiscard]] bool flag(Setting s) const { return get(s).flag(); }
+};
+
+struct ResolvedSite {
+  std::string site;
+  std::vector<std::string> defined_in;  // "db", "outbox", "ACME.config", "(defaults only)"
+  Diagnostics diagnostics;
+  bool valid = false;
+  std::shared_ptr<const EffectiveSettings> settings;
+
+  [[nodiscard]] const Diagnostic* first_error() const {
+    for (const auto& d : diagnostics)
+      if (d.is_error()) return &d;
+    return nullptr;
+  }
+};
+
+}  // namespace sitemail

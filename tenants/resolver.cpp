@@ -1,0 +1,90 @@
+// resolver.cpp — per-setting layering with provenance; see resolver.hpp.
+#include "resolver.hpp"
+
+namespace sitemail {
+
+std::string_view tls_mode_name(TlsMode m) {
+  switch (m) {
+    case TlsMode::none: return "none";
+    case TlsMode::implicit: return "implicit";
+    case TlsMode::starttls_required: return "starttls";
+    case TlsMode::opportunistic: return "opportunistic";
+  }
+  return "?";
+}
+
+namespace {
+
+struct Candidate {
+  const RawLayer* layer;
+  const RawEntry* entry;
+};
+
+}  // namespace
+
+ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const ResolveEnv& env) {
+  ResolvedSite out;
+  out.site = site;
+  auto es = std::make_shared<EffectiveSettings>();
+  es->site = site;
+  es->layers.push_back(kBuiltinDefault);
+
+  const bool has_site_file = in.site_file && in.site_file->present;
+  std::vector<const RawLayer*> order;
+  auto use = [&](const RawLayer* l, const std::string& label) {
+    es->layers.push_back(label);
+    if (!l) return;
+    order.push_back(l);
+    for (const auto& d : l->diagnostics) out.diagnostics.push_back(d);
+  };
+  use(in.db_default, "db:" + env.default_site);
+  if (site != env.default_site) use(in.db_site, "db:" + site);
+  if (in.smtp_config && in.smtp_config->present) {
+    if (env.mode == SiteFilesMode::replace && has_site_file)
+      es->notes.push_back("SMTP.config not read because sites.site_files = replace and " + in.site_file->label +
+                          " exists");
+    else
+      use(in.smtp_config, "SMTP.config");
+  }
+  if (has_site_file) use(in.site_file, in.site_file->label);
+
+  ParseContext ctx{env.config_dir, env.getenv, true};
+  for (const auto& d : catalogue()) {
+    auto& r = es->settings[static_cast<std::size_t>(d.id)];
+    r.value = default_value(d);
+    std::vector<Candidate> cands;
+    for (const auto* l : order)
+      if (const auto* e = l->find(d.id)) cands.push_back({l, e});
+    if (cands.empty()) continue;
+    // The highest layer wins; lower ones are listed as overridden, nearest first.
+    const auto& top = cands.back();
+    auto parsed = parse_value(d, top.entry->raw, ctx);
+    r.where = top.layer->where(*top.entry);
+    if (parsed.value) {
+      r.value = *parsed.value;
+      if (!parsed.warning.empty())
+        out.diagnostics.push_back({r.where, std::string(d.name), Severity::warning, parsed.warning});
+    } else {
+      r.valid = false;
+      out.diagnostics.push_back({r.where, std::string(d.name), Severity::error, parsed.error});
+    }
+    for (std::size_t i = cands.size() - 1; i-- > 0;) {
+      const auto& c = cands[i];
+      std::string where = c.layer->where(*c.entry);
+      r.overridden.push_back({where, format_raw(d, c.entry->raw)});
+      ParseContext check = ctx;
+      check.resolve_secrets = false;  // an overridden secret is never read
+      auto lower = parse_value(d, c.entry->raw, check);
+      if (!lower.value)
+        out.diagnostics.push_back(
+            {where, std::string(d.name), Severity::warning, lower.error + " (overridden by " + r.where + ")"});
+    }
+    r.overridden.push_back({kBuiltinDefault, std::string(d.default_text.empty() ? "(empty)" : d.default_text)});
+  }
+  apply_derived_rules(*es, out.diagnostics, env);
+  out.valid = !has_errors(out.diagnostics);
+  out.settings = std::move(es);
+  return out;
+}
+
+}  // namespace sitemail

@@ -1,0 +1,85 @@
+// site_table.cpp — discovery and resolution of every site; see site_table.hpp.
+#include "site_table.hpp"
+
+#include <filesystem>
+
+#include "mail_settings_file.hpp"
+#include "text_util.hpp"
+
+namespace sitemail {
+
+namespace fs = std::filesystem;
+
+std::shared_ptr<const ResolvedSite> SiteTable::find(const std::string& site) const {
+  auto it = sites.find(site);
+  return it == sites.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<const ResolvedSite> SiteTable::find_or_resolve(const std::string& site) const {
+  if (auto s = find(site)) return s;
+  SiteLayers layers{db_default.get(), nullptr, smtp_config.get(), nullptr};
+  auto r = std::make_shared<ResolvedSite>(resolve_site(site, layers, env));
+  r->defined_in = {"(defaults only)"};
+  return r;
+}
+
+std::shared_ptr<const SiteTable> load_site_table(const DbSnapshot& db, const ResolveEnv& env) {
+  auto table = std::make_shared<SiteTable>();
+  table->env = env;
+  std::map<std::string, std::vector<std::string>> where;  // site -> defined_in
+  std::map<std::string, std::string> file_of;              // site -> file path
+  for (const auto& [site, rows] : db.keys_by_site) where[site].push_back("db");
+  for (const auto& site : db.outbox_sites) where[site].push_back("outbox");
+
+  std::string smtp_config_path;
+  std::error_code ec;
+  if (!env.config_dir.empty()) {
+    fs::directory_iterator it(env.config_dir, ec);
+    if (ec) {
+      table->global.push_back({env.config_dir, "", Severity::error, "cannot read config dir: " + ec.message()});
+    } else {
+      for (const auto& entry : it) {
+        const auto name = entry.path().filename().string();
+        if (!name.ends_with(".config") || name.size() <= 7) continue;
+        if (!entry.is_regular_file(ec)) continue;
+        const auto stem = name.substr(0, name.size() - 7);
+        if (iequals(stem, "SMTP")) {
+          smtp_config_path = entry.path().string();
+          continue;
+        }
+        where[stem].push_back(name);
+        file_of[stem] = entry.path().string();
+      }
+    }
+  }
+
+  auto default_layer = [&] {
+    auto it = db.keys_by_site.find(env.default_site);
+    return std::make_shared<RawLayer>(
+        layer_from_db_rows("db:" + env.default_site, it == db.keys_by_site.end() ? std::vector<DbKeyRow>{} : it->second));
+  }();
+  table->db_default = default_layer;
+  if (!smtp_config_path.empty())
+    table->smtp_config = std::make_shared<RawLayer>(read_mail_settings_file(smtp_config_path, "SMTP.config"));
+
+  for (const auto& [site, defined] : where) {
+    RawLayer db_site, file;
+    SiteLayers layers{default_layer.get(), nullptr, table->smtp_config.get(), nullptr};
+    if (site != env.default_site) {
+      if (auto it = db.keys_by_site.find(site); it != db.keys_by_site.end()) {
+        db_site = layer_from_db_rows("db:" + site, it->second);
+        layers.db_site = &db_site;
+      }
+    }
+    if (auto f = file_of.find(site); f != file_of.end()) {
+      file = read_mail_settings_file(f->second, site + ".config");
+      layers.site_file = &file;
+    }
+    auto r = std::make_shared<ResolvedSite>(resolve_site(site, layers, env));
+    r->defined_in = defined;
+    table->sites.emplace(site, std::move(r));
+  }
+  return table;
+}
+
+}  // namespace sitemail

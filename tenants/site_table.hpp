@@ -1,0 +1,53 @@
+// site_table.hpp — site discovery and the registry: every known site resolved once per
+// (re)load into an immutable SiteTable; the registry swaps the whole table atomically so
+// a reload never shows a half-updated view.
+#pragma once
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "resolver.hpp"
+
+namespace sitemail {
+
+// What the database says, read by server/ (this module does no DB I/O).
+struct DbSnapshot {
+  std::map<std::string, std::vector<DbKeyRow>> keys_by_site;  // nvtgc -> customization rows
+  std::set<std::string> outbox_sites;                          // distinct outbox.nvtgc
+};
+
+struct SiteTable {
+  ResolveEnv env;
+  std::map<std::string, std::shared_ptr<const ResolvedSite>> sites;
+  Diagnostics global;  // problems not tied to one site (config dir unreadable, ...)
+  // Kept to resolve a site that appears after the load (layers 1, 2 and 4).
+  std::shared_ptr<const RawLayer> db_default, smtp_config;
+
+  [[nodiscard]] std::shared_ptr<const ResolvedSite> find(const std::string& site) const;
+  // find(), or a resolution with the default layers for a site not known at load time.
+  [[nodiscard]] std::shared_ptr<const ResolvedSite> find_or_resolve(const std::string& site) const;
+};
+
+// Discovers the sites (DB keys, outbox, *.config files) and resolves each one.
+[[nodiscard]] std::shared_ptr<const SiteTable> load_site_table(const DbSnapshot& db, const ResolveEnv& env);
+
+class SiteRegistry {
+ public:
+  [[nodiscard]] std::shared_ptr<const SiteTable> current() const {
+    std::lock_guard lock(mu_);
+    return table_;
+  }
+  void replace(std::shared_ptr<const SiteTable> t) {
+    std::lock_guard lock(mu_);
+    table_ = std::move(t);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const SiteTable> table_;
+};
+
+}  // namespace sitemail
