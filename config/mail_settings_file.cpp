@@ -82,12 +82,22 @@ RawLayer parse_mail_settings(const std::string& text, const std::string& label) 
     diag(layer, static_cast<int>(e.line()), "", Severity::error, "malformed XML: " + e.message());
     return layer;
   }
-  if (tree.size() != 1 || !iequals(tree.begin()->first, "MailSettings")) {
-    std::string got = tree.empty() ? std::string("nothing") : "<" + tree.begin()->first + ">";
-    diag(layer, 0, "", Severity::error, "the root element must be <MailSettings>, found " + got);
+  const pt::ptree* root_ptr = nullptr;
+  std::string got;
+  for (const auto& [name, node] : tree) {
+    if (name == "<xmlcomment>") continue;
+    if (root_ptr || !got.empty() || !iequals(name, "MailSettings")) {
+      got += (got.empty() ? "<" : ", <") + name + ">";
+      continue;
+    }
+    root_ptr = &node;
+  }
+  if (!root_ptr || !got.empty()) {
+    diag(layer, 0, "", Severity::error,
+         "the root element must be one <MailSettings>, found " + (got.empty() ? std::string("nothing") : got));
     return layer;
   }
-  const pt::ptree& root = tree.begin()->second;
+  const pt::ptree& root = *root_ptr;
   auto positions = child_positions(text);
   std::size_t pos_index = 0;
   std::map<Setting, int> seen;  // setting -> first line

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# pg-cluster.sh — a private PostgreSQL 15 cluster on a Unix socket, for the quickstart and
+# the tests. Usage: pg-cluster.sh start|stop|status DIR
+#   start: initdb DIR/data (trust auth, no TCP), start it with its socket in DIR, and
+#          print the conninfo to use. Idempotent: an already running cluster is reused.
+# PostgreSQL refuses to run as root, so as root the cluster runs as user `postgres`.
+set -euo pipefail
+cmd=${1:?usage: pg-cluster.sh start|stop|status DIR}
+dir=$(mkdir -p "${2:?usage: pg-cluster.sh start|stop|status DIR}" && cd "$2" && pwd)
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -x "$bin/initdb" ] || { echo "pg-cluster: PostgreSQL server binaries not found; run deploy/install-deps.sh" >&2; exit 2; }
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+user=$( [ "$(id -u)" = 0 ] && echo postgres || id -un )
+conninfo="host=$dir dbname=postgres user=$user"
+case "$cmd" in
+  start)
+    if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+      as_pg "$bin/initdb" -D "$dir/data" -A trust -U "$user" -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+        || { cat "$dir/initdb.log" >&2; exit 2; }
+    fi
+    if ! as_pg "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+      as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off -c max_connections=200" start >/dev/null \
+        || { tail -20 "$dir/server.log" >&2; exit 2; }
+    fi
+    echo "$conninfo"
+    ;;
+  stop)
+    if [ -f "$dir/data/PG_VERSION" ]; then as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true; fi
+    ;;
+  restart)
+    as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w -l "$dir/server.log" restart >/dev/null
+    ;;
+  status)
+    as_pg "$bin/pg_ctl" -D "$dir/data" status
+    ;;
+  *) echo "usage: pg-cluster.sh start|stop|restart|status DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,31 @@
+// ctl_commands.hpp — the sitemailctl commands. Each takes the parsed command line and
+// returns the exit code (CONTRACT §1: 0 ok, 1 the thing failed, 2 usage/environment).
+#pragma once
+#include <boost/program_options.hpp>
+#include <string>
+#include <vector>
+
+#include "cli_common.hpp"
+
+namespace sitemail {
+
+struct CtlArgs {
+  boost::program_options::variables_map vm;
+  std::vector<std::string> words;  // positional words after the command (and sub-command)
+  DaemonConf conf;
+  [[nodiscard]] bool flag(const char* name) const { return vm.count(name) > 0; }
+  [[nodiscard]] std::string opt(const char* name, std::string fallback = {}) const {
+    return vm.count(name) ? vm[name].as<std::string>() : fallback;
+  }
+};
+
+int cmd_db_migrate(CtlArgs& a);
+int cmd_keys_list(CtlArgs& a);
+int cmd_keys_get(CtlArgs& a);
+int cmd_keys_set(CtlArgs& a);
+int cmd_keys_unset(CtlArgs& a);
+int cmd_sites(CtlArgs& a);
+int cmd_check(CtlArgs& a);
+int cmd_show(CtlArgs& a);
+
+}  // namespace sitemail

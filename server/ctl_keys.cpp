@@ -1,0 +1,145 @@
+// ctl_keys.cpp — `sitemailctl db migrate` and `keys list/get/set/unset`: the DB layer of
+// the configuration. `set` validates against the catalogue before writing and stores the
+// canonical key name, replacing any alias or differently-cased row for the same setting.
+#include <iostream>
+
+#include "catalogue.hpp"
+#include "ctl_commands.hpp"
+#include "migrations.hpp"
+#include "text_util.hpp"
+#include "value.hpp"
+
+namespace sitemail {
+
+namespace {
+
+const SettingDef& setting_or_throw(const std::string& key) {
+  if (auto s = find_setting(key)) return def(*s);
+  std::string msg = "unknown setting '" + key + "'";
+  if (auto near = nearest(key, all_setting_names()); !near.empty()) msg += "; did you mean " + near + "?";
+  throw std::invalid_argument(msg);
+}
+
+// custkey spellings in the DB that name setting `d` for `site`.
+std::vector<std::string> rows_for(PgConn& db, const SettingDef& d, const std::string& site) {
+  std::vector<std::string> keys;
+  auto r = db.exec("SELECT custkey FROM customization WHERE nvtgc = $1", {site});
+  for (int i = 0; i < r.rows(); ++i)
+    if (auto s = find_setting(r.get(i, 0)); s && *s == d.id) keys.push_back(r.get(i, 0));
+  return keys;
+}
+
+std::string admin_type(const SettingDef& d) {
+  return d.type == ValueType::boolean ? "YesNo" : d.type == ValueType::enumeration ? "Enum" : "String";
+}
+
+}  // namespace
+
+int cmd_db_migrate(CtlArgs& a) {
+  PgConn db(require_database(a.conf));
+  auto applied = migrate(db);
+  for (const auto& name : applied) std::cout << "applied " << name << "\n";
+  std::cout << "schema version " << schema_version(db) << (applied.empty() ? " (already up to date)" : "") << "\n";
+  return kExitOk;
+}
+
+int cmd_keys_list(CtlArgs& a) {
+  PgConn db(require_database(a.conf));
+  const std::string site = a.opt("site");
+  auto r = site.empty() ? db.exec("SELECT nvtgc, custkey, coalesce(value,'') FROM customization ORDER BY nvtgc, custkey")
+                        : db.exec("SELECT nvtgc, custkey, coalesce(value,'') FROM customization WHERE nvtgc = $1 "
+                                  "ORDER BY custkey",
+                                  {site});
+  const bool json = a.flag("json");
+  std::string out = json ? "[" : "";
+  bool first = true;
+  for (int i = 0; i < r.rows(); ++i) {
+    auto s = find_setting(r.get(i, 1));
+    if (!s) continue;
+    const auto& d = def(*s);
+    std::string shown = format_raw(d, r.get(i, 2));
+    if (json) {
+      out += std::string(first ? "" : ",") + "{\"site\":\"" + json_escape(r.get(i, 0)) + "\",\"key\":\"" +
+             json_escape(r.get(i, 1)) + "\",\"setting\":\"" + std::string(d.name) + "\",\"value\":\"" +
+             json_escape(shown) + "\"}";
+    } else {
+      out += r.get(i, 0) + " " + r.get(i, 1) + " = " + shown + "\n";
+    }
+    first = false;
+  }
+  std::cout << out << (json ? "]\n" : "");
+  return kExitOk;
+}
+
+int cmd_keys_get(CtlArgs& a) {
+  PgConn db(require_database(a.conf));
+  const std::string site = a.opt("site", a.conf.default_site);
+  const SettingDef* d = nullptr;
+  try {
+    d = &setting_or_throw(a.words[0]);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "sitemailctl: " << e.what() << "\n";
+    return kExitFailed;
+  }
+  auto keys = rows_for(db, *d, site);
+  if (keys.empty()) {
+    std::cerr << "sitemailctl: " << d->name << " is not set for site " << site << "\n";
+    return kExitFailed;
+  }
+  auto r = db.exec("SELECT coalesce(value,'') FROM customization WHERE nvtgc = $1 AND custkey = $2", {site, keys[0]});
+  std::cout << format_raw(*d, r.get(0, 0)) << "\n";
+  return kExitOk;
+}
+
+int cmd_keys_set(CtlArgs& a) {
+  PgConn db(require_database(a.conf));
+  const std::string site = a.opt("site", a.conf.default_site);
+  const SettingDef* d = nullptr;
+  try {
+    d = &setting_or_throw(a.words[0]);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "sitemailctl: " << e.what() << "\n";
+    return kExitFailed;
+  }
+  const std::string& value = a.words[1];
+  ParseContext ctx{a.conf.config_dir, nullptr, /*resolve_secrets=*/false};
+  auto parsed = parse_value(*d, value, ctx);
+  if (!parsed.value) {
+    std::cerr << Diagnostic{"db:" + site, std::string(d->name), Severity::error, parsed.error}.to_line() << "\n";
+    return kExitFailed;
+  }
+  if (!parsed.warning.empty())
+    std::cerr << Diagnostic{"db:" + site, std::string(d->name), Severity::warning, parsed.warning}.to_line() << "\n";
+  PgTransaction tx(db);
+  for (const auto& k : rows_for(db, *d, site))
+    db.exec("DELETE FROM customization WHERE nvtgc = $1 AND custkey = $2", {site, k});
+  db.exec(
+      "INSERT INTO customization (custkey, value, nvtgc, description, admincat, adminkey, admintype) "
+      "VALUES ($1, $2, $3, $4, 'System', 'EMail', $5)",
+      {std::string(d->name), value, site, std::string(d->doc), admin_type(*d)});
+  tx.commit();
+  std::cout << "db:" << site << " " << d->name << " = " << format_raw(*d, value) << "\n";
+  return kExitOk;
+}
+
+int cmd_keys_unset(CtlArgs& a) {
+  PgConn db(require_database(a.conf));
+  const std::string site = a.opt("site", a.conf.default_site);
+  const SettingDef* d = nullptr;
+  try {
+    d = &setting_or_throw(a.words[0]);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "sitemailctl: " << e.what() << "\n";
+    return kExitFailed;
+  }
+  int n = 0;
+  for (const auto& k : rows_for(db, *d, site)) {
+    db.exec("DELETE FROM customization WHERE nvtgc = $1 AND custkey = $2", {site, k});
+    ++n;
+  }
+  if (n == 0) std::cerr << "sitemailctl: " << d->name << " was not set for site " << site << "\n";
+  else std::cout << "db:" << site << " " << d->name << " unset\n";
+  return kExitOk;
+}
+
+}  // namespace sitemail

@@ -1,0 +1,76 @@
+// pg.hpp — a thin RAII layer over libpq: connections, parameterised queries, results.
+// Errors throw PgError with PostgreSQL's own message and SQLSTATE.
+#pragma once
+#include <libpq-fe.h>
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace sitemail {
+
+class PgError : public std::runtime_error {
+ public:
+  PgError(const std::string& what, std::string sqlstate = {}) : std::runtime_error(what), sqlstate_(std::move(sqlstate)) {}
+  [[nodiscard]] const std::string& sqlstate() const { return sqlstate_; }
+  // true when the connection itself failed (class 08) or the server is shutting down (57P)
+  [[nodiscard]] bool connection_lost() const { return sqlstate_.empty() || sqlstate_.starts_with("08") || sqlstate_.starts_with("57P"); }
+
+ private:
+  std::string sqlstate_;
+};
+
+class PgResult {
+ public:
+  explicit PgResult(PGresult* r) : r_(r, PQclear) {}
+  [[nodiscard]] int rows() const { return PQntuples(r_.get()); }
+  [[nodiscard]] bool is_null(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
+  [[nodiscard]] std::string get(int row, int col) const { return PQgetvalue(r_.get(), row, col); }
+  [[nodiscard]] std::optional<std::string> opt(int row, int col) const {
+    if (is_null(row, col)) return std::nullopt;
+    return get(row, col);
+  }
+  [[nodiscard]] long long get_int(int row, int col) const { return std::stoll(get(row, col)); }
+  [[nodiscard]] std::string affected() const { return PQcmdTuples(r_.get()); }
+
+ private:
+  std::unique_ptr<PGresult, decltype(&PQclear)> r_;
+};
+
+using PgParam = std::optional<std::string>;
+
+class PgConn {
+ public:
+  explicit PgConn(const std::string& conninfo);
+  PgConn(const PgConn&) = delete;
+  PgConn& operator=(const PgConn&) = delete;
+
+  PgResult exec(const std::string& sql, const std::vector<PgParam>& params = {});
+  void exec_script(const std::string& sql);  // several statements, no parameters
+  [[nodiscard]] PGconn* raw() { return c_.get(); }
+  [[nodiscard]] bool table_exists(const std::string& name);
+
+ private:
+  std::unique_ptr<PGconn, decltype(&PQfinish)> c_;
+};
+
+// RAII transaction: BEGIN on construction, ROLLBACK unless commit() was called.
+class PgTransaction {
+ public:
+  explicit PgTransaction(PgConn& c) : c_(c) { c_.exec("BEGIN"); }
+  ~PgTransaction() {
+    if (!done_) try { c_.exec("ROLLBACK"); } catch (...) {}
+  }
+  void commit() {
+    c_.exec("COMMIT");
+    done_ = true;
+  }
+
+ private:
+  PgConn& c_;
+  bool done_ = false;
+};
+
+}  // namespace sitemail

@@ -1,0 +1,16 @@
+// site_source.hpp — reading what the database knows about sites (customization keys and
+// outbox site codes) and building the SiteTable from it plus the config dir.
+#pragma once
+#include <memory>
+
+#include "daemon_conf.hpp"
+#include "pg.hpp"
+#include "site_table.hpp"
+
+namespace sitemail {
+
+[[nodiscard]] DbSnapshot read_db_snapshot(PgConn& db);
+[[nodiscard]] ResolveEnv resolve_env_from(const DaemonConf& conf);
+[[nodiscard]] std::shared_ptr<const SiteTable> load_sites(PgConn& db, const DaemonConf& conf);
+
+}  // namespace sitemail
