@@ -29,11 +29,17 @@ int line_at(const std::string& t, std::size_t pos, std::size_t& counted_to, int&
   return line;
 }
 
-// Start tags of the root's children, in document order, with their lines.
-std::vector<ElementPos> child_positions(const std::string& t) {
-  std::vector<ElementPos> out;
+struct Scan {
+  std::vector<ElementPos> children;  // start tags of the root's children, in order
+  int error_line = 0;                // a mismatched closing tag (rapidxml does not check them)
+  std::string error;
+};
+
+Scan scan_elements(const std::string& t) {
+  Scan out;
+  std::vector<std::string> open;
   std::size_t i = 0, counted = 0;
-  int line = 1, depth = 0;
+  int line = 1;
   auto skip_to = [&](std::string_view end) {
     auto p = t.find(end, i);
     i = p == std::string::npos ? t.size() : p + end.size();
@@ -43,11 +49,12 @@ std::vector<ElementPos> child_positions(const std::string& t) {
     if (t.compare(i, 9, "<![CDATA[") == 0) { skip_to("]]>"); continue; }
     if (t.compare(i, 2, "<?") == 0) { skip_to("?>"); continue; }
     if (t.compare(i, 2, "<!") == 0) { skip_to(">"); continue; }
-    if (t.compare(i, 2, "</") == 0) { --depth; skip_to(">"); continue; }
-    std::size_t start = i;
-    std::size_t name_end = t.find_first_of(" \t\r\n/>", i + 1);
-    std::string name = t.substr(i + 1, name_end - i - 1);
-    // find the end of the tag, honouring quoted attribute values
+    const std::size_t start = i;
+    const bool closing = t.compare(i, 2, "</") == 0;
+    const std::size_t name_begin = i + (closing ? 2 : 1);
+    std::size_t name_end = t.find_first_of(" \t\r\n/>", name_begin);
+    if (name_end == std::string::npos) name_end = t.size();
+    std::string name = t.substr(name_begin, name_end - name_begin);
     std::size_t j = name_end;
     char q = 0;
     for (; j < t.size(); ++j) {
@@ -55,10 +62,21 @@ std::vector<ElementPos> child_positions(const std::string& t) {
       if (t[j] == '"' || t[j] == '\'') q = t[j];
       else if (t[j] == '>') break;
     }
-    bool self_closing = j > 0 && j < t.size() && t[j - 1] == '/';
-    if (depth == 1) out.push_back({name, line_at(t, start, counted, line)});
-    if (!self_closing) ++depth;
     i = j + 1;
+    if (closing) {
+      if (open.empty() || open.back() != name) {
+        if (out.error.empty()) {
+          out.error_line = line_at(t, start, counted, line);
+          out.error = "</" + name + "> does not close " + (open.empty() ? std::string("any element") : "<" + open.back() + ">");
+        }
+        return out;
+      }
+      open.pop_back();
+      continue;
+    }
+    const bool self_closing = j > 0 && j < t.size() && t[j - 1] == '/';
+    if (open.size() == 1) out.children.push_back({name, line_at(t, start, counted, line)});
+    if (!self_closing) open.push_back(name);
   }
   return out;
 }
@@ -98,7 +116,12 @@ RawLayer parse_mail_settings(const std::string& text, const std::string& label) 
     return layer;
   }
   const pt::ptree& root = *root_ptr;
-  auto positions = child_positions(text);
+  auto scan = scan_elements(text);
+  if (!scan.error.empty()) {
+    diag(layer, scan.error_line, "", Severity::error, "malformed XML: " + scan.error);
+    return layer;
+  }
+  const auto& positions = scan.children;
   std::size_t pos_index = 0;
   std::map<Setting, int> seen;  // setting -> first line
   const auto names = all_setting_names();

@@ -79,7 +79,10 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
         out.diagnostics.push_back(
             {where, std::string(d.name), Severity::warning, lower.error + " (overridden by " + r.where + ")"});
     }
-    r.overridden.push_back({kBuiltinDefault, std::string(d.default_text.empty() ? "(empty)" : d.default_text)});
+    const std::string builtin = d.id == Setting::FullyQualifiedDomainName ? "(host FQDN)"
+                                : d.default_text.empty()                 ? "(empty)"
+                                                                         : std::string(d.default_text);
+    r.overridden.push_back({kBuiltinDefault, builtin});
   }
   apply_derived_rules(*es, out.diagnostics, env);
   out.valid = !has_errors(out.diagnostics);

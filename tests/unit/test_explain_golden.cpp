@@ -1,0 +1,88 @@
+// test_explain_golden.cpp — golden files for `show --explain` (and `sites`): each case in
+// fixtures/golden/<case>/ has db.txt (SITE KEY VALUE lines), config/ (the config dir),
+// optional mode (layer|replace) and expected/<SITE>.txt. SITEMAIL_UPDATE_GOLDEN=1 rewrites
+// the expected files (review the diff before committing).
+#include <boost/test/unit_test.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "report_format.hpp"
+#include "text_util.hpp"
+
+using namespace sitemail;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+DbSnapshot read_db_txt(const fs::path& p) {
+  DbSnapshot db;
+  std::ifstream in(p);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto t = std::string(trim(line));
+    if (t.empty() || t[0] == '#') continue;
+    std::istringstream ls(t);
+    std::string site, key, value;
+    ls >> site >> key;
+    std::getline(ls, value);
+    if (site == "outbox") {
+      db.outbox_sites.insert(key);
+      continue;
+    }
+    db.keys_by_site[site].push_back({key, std::string(trim(value))});
+  }
+  return db;
+}
+
+std::shared_ptr<const SiteTable> load_case(const fs::path& dir) {
+  ResolveEnv env;
+  env.config_dir = (dir / "config").string();
+  env.host_fqdn = "host.example.org";
+  env.getenv = [](const std::string& n) -> std::optional<std::string> {
+    if (n == "GOLDEN_PW") return std::string("pw");
+    return std::nullopt;
+  };
+  if (fs::exists(dir / "mode") && trim(slurp(dir / "mode")) == "replace") env.mode = SiteFilesMode::replace;
+  return load_site_table(read_db_txt(dir / "db.txt"), env);
+}
+
+void compare(const fs::path& expected_file, const std::string& actual) {
+  if (std::getenv("SITEMAIL_UPDATE_GOLDEN")) {
+    fs::create_directories(expected_file.parent_path());
+    std::ofstream(expected_file, std::ios::binary) << actual;
+    return;
+  }
+  BOOST_TEST_CONTEXT(expected_file.string()) {
+    BOOST_REQUIRE(fs::exists(expected_file));
+    BOOST_TEST(slurp(expected_file) == actual);
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(golden)
+
+BOOST_AUTO_TEST_CASE(show_explain_and_sites_match_the_golden_files) {
+  const fs::path root = SITEMAIL_FIXTURES "/golden";
+  int cases = 0;
+  for (const auto& c : fs::directory_iterator(root)) {
+    if (!c.is_directory()) continue;
+    ++cases;
+    auto table = load_case(c.path());
+    compare(c.path() / "expected" / "sites.txt", format_sites(*table));
+    for (const auto& [code, site] : table->sites)
+      compare(c.path() / "expected" / (code + ".txt"), format_show(*site, true));
+  }
+  BOOST_TEST(cases >= 3);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
