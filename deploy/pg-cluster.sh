@@ -26,6 +26,7 @@ case "$cmd" in
         -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off -c max_connections=200" start >/dev/null \
         || { tail -20 "$dir/server.log" >&2; exit 2; }
     fi
+    echo "$conninfo" > "$dir/conninfo"
     echo "$conninfo"
     ;;
   stop)

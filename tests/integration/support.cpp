@@ -1,0 +1,97 @@
+// support.cpp — see support.hpp.
+#include "support.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace sitemail::test {
+
+namespace fs = std::filesystem;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+RunResult run(const std::string& command_line) {
+  static int counter = 0;
+  const std::string base = (fs::temp_directory_path() / ("sitemail_run_" + std::to_string(getpid()) + "_" +
+                                                          std::to_string(++counter)))
+                               .string();
+  const std::string cmd = "(" + command_line + ") >" + base + ".out 2>" + base + ".err </dev/null";
+  int status = std::system(cmd.c_str());
+  RunResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(base + ".out");
+  r.err = slurp(base + ".err");
+  fs::remove(base + ".out");
+  fs::remove(base + ".err");
+  return r;
+}
+
+std::string cluster_conninfo() {
+  const char* dir = std::getenv("SITEMAIL_TEST_PG_DIR");
+  if (!dir) throw std::runtime_error("SITEMAIL_TEST_PG_DIR is not set (run the tests with ctest)");
+  auto c = slurp(std::string(dir) + "/conninfo");
+  while (!c.empty() && (c.back() == '\n' || c.back() == ' ')) c.pop_back();
+  if (c.empty()) throw std::runtime_error("no test cluster: " + std::string(dir) + "/conninfo is missing");
+  return c;
+}
+
+TestDb::TestDb(const std::string& name) : name_("t_" + name + "_" + std::to_string(getpid())) {
+  const auto admin_info = cluster_conninfo();
+  {
+    PgConn admin(admin_info);
+    admin.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+    admin.exec("CREATE DATABASE " + name_);
+  }
+  conninfo_ = admin_info;
+  auto p = conninfo_.find("dbname=postgres");
+  conninfo_.replace(p, 15, "dbname=" + name_);
+  conn_ = std::make_unique<PgConn>(conninfo_);
+}
+
+TestDb::~TestDb() {
+  conn_.reset();
+  try {
+    PgConn admin(cluster_conninfo());
+    admin.exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+  } catch (...) {
+  }
+}
+
+TempDir::TempDir(const std::string& tag) {
+  path_ = (fs::temp_directory_path() / ("sitemail_" + tag + "_" + std::to_string(getpid()))).string();
+  fs::remove_all(path_);
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+void TempDir::write(const std::string& rel, const std::string& content) const {
+  fs::path p = fs::path(path_) / rel;
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << content;
+}
+
+std::string ctl() { return SITEMAIL_CTL; }
+std::string daemon() { return SITEMAIL_DAEMON; }
+
+}  // namespace sitemail::test
