@@ -26,11 +26,15 @@ struct OverriddenValue {
 struct SettingResolution {
   Value value;
   bool valid = true;                      // false when the effective text did not parse
-  std::string where = kBuiltinDefault;    // "built-in default", "db:ACME", "SMTP.config:7", ...
-  std::vector<OverriddenValue> overridden;  // nearest first
+  std::string where;                      // "db:ACME", "SMTP.config:7", ...; empty = built-in default
+  std::vector<OverriddenValue> overridden;  // nearest first; the built-in default is implied last
   std::vector<std::string> notes;           // "ignored because ...", "0 means ..."
-  [[nodiscard]] bool is_default() const { return where == kBuiltinDefault; }
+  [[nodiscard]] bool is_default() const { return where.empty(); }
+  [[nodiscard]] std::string source() const { return where.empty() ? std::string(kBuiltinDefault) : where; }
 };
+
+// How the built-in default of a setting is shown among overridden values.
+[[nodiscard]] std::string builtin_shown(const SettingDef& d);
 
 struct EffectiveSettings {
   std::string site;

@@ -47,14 +47,16 @@ std::string format_show(const ResolvedSite& site, bool explain) {
       out += "\n";
       continue;
     }
-    out += "  [" + r.where + "]";
+    out += "  [" + r.source() + "]";
     if (!r.value.indirection.empty()) out += " via " + r.value.indirection;
     out += "\n";
     for (const auto& diag : site.diagnostics)
-      if (diag.setting == d.name && diag.where == r.where)
+      if (diag.setting == d.name && diag.where == r.source())
         out += std::string("    ") + severity_word(diag.severity) + ": " + diag.message + "\n";
-    if (!r.is_default())
+    if (!r.is_default()) {
       for (const auto& o : r.overridden) out += "    overrides " + o.shown + "  [" + o.where + "]\n";
+      out += "    overrides " + builtin_shown(d) + "  [" + kBuiltinDefault + "]\n";
+    }
     for (const auto& n : r.notes) out += "    " + n + "\n";
   }
   return out;
@@ -70,11 +72,12 @@ std::string format_show_json(const ResolvedSite& site) {
     if (!first) out += ",";
     first = false;
     out += "{\"name\":" + json_str(d.name) + ",\"value\":" + json_str(shown_value(d, r)) +
-           ",\"source\":" + json_str(r.where) + ",\"overridden\":[";
-    if (!r.is_default())
-      for (std::size_t i = 0; i < r.overridden.size(); ++i)
-        out += (i ? "," : "") + std::string("{\"source\":") + json_str(r.overridden[i].where) +
-               ",\"value\":" + json_str(r.overridden[i].shown) + "}";
+           ",\"source\":" + json_str(r.source()) + ",\"overridden\":[";
+    if (!r.is_default()) {
+      for (const auto& o : r.overridden)
+        out += "{\"source\":" + json_str(o.where) + ",\"value\":" + json_str(o.shown) + "},";
+      out += "{\"source\":\"" + std::string(kBuiltinDefault) + "\",\"value\":" + json_str(builtin_shown(d)) + "}";
+    }
     out += "],\"notes\":[";
     for (std::size_t i = 0; i < r.notes.size(); ++i) out += (i ? "," : "") + json_str(r.notes[i]);
     out += "]}";

@@ -3,6 +3,12 @@
 
 namespace sitemail {
 
+std::string builtin_shown(const SettingDef& d) {
+  return d.id == Setting::FullyQualifiedDomainName ? "(host FQDN)"
+         : d.default_text.empty()                 ? "(empty)"
+                                                  : std::string(d.default_text);
+}
+
 std::string_view tls_mode_name(TlsMode m) {
   switch (m) {
     case TlsMode::none: return "none";
@@ -79,10 +85,6 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
         out.diagnostics.push_back(
             {where, std::string(d.name), Severity::warning, lower.error + " (overridden by " + r.where + ")"});
     }
-    const std::string builtin = d.id == Setting::FullyQualifiedDomainName ? "(host FQDN)"
-                                : d.default_text.empty()                 ? "(empty)"
-                                                                         : std::string(d.default_text);
-    r.overridden.push_back({kBuiltinDefault, builtin});
   }
   apply_derived_rules(*es, out.diagnostics, env);
   out.valid = !has_errors(out.diagnostics);
