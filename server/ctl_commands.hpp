@@ -27,5 +27,6 @@ int cmd_keys_unset(CtlArgs& a);
 int cmd_sites(CtlArgs& a);
 int cmd_check(CtlArgs& a);
 int cmd_show(CtlArgs& a);
+int cmd_test(CtlArgs& a);
 
 }  // namespace sitemail

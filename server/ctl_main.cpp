@@ -28,6 +28,7 @@ const std::vector<Command>& commands() {
       {{"sites"}, 0, 0, {"json"}, cmd_sites, "sites [--json]                  every site and whether it is valid"},
       {{"check"}, 0, 0, {"site", "strict", "json"}, cmd_check, "check [--site S] [--strict] [--json]  validate the configuration"},
       {{"show"}, 0, 0, {"site", "explain", "json"}, cmd_show, "show --site S [--explain] [--json]    effective settings of a site"},
+      {{"test"}, 0, 0, {"site", "send-to", "transcript"}, cmd_test, "test --site S [--send-to ADDR] [--transcript]  connect, TLS, AUTH (and send) as delivery would"},
   };
   return c;
 }
@@ -45,7 +46,9 @@ int main(int argc, char** argv) {
   add_common_options(common);
   po::options_description cmd_opts("command options");
   cmd_opts.add_options()("site", po::value<std::string>(), "site code (NVTGC)")("json", "print JSON")(
-      "strict", "check: warnings fail too")("explain", "show: where each value came from");
+      "strict", "check: warnings fail too")("explain", "show: where each value came from")(
+      "send-to", po::value<std::string>(), "test: also send a test message to ADDR")(
+      "transcript", "test: print the SMTP dialogue (credentials redacted)");
   po::options_description hidden;
   hidden.add_options()("words", po::value<std::vector<std::string>>(), "");
   po::options_description all;

@@ -1,0 +1,91 @@
+// client.cpp — see client.hpp: the thin I/O layer that performs a Session's actions.
+#include "client.hpp"
+
+namespace sitemail::smtp {
+
+Client::Client(asio::any_io_executor ex, std::shared_ptr<const EffectiveSettings> settings, std::shared_ptr<TlsSetup> tls)
+    : settings_(std::move(settings)),
+      tls_(std::move(tls)),
+      transport_(std::make_shared<Transport>(ex, std::chrono::seconds(settings_->number(Setting::Timeout)))),
+      session_(session_params(*settings_)) {}
+
+Client::~Client() { transport_->close(); }
+
+asio::awaitable<void> Client::drive() {
+  char buf[16384];
+  while (true) {
+    switch (session_.next()) {
+      case Session::Action::write: {
+        boost::system::error_code ec;
+        auto out = session_.take_output();
+        co_await transport_->write_all(out, ec);
+        if (ec)
+          session_.abort(network_failure(Stage::message, std::string("write failed during ") + session_.state_name() + ": " +
+                                                             (transport_->timed_out() ? "timed out" : ec.message())));
+        break;
+      }
+      case Session::Action::read: {
+        boost::system::error_code ec;
+        std::size_t n = co_await transport_->read_some(buf, sizeof buf, ec);
+        if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+          session_.on_eof();
+        } else if (ec) {
+          Stage st = std::string_view(session_.state_name()) == "greeting" ? Stage::greeting : Stage::message;
+          session_.abort(network_failure(st, std::string("read failed during ") + session_.state_name() + ": " +
+                                                 (transport_->timed_out() ? "timed out after " +
+                                                                                std::to_string(settings_->number(Setting::Timeout)) + " s"
+                                                                          : ec.message())));
+        } else {
+          session_.on_bytes(std::string_view(buf, n));
+        }
+        break;
+      }
+      case Session::Action::start_tls: {
+        auto f = co_await transport_->start_tls(*tls_, settings_->text(Setting::EMailSMTPServer));
+        if (f) session_.abort(*f);
+        else session_.on_tls_started();
+        break;
+      }
+      default: co_return;
+    }
+  }
+}
+
+asio::awaitable<std::optional<Failure>> Client::open() {
+  if (tls_ && tls_->error && settings_->tls != TlsMode::none) co_return *tls_->error;
+  if (auto f = co_await transport_->connect(*settings_)) co_return f;
+  auto leftover = transport_->take_leftover();
+  if (settings_->tls == TlsMode::implicit) {
+    if (!leftover.empty())
+      co_return Failure{FailureKind::transient, Stage::tls, "the relay sent data before the TLS handshake", {}, 0};
+    if (auto f = co_await transport_->start_tls(*tls_, settings_->text(Setting::EMailSMTPServer))) co_return f;
+  }
+  if (!leftover.empty()) session_.on_bytes(leftover);
+  co_await drive();
+  if (session_.next() == Session::Action::failed) co_return session_.failure();
+  usable_ = true;
+  co_return std::nullopt;
+}
+
+asio::awaitable<MessageResult> Client::send(const BuiltMessage& m) {
+  session_.send(m);
+  co_await drive();
+  if (session_.next() == Session::Action::failed) {
+    usable_ = false;
+    MessageResult r = session_.message_result();
+    r.failure = session_.failure();
+    co_return r;
+  }
+  co_return session_.message_result();
+}
+
+asio::awaitable<void> Client::close() {
+  if (usable_) {
+    usable_ = false;
+    session_.quit();
+    co_await drive();
+  }
+  transport_->close();
+}
+
+}  // namespace sitemail::smtp

@@ -1,0 +1,36 @@
+// client.hpp — one SMTP connection for one site, driven with C++20 coroutines: open()
+// connects (via the proxy), reads the greeting, says EHLO, starts TLS, authenticates;
+// send() delivers one message (several per connection); close() says QUIT.
+#pragma once
+#include <memory>
+
+#include "session.hpp"
+#include "transport.hpp"
+
+namespace sitemail::smtp {
+
+class Client {
+ public:
+  Client(asio::any_io_executor ex, std::shared_ptr<const EffectiveSettings> settings, std::shared_ptr<TlsSetup> tls);
+  ~Client();
+
+  asio::awaitable<std::optional<Failure>> open();
+  // A connection-level failure appears as result.failure and makes the client unusable.
+  asio::awaitable<MessageResult> send(const BuiltMessage& m);
+  asio::awaitable<void> close();
+
+  [[nodiscard]] bool usable() const { return usable_; }
+  [[nodiscard]] const Session& session() const { return session_; }
+  [[nodiscard]] std::string peer() const { return transport_->peer(); }
+
+ private:
+  asio::awaitable<void> drive();  // performs actions until ready / message_done / closed / failed
+
+  std::shared_ptr<const EffectiveSettings> settings_;
+  std::shared_ptr<TlsSetup> tls_;
+  std::shared_ptr<Transport> transport_;
+  Session session_;
+  bool usable_ = false;
+};
+
+}  // namespace sitemail::smtp

@@ -1,0 +1,107 @@
+// session.hpp — the SMTP client dialogue as a sans-io state machine: bytes in, actions
+// out, no sockets. A thin Asio driver (client.cpp) performs the actions. Covers greeting,
+// EHLO/HELO fallback, STARTTLS (with the empty-buffer check), AUTH, MAIL/RCPT with
+// PIPELINING, DATA, RSET between messages on one connection, and QUIT.
+#pragma once
+#include <deque>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "effective_settings.hpp"
+#include "message.hpp"
+#include "outcome.hpp"
+#include "reply.hpp"
+#include "sasl.hpp"
+
+namespace sitemail::smtp {
+
+struct SessionParams {
+  std::string helo;
+  bool allow_extensions = true;
+  TlsMode tls = TlsMode::none;
+  bool tls_active = false;  // implicit TLS: already encrypted when the dialogue starts
+  AuthMethod auth = AuthMethod::automatic;
+  Credentials creds;
+};
+
+[[nodiscard]] SessionParams session_params(const EffectiveSettings& s);
+
+struct Capabilities {
+  bool esmtp = false, starttls = false, pipelining = false, eightbitmime = false, smtputf8 = false;
+  std::size_t size = 0;  // 0 = no limit announced
+  std::set<std::string> auth;
+};
+
+struct RecipientResult {
+  std::string address;
+  bool accepted = false;
+  std::string reply;  // sanitised
+  int code = 0;
+};
+
+struct MessageResult {
+  std::vector<RecipientResult> recipients;
+  std::optional<Failure> failure;  // whole-message failure (MAIL, DATA, or all recipients)
+  std::string reply;               // final reply to DATA when accepted
+  [[nodiscard]] bool delivered() const { return !failure.has_value(); }
+};
+
+class Session {
+ public:
+  enum class Action { read, write, start_tls, ready, message_done, closed, failed };
+
+  explicit Session(SessionParams p);
+
+  // What the driver must do next.
+  [[nodiscard]] Action next();
+  [[nodiscard]] std::string take_output();  // bytes for Action::write
+  void on_bytes(std::string_view data);     // after a read
+  void on_tls_started();                    // after the TLS handshake of STARTTLS
+  void on_eof();                            // the peer closed the connection
+  void abort(Failure f) { fail(std::move(f)); }  // the driver saw a network/TLS error
+
+  // In state `ready`: send one message (RSET first when this is not the first one).
+  void send(const BuiltMessage& m);
+  void quit();
+
+  [[nodiscard]] const Capabilities& capabilities() const { return caps_; }
+  [[nodiscard]] const Failure& failure() const { return *failure_; }
+  [[nodiscard]] const MessageResult& message_result() const { return result_; }
+  [[nodiscard]] bool tls_active() const { return p_.tls_active; }
+  [[nodiscard]] const std::string& auth_mechanism() const { return auth_name_; }
+  [[nodiscard]] const std::vector<std::string>& transcript() const { return transcript_; }
+  [[nodiscard]] const char* state_name() const;
+  [[nodiscard]] int messages_sent() const { return messages_; }
+
+ private:
+  enum class State { greeting, ehlo, helo, starttls, tls_handshake, auth, ready, transaction, body, message_done, quit, closed, failed };
+  enum class Expect { greeting, ehlo, helo, starttls, auth, rset, mail, rcpt, data, body, quit };
+
+  void command(const std::string& line, Expect e, const std::string& shown = {});
+  void handle(const Reply& r);
+  void after_hello();
+  void begin_auth();
+  void fail(Failure f);
+  void finish_message();
+
+  SessionParams p_;
+  State state_ = State::greeting;
+  ReplyParser parser_;
+  std::string out_;
+  std::deque<std::pair<Expect, std::size_t>> expect_;  // replies we wait for, in order
+  Capabilities caps_;
+  std::optional<Failure> failure_;
+  std::unique_ptr<SaslMechanism> sasl_;
+  std::string auth_name_;
+  std::vector<std::string> transcript_;
+  // current transaction
+  const BuiltMessage* msg_ = nullptr;
+  MessageResult result_;
+  bool mail_ok_ = false;
+  int messages_ = 0;
+  bool tried_ehlo_ = false;
+};
+
+}  // namespace sitemail::smtp

@@ -1,0 +1,37 @@
+// tls_setup.cpp — the OpenSSL context of a site: TLS 1.2 or later, verification against
+// SslCaFile or the system store (unless SslAcceptServerCert pins the certificate), and
+// the client certificate. Host-name checks and SNI are per connection (transport.cpp).
+#include "client_cert.hpp"
+#include "transport.hpp"
+
+namespace sitemail::smtp {
+
+std::shared_ptr<TlsSetup> make_tls_setup(const EffectiveSettings& s, const std::string& config_dir) {
+  auto t = std::make_shared<TlsSetup>();
+  t->ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  SSL_CTX* ctx = t->ctx->native_handle();
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  t->pin = s.text(Setting::SslAcceptServerCert);
+  if (t->pin.empty()) {
+    t->ctx->set_verify_mode(asio::ssl::verify_peer);
+    boost::system::error_code ec;
+    const auto& ca = s.text(Setting::SslCaFile);
+    if (!ca.empty()) {
+      std::string path = ca.front() == '/' || config_dir.empty() ? ca : config_dir + "/" + ca;
+      t->ctx->load_verify_file(path, ec);
+      if (ec) t->error = config_failure("cannot load SslCaFile " + path + ": " + ec.message());
+    } else {
+      t->ctx->set_default_verify_paths(ec);
+    }
+  } else {
+    // Pinned: the chain is not checked; the leaf is compared after the handshake.
+    t->ctx->set_verify_mode(asio::ssl::verify_none);
+  }
+  auto cert = install_client_cert(ctx, s, config_dir);
+  if (!cert.error.empty()) t->error = config_failure("client certificate: " + cert.error);
+  t->client_subject = cert.subject;
+  return t;
+}
+
+}  // namespace sitemail::smtp
