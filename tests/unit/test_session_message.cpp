@@ -63,8 +63,6 @@ BOOST_AUTO_TEST_CASE(pipelined_transaction_with_a_refused_recipient) {
   t.server.push_back("354 go\r\n");
   t.server.push_back("250 2.0.0 queued as X\r\n");
   BOOST_TEST((t.run() == Session::Action::message_done));
-  BOOST_TEST(t.written.find("MAIL FROM:<ill@lib.example> SIZE=21\r\nRCPT TO:<a@x.example>\r\nRCPT TO:<bad@x.example>\r\nDATA") ==
-             std::string::npos);  // DATA waits for the RCPT replies
   BOOST_TEST(t.written.find("MAIL FROM:<ill@lib.example> SIZE=21\r\nRCPT TO:<a@x.example>\r\nRCPT TO:<bad@x.example>\r\n") !=
              std::string::npos, t.written);
   BOOST_TEST(t.written.ends_with("DATA\r\nSubject: t\r\n\r\nhello\r\n.\r\n"));
