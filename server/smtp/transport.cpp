@@ -131,7 +131,8 @@ asio::awaitable<std::optional<Failure>> Transport::proxy_handshake(const Effecti
     std::string status_line = buf.substr(0, buf.find("\r\n"));
     int status = 0;
     if (status_line.size() >= 12 && status_line.starts_with("HTTP/")) status = std::atoi(status_line.c_str() + 9);
-    if (status == 407) co_return proxy_fail("proxy authentication failed", sanitise(status_line));
+    // 407 is the standard answer; some proxies (tinyproxy) answer 401
+    if (status == 407 || status == 401) co_return proxy_fail("proxy authentication failed", sanitise(status_line));
     if (status < 200 || status > 299) co_return proxy_fail("the proxy refused CONNECT", sanitise(status_line));
     leftover_ = buf.substr(end + 4);  // e.g. the relay's greeting in the same segment
     co_return std::nullopt;

@@ -1,0 +1,141 @@
+// peers.cpp — see peers.hpp.
+#include "peers.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
+#include <chrono>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+#include "codec.hpp"
+#include "support.hpp"
+
+namespace sitemail::test {
+
+namespace fs = std::filesystem;
+
+int free_port() {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  close(s);
+  return ntohs(a.sin_port);
+}
+
+std::string certs_dir() {
+  static const std::string dir = [] {
+    std::string d = (fs::temp_directory_path() / ("sitemail_certs_" + std::to_string(getpid()))).string();
+    auto r = run(std::string(SITEMAIL_SOURCE_DIR) + "/tests/integration/make_certs.sh " + d);
+    if (r.code != 0) throw std::runtime_error("make_certs.sh failed: " + r.err);
+    return d;
+  }();
+  return dir;
+}
+
+static bool port_open(int port) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  close(s);
+  return ok;
+}
+
+Peer::Peer(const std::string& name, const std::string& command, int port) : port_(port) {
+  dir_ = (fs::temp_directory_path() / ("sitemail_peer_" + name + "_" + std::to_string(getpid()) + "_" + std::to_string(port))).string();
+  fs::remove_all(dir_);
+  fs::create_directories(dir_);
+  fs::permissions(dir_, fs::perms::all);
+  const std::string cmd = "cd " + dir_ + " && exec " + command + " >" + dir_ + "/peer.log 2>&1";
+  pid_ = fork();
+  if (pid_ == 0) {
+    setpgid(0, 0);
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  for (int i = 0; i < 200; ++i) {
+    if (port_open(port_)) return;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("peer " + name + " exited at start: " + slurp(dir_ + "/peer.log"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  throw std::runtime_error("peer " + name + " did not listen on port " + std::to_string(port_) + ": " + log());
+}
+
+Peer::~Peer() {
+  if (pid_ > 0) {
+    kill(-pid_, SIGTERM);
+    kill(pid_, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 100 && waitpid(pid_, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    kill(-pid_, SIGKILL);
+    waitpid(pid_, &status, WNOHANG);
+  }
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+std::string Peer::log() const { return slurp(dir_ + "/peer.log"); }
+
+PyRelay::PyRelay(const std::string& args, int port)
+    : Peer("aiosmtpd",
+           "/usr/bin/python3 " + std::string(SITEMAIL_SOURCE_DIR) + "/tests/integration/peers/smtp_server.py --port " +
+               std::to_string(port) + " --out out " + args,
+           port) {}
+
+std::vector<Received> PyRelay::received() const {
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir() + "/out"))
+    if (e.path().extension() == ".json") files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  std::vector<Received> out;
+  for (const auto& f : files) {
+    boost::property_tree::ptree t;
+    boost::property_tree::read_json(f, t);
+    Received r;
+    r.mail_from = t.get<std::string>("mail_from");
+    for (const auto& [k, v] : t.get_child("rcpt_tos")) r.rcpt_tos.push_back(v.data());
+    r.data = codec::unbase64(t.get<std::string>("data_b64")).value_or("");
+    r.auth = t.get<std::string>("auth", "");
+    if (r.auth == "null") r.auth.clear();
+    r.tls = t.get<std::string>("tls") == "true";
+    r.client_subject = t.get<std::string>("client_subject", "");
+    if (r.client_subject == "null") r.client_subject.clear();
+    r.session = t.get<std::string>("session");
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::string PyRelay::auth_log() const { return slurp(dir() + "/out/auth.log"); }
+
+SmtpSink::SmtpSink(const std::string& flags, int port)
+    : Peer("smtp-sink", "/usr/sbin/smtp-sink " + std::string(getuid() == 0 ? "-u nobody " : "") + "-d msg- " + flags +
+                            " 127.0.0.1:" + std::to_string(port) + " 100",
+           port) {}
+
+int SmtpSink::messages() const {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(dir()))
+    if (e.path().filename().string().starts_with("msg-")) ++n;
+  return n;
+}
+
+}  // namespace sitemail::test

@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""smtp_server.py — an aiosmtpd test relay for sitemail's integration tests.
+
+Writes one JSON file per received message into --out (envelope, exact data bytes,
+the AUTH mechanism used, whether TLS was on, the client certificate subject, and the
+peer address), and one line per AUTH attempt into --out/auth.log.
+Modes: --tls none|starttls|implicit; --client-ca CA requires a client certificate;
+--user U:P enables AUTH (PLAIN, LOGIN built in, CRAM-MD5 added here);
+--mechs limits the offered mechanisms. Prints "READY <port>" when listening.
+"""
+import argparse, asyncio, base64, hashlib, hmac, json, os, secrets, ssl, sys, time
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+p = argparse.ArgumentParser()
+p.add_argument("--port", type=int, required=True)
+p.add_argument("--out", required=True)
+p.add_argument("--tls", choices=["none", "starttls", "implicit"], default="none")
+p.add_argument("--cert"); p.add_argument("--key")
+p.add_argument("--client-ca")
+p.add_argument("--user")
+p.add_argument("--mechs", default="PLAIN,LOGIN,CRAM-MD5")
+p.add_argument("--auth-require-tls", action="store_true")
+a = p.parse_args()
+os.makedirs(a.out, exist_ok=True)
+USER, PASS = (a.user.split(":", 1) if a.user else (None, None))
+counter = 0
+
+def auth_log(line):
+    with open(os.path.join(a.out, "auth.log"), "a") as f:
+        f.write(line + "\n")
+
+def authenticator(server, session, envelope, mechanism, auth_data):
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == USER and auth_data.password.decode() == PASS
+    auth_log(f"{mechanism} {'ok' if ok else 'fail'}")
+    if ok:
+        session.sm_mechanism = mechanism
+    return AuthResult(success=ok)
+
+def tls_info(server):
+    obj = server.transport.get_extra_info("ssl_object")
+    if obj is None:
+        return False, None
+    cert = obj.getpeercert()
+    subject = None
+    if cert:
+        subject = ",".join("%s=%s" % kv for rdn in cert.get("subject", ()) for kv in rdn)
+    return True, subject
+
+class Handler:
+    async def handle_DATA(self, server, session, envelope):
+        global counter
+        counter += 1
+        tls, client_subject = tls_info(server)
+        rec = {
+            "mail_from": envelope.mail_from,
+            "mail_options": envelope.mail_options,
+            "rcpt_tos": envelope.rcpt_tos,
+            "data_b64": base64.b64encode(envelope.original_content or envelope.content).decode(),
+            "auth": getattr(session, "sm_mechanism", None),
+            "tls": tls,
+            "client_subject": client_subject,
+            "peer": list(session.peer) if session.peer else None,
+            "session": id(session),
+        }
+        name = os.path.join(a.out, "msg-%06d.json" % counter)
+        with open(name + ".tmp", "w") as f:
+            json.dump(rec, f)
+        os.rename(name + ".tmp", name)
+        return "250 2.0.0 Ok: queued as %d" % counter
+
+class Smtp(SMTP):
+    async def auth_CRAM__MD5(self, server, args):
+        challenge = ("<%s.%d@test>" % (secrets.token_hex(4), int(time.time()))).encode()
+        resp = await self.challenge_auth(base64.b64encode(challenge).decode(), encode_to_b64=False)
+        if resp is None or not isinstance(resp, bytes):
+            return AuthResult(success=False, handled=False)
+        try:
+            user, digest = resp.decode().rsplit(" ", 1)
+        except ValueError:
+            return AuthResult(success=False, handled=False)
+        want = hmac.new(PASS.encode(), challenge, hashlib.md5).hexdigest()
+        ok = user == USER and hmac.compare_digest(digest, want)
+        auth_log(f"CRAM-MD5 {'ok' if ok else 'fail'}")
+        if ok:
+            self.session.sm_mechanism = "CRAM-MD5"
+        return AuthResult(success=ok, handled=False)
+
+def make_ctx():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(a.cert, a.key)
+    if a.client_ca:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(a.client_ca)
+    return ctx
+
+class Ctl(Controller):
+    def factory(self):
+        kw = dict(hostname="relay.test", decode_data=False, enable_SMTPUTF8=True)
+        if a.tls == "starttls":
+            kw["tls_context"] = make_ctx()
+            kw["require_starttls"] = False
+        if USER:
+            kw["authenticator"] = authenticator
+            kw["auth_require_tls"] = a.auth_require_tls
+            offered = set(a.mechs.split(","))
+            all_mechs = {"PLAIN", "LOGIN", "CRAM-MD5"}
+            kw["auth_exclude_mechanism"] = list(all_mechs - offered)
+        return Smtp(self.handler, **kw)
+
+kwargs = {}
+if a.tls == "implicit":
+    kwargs["ssl_context"] = make_ctx()
+ctl = Ctl(Handler(), hostname="127.0.0.1", port=a.port, ready_timeout=10, **kwargs)
+ctl.start()
+print("READY %d" % a.port, flush=True)
+try:
+    while True:
+        time.sleep(3600)
+except KeyboardInterrupt:
+    pass
+finally:
+    ctl.stop()
