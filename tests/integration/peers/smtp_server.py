@@ -36,7 +36,7 @@ def authenticator(server, session, envelope, mechanism, auth_data):
     auth_log(f"{mechanism} {'ok' if ok else 'fail'}")
     if ok:
         session.sm_mechanism = mechanism
-    return AuthResult(success=ok)
+    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd sends the 535
 
 def tls_info(server):
     obj = server.transport.get_extra_info("ssl_object")
