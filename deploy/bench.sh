@@ -11,3 +11,21 @@ echo "== resolve 10,000 sites, each with its own site file, cold start (fresh pr
 build/tests/bench/bench_resolve generate "$work/config" 10000 >/dev/null
 build/tests/bench/bench_resolve resolve "$work/config" 10000
 build/tests/bench/bench_resolve readonly "$work/config"
+
+echo
+echo "== SMTP engine: 20,000 messages of ~1 KiB over 10 reused connections into one smtp-sink"
+cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target bench_smtp >/dev/null
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sink_user=""; [ "$(id -u)" = 0 ] && sink_user="-u nobody"
+/usr/sbin/smtp-sink $sink_user -c 127.0.0.1:$port 256 >"$work/sink.log" 2>&1 &
+sink=$!
+trap 'kill $sink 2>/dev/null; rm -rf "$work"' EXIT
+sleep 0.5
+build/tests/bench/bench_smtp "$port" 20000 10 | tee "$work/engine.txt"
+start=$(date +%s.%N)
+/usr/sbin/smtp-source -d -s 10 -m 20000 -l 1024 -f bench@lib.example -t sink@dest.example 127.0.0.1:$port
+end=$(date +%s.%N)
+ours=$(awk '/msg\/s/ {print $(NF-1)}' "$work/engine.txt")
+theirs=$(echo "20000 / ($end - $start)" | bc -l)
+printf 'reference smtp-source -d -s 10: 20000 messages in %.2f s: %.0f msg/s\n' "$(echo "$end - $start" | bc -l)" "$theirs"
+printf 'ratio sitemail / smtp-source: %.2f (target >= 0.7)\n' "$(echo "$ours / $theirs" | bc -l)"
