@@ -1,19 +1,90 @@
-// daemon_main.cpp — sitemaild: command line, --check-config, and the run loop.
+// daemon_main.cpp — sitemaild: command line, --check-config, --once, and the run loop:
+// an io thread (SMTP deliveries, metrics, signals) and a database thread (DbWorker).
+#include <unistd.h>
+
 #include <iostream>
+#include <random>
+#include <thread>
 
 #include "cli_common.hpp"
-#include "pg.hpp"
+#include "daemon/db_worker.hpp"
+#include "daemon/log.hpp"
 #include "report_format.hpp"
 #include "site_source.hpp"
 
 namespace po = boost::program_options;
 using namespace sitemail;
 
+namespace {
+
+std::string make_owner() {
+  char host[128] = {};
+  gethostname(host, sizeof host - 1);
+  std::random_device rd;
+  return std::string(host) + ":" + std::to_string(getpid()) + ":" + std::to_string(rd() % 100000);
+}
+
+int run_daemon(const DaemonConf& conf, bool once) {
+  log::set_level(conf.log_level);
+  asio::io_context io(1);
+  auto guard = asio::make_work_guard(io);
+  Metrics metrics;
+  SiteRegistry registry;
+  std::unique_ptr<DbWorker> worker;
+  Dispatcher dispatcher(io, conf, metrics, [&](RowOutcome o) { worker->report(std::move(o)); });
+  worker = std::make_unique<DbWorker>(
+      conf, registry, metrics, make_owner(),
+      [&](std::vector<Job> jobs) { asio::post(io, [&dispatcher, jobs = std::move(jobs)]() mutable { dispatcher.add(std::move(jobs)); }); },
+      once);
+  if (!once && !conf.metrics_listen.empty()) {
+    try {
+      start_metrics_server(io, conf.metrics_listen, metrics);
+    } catch (const std::exception& e) {
+      std::cerr << "sitemaild: cannot serve metrics on " << conf.metrics_listen << ": " << e.what() << "\n";
+      return kExitUsage;
+    }
+  }
+  asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+  asio::steady_timer grace(io);
+  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      log::info("reload", {{"reason", "SIGHUP"}});
+      worker->request_reload();
+      signals.async_wait(on_signal);
+      return;
+    }
+    log::info("shutdown", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}, {"grace", std::to_string(conf.shutdown_grace) + "s"}});
+    dispatcher.stop();
+    worker->stop();
+    grace.expires_after(std::chrono::seconds(conf.shutdown_grace));
+    grace.async_wait([&](const boost::system::error_code& e) {
+      if (!e) worker->abandon();
+    });
+  };
+  signals.async_wait(on_signal);
+  std::thread db([&] {
+    worker->run();
+    asio::post(io, [&] {
+      signals.cancel();
+      grace.cancel();
+      guard.reset();
+      io.stop();
+    });
+  });
+  io.run();
+  db.join();
+  log::info("stopped", {});
+  return once && worker->any_not_sent() ? kExitFailed : kExitOk;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   po::options_description opts("options");
   add_common_options(opts);
-  opts.add_options()("once", "deliver everything due now, then exit")(
-      "check-config", "load and validate every site's configuration, then exit");
+  opts.add_options()("once", "deliver everything due now, then exit (1 when some mail failed or was deferred)")(
+      "check-config", "load and validate every site's configuration, print problems, then exit");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -24,7 +95,8 @@ int main(int argc, char** argv) {
   }
   if (vm.count("help")) {
     std::cout << "usage: sitemaild [options]\n\n" << opts
-              << "\nexit status: 0 success, 1 problems found / mail failed or deferred, 2 usage or environment error\n";
+              << "\nsignals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads DB keys and site files\n"
+                 "exit status: 0 success, 1 problems found / mail failed or deferred, 2 usage or environment error\n";
     return kExitOk;
   }
   if (vm.count("version")) {
@@ -33,16 +105,18 @@ int main(int argc, char** argv) {
   }
   try {
     DaemonConf conf = resolve_conf(vm);
-    PgConn db(require_database(conf));
-    if (vm.count("check-config")) {
-      auto table = load_sites(db, conf);
-      auto problems = collect_problems(*table, "");
-      std::cout << format_check(problems);
-      std::cout << format_sites(*table);
-      return has_errors(problems) ? kExitFailed : kExitOk;
+    {
+      PgConn db(require_database(conf));  // unreachable at start: exit 2
+      if (!db.table_exists("outbox")) throw UsageError("the database has no sitemail schema; run: sitemailctl db migrate");
+      if (vm.count("check-config")) {
+        auto table = load_sites(db, conf);
+        auto problems = collect_problems(*table, "");
+        std::cout << format_check(problems);
+        std::cout << format_sites(*table);
+        return has_errors(problems) ? kExitFailed : kExitOk;
+      }
     }
-    std::cerr << "sitemaild: delivery is not available in this build yet; use --check-config\n";
-    return kExitUsage;
+    return run_daemon(conf, vm.count("once") > 0);
   } catch (const UsageError& e) {
     std::cerr << "sitemaild: " << e.what() << "\n";
     return kExitUsage;

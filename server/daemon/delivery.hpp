@@ -1,0 +1,59 @@
+// delivery.hpp — the io-thread side of sitemaild: claimed rows are grouped per site and
+// delivered over reused connections, at most MaxConnections per site and
+// [delivery] max_connections in total, optionally rate limited (MaxMessagesPerMinute).
+// A slow or dead relay only occupies its own site's connections.
+#pragma once
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+
+#include "client.hpp"
+#include "metrics.hpp"
+#include "queue_store.hpp"
+#include "site_table.hpp"
+
+namespace sitemail {
+
+struct Job {
+  ClaimedRow row;
+  std::shared_ptr<const ResolvedSite> site;
+  std::chrono::steady_clock::time_point claimed_at = std::chrono::steady_clock::now();
+};
+
+class Dispatcher {
+ public:
+  using Report = std::function<void(RowOutcome)>;
+  Dispatcher(asio::io_context& io, const DaemonConf& conf, Metrics& metrics, Report report);
+
+  void add(std::vector<Job> jobs);  // io thread
+  // Stop taking new messages: pending jobs are released; in-flight ones finish.
+  void stop();
+  [[nodiscard]] int connections() const { return total_connections_; }
+
+ private:
+  struct SiteState {
+    std::deque<Job> pending;
+    int connections = 0;
+    std::chrono::steady_clock::time_point backoff_until{};
+    std::chrono::steady_clock::time_point next_send{};
+    std::shared_ptr<smtp::TlsSetup> tls;
+    const EffectiveSettings* tls_for = nullptr;
+  };
+
+  void pump();
+  asio::awaitable<void> connection(std::string site);
+  void finish(const Job& job, const std::optional<smtp::Failure>& failure, const smtp::MessageResult* result,
+              const std::string& message_id, const std::string& relay);
+  void release(const Job& job);
+
+  asio::io_context& io_;
+  const DaemonConf& conf_;
+  Metrics& metrics_;
+  Report report_;
+  std::map<std::string, SiteState> sites_;
+  int total_connections_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace sitemail

@@ -1,0 +1,39 @@
+// metrics.hpp — the daemon's counters and gauges, and the HTTP endpoint that serves them:
+// GET /metrics (Prometheus text format 0.0.4) and GET /healthz, on [metrics] listen.
+#pragma once
+#include <array>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "asio.hpp"
+
+namespace sitemail {
+
+class Metrics {
+ public:
+  void delivered(const std::string& site, const char* result, double latency_seconds);  // result: sent|deferred|failed|held
+  void set_depth(const std::map<std::string, long long>& d);
+  void connection_opened() { ++connections_; }
+  void connection_closed() { --connections_; }
+  void set_db_up(bool up) { db_up_ = up; }
+  [[nodiscard]] bool db_up() const { return db_up_; }
+  [[nodiscard]] std::string render() const;
+
+ private:
+  static constexpr std::array<double, 10> kBuckets = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300};
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, long long> results_;  // (site, result) -> count
+  std::map<std::string, long long> depth_;
+  std::array<long long, kBuckets.size()> buckets_{};
+  long long latency_count_ = 0;
+  double latency_sum_ = 0;
+  std::atomic<long long> connections_{0};
+  std::atomic<bool> db_up_{false};
+};
+
+// Serves /metrics and /healthz on `listen` ("127.0.0.1:9465"); throws on a bad address.
+void start_metrics_server(asio::io_context& io, const std::string& listen, Metrics& m);
+
+}  // namespace sitemail
