@@ -28,5 +28,10 @@ int cmd_sites(CtlArgs& a);
 int cmd_check(CtlArgs& a);
 int cmd_show(CtlArgs& a);
 int cmd_test(CtlArgs& a);
+int cmd_enqueue(CtlArgs& a);
+int cmd_queue(CtlArgs& a);
+int cmd_queue_retry(CtlArgs& a);
+int cmd_queue_cancel(CtlArgs& a);
+int cmd_reload(CtlArgs& a);
 
 }  // namespace sitemail

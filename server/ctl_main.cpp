@@ -28,6 +28,12 @@ const std::vector<Command>& commands() {
       {{"sites"}, 0, 0, {"json"}, cmd_sites, "sites [--json]                  every site and whether it is valid"},
       {{"check"}, 0, 0, {"site", "strict", "json"}, cmd_check, "check [--site S] [--strict] [--json]  validate the configuration"},
       {{"show"}, 0, 0, {"site", "explain", "json"}, cmd_show, "show --site S [--explain] [--json]    effective settings of a site"},
+      {{"enqueue"}, 0, 0, {"site", "to", "cc", "bcc", "subject", "body-file", "html-file", "from"}, cmd_enqueue,
+       "enqueue --site S --to A[,B] [--cc ..] [--bcc ..] [--subject ..] [--body-file F] [--html-file F] [--from ..]  queue one message"},
+      {{"queue"}, 0, 0, {"site", "status", "limit", "json"}, cmd_queue, "queue [--site S] [--status ST] [--limit N] [--json]  list mail"},
+      {{"queue", "retry"}, 0, 1000, {"failed", "site"}, cmd_queue_retry, "queue retry ID... | queue retry --failed [--site S]  requeue"},
+      {{"queue", "cancel"}, 1, 1000, {}, cmd_queue_cancel, "queue cancel ID...              cancel queued mail"},
+      {{"reload"}, 0, 0, {}, cmd_reload, "reload                          ask every running sitemaild to reload"},
       {{"test"}, 0, 0, {"site", "send-to", "transcript"}, cmd_test, "test --site S [--send-to ADDR] [--transcript]  connect, TLS, AUTH (and send) as delivery would"},
   };
   return c;
@@ -48,7 +54,12 @@ int main(int argc, char** argv) {
   cmd_opts.add_options()("site", po::value<std::string>(), "site code (NVTGC)")("json", "print JSON")(
       "strict", "check: warnings fail too")("explain", "show: where each value came from")(
       "send-to", po::value<std::string>(), "test: also send a test message to ADDR")(
-      "transcript", "test: print the SMTP dialogue (credentials redacted)");
+      "transcript", "test: print the SMTP dialogue (credentials redacted)")(
+      "to", po::value<std::string>(), "enqueue: To addresses, comma-separated")("cc", po::value<std::string>(), "enqueue: Cc")(
+      "bcc", po::value<std::string>(), "enqueue: Bcc")("subject", po::value<std::string>(), "enqueue: subject")(
+      "body-file", po::value<std::string>(), "enqueue: text body file")("html-file", po::value<std::string>(), "enqueue: HTML body file")(
+      "from", po::value<std::string>(), "enqueue: sender address")("status", po::value<std::string>(), "queue: only this status")(
+      "limit", po::value<std::string>(), "queue: at most N rows (default 100)")("failed", "queue retry: every failed message");
   po::options_description hidden;
   hidden.add_options()("words", po::value<std::vector<std::string>>(), "");
   po::options_description all;
