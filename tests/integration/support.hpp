@@ -31,6 +31,7 @@ class TestDb {
   [[nodiscard]] const std::string& conninfo() const { return conninfo_; }
   [[nodiscard]] std::string quoted() const { return shell_quote(conninfo_); }
   PgConn& conn() { return *conn_; }
+  void reconnect() { conn_ = std::make_unique<PgConn>(conninfo_); }
 
  private:
   std::string name_, conninfo_;
