@@ -29,3 +29,7 @@ ours=$(awk '/msg\/s/ {print $(NF-1)}' "$work/engine.txt")
 theirs=$(echo "20000 / ($end - $start)" | bc -l)
 printf 'reference smtp-source -d -s 10: 20000 messages in %.2f s: %.0f msg/s\n' "$(echo "$end - $start" | bc -l)" "$theirs"
 printf 'ratio sitemail / smtp-source: %.2f (target >= 0.7)\n' "$(echo "$ours / $theirs" | bc -l)"
+
+echo
+cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target sitemaild sitemailctl >/dev/null
+tests/bench/bench_daemon.sh build
