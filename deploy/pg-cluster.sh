@@ -21,9 +21,13 @@ case "$cmd" in
       as_pg "$bin/initdb" -D "$dir/data" -A trust -U "$user" -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 2; }
     fi
+    # Tests set SITEMAIL_PG_FAST=1 (no fsync: a crashed test cluster is thrown away);
+    # the quickstart and the benchmarks keep PostgreSQL's durable defaults.
+    fast=""
+    [ "${SITEMAIL_PG_FAST:-0}" = 1 ] && fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     if ! as_pg "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
       as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c fsync=off -c max_connections=200" start >/dev/null \
+        -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c max_connections=200 $fast" start >/dev/null \
         || { tail -20 "$dir/server.log" >&2; exit 2; }
     fi
     echo "$conninfo" > "$dir/conninfo"

@@ -56,30 +56,40 @@ std::vector<ClaimedRow> QueueStore::claim(int limit, int lease_seconds, const st
 
 int QueueStore::record(const std::vector<RowOutcome>& outcomes) {
   if (outcomes.empty()) return 0;
-  int fenced = 0;
-  PgTransaction tx(db_);
+  // One statement per batch: parallel arrays unnested into rows, each update fenced by
+  // lease owner and attempt number (a row whose lease was lost is left alone).
+  std::vector<std::string> ids, attempts, statuses, retry, refund, errors, replies, mids, dones, releases;
+  auto add = [](std::vector<std::string>& v, const std::string& s) { v.push_back(s); };
   for (const auto& o : outcomes) {
-    PgParam reply = o.smtp_reply.empty() ? PgParam{} : PgParam{o.smtp_reply};
-    PgParam mid = o.message_id.empty() ? PgParam{} : PgParam{o.message_id};
-    PgResult res = o.release
-        ? db_.exec("UPDATE outbox SET status = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_until = NULL "
-                   "WHERE id = $1 AND lease_owner = $2 AND attempts = $3 AND status = 'sending'",
-                   {std::to_string(o.id), owner_, std::to_string(o.attempts)})
-        : db_.exec(
-              "UPDATE outbox SET status = $3,"
-              "  next_attempt_at = CASE WHEN $3 = 'queued' THEN now() + make_interval(secs => $4::bigint) ELSE next_attempt_at END,"
-              "  attempts = attempts - $5::int, last_error = $6, smtp_reply = coalesce($7, smtp_reply),"
-              "  message_id = coalesce($8, message_id), done_rcpts = $9,"
-              "  sent_at = CASE WHEN $3 = 'sent' THEN now() ELSE sent_at END, lease_owner = NULL, lease_until = NULL "
-              "WHERE id = $1 AND lease_owner = $2 AND attempts = $10 AND status = 'sending'",
-              {std::to_string(o.id), owner_, std::string(row_status_name(o.update.status)),
-               std::to_string(o.update.retry_in_seconds), o.update.refund_attempt ? "1" : "0",
-               o.update.last_error.empty() ? PgParam{} : PgParam{o.update.last_error}, reply, mid,
-               o.done_rcpts.empty() ? PgParam{} : PgParam{o.done_rcpts}, std::to_string(o.attempts)});
-    if (res.affected() == "0") ++fenced;
+    add(ids, std::to_string(o.id));
+    add(attempts, std::to_string(o.attempts));
+    add(statuses, o.release ? "queued" : row_status_name(o.update.status));
+    add(retry, std::to_string(o.release ? 0 : o.update.retry_in_seconds));
+    add(refund, (o.release || o.update.refund_attempt) ? "1" : "0");
+    add(errors, o.update.last_error);
+    add(replies, o.smtp_reply);
+    add(mids, o.message_id);
+    add(dones, o.done_rcpts);
+    add(releases, o.release ? "t" : "f");
   }
-  tx.commit();
-  return fenced;
+  auto r = db_.exec(
+      "UPDATE outbox o SET status = u.status,"
+      "  next_attempt_at = CASE WHEN u.status = 'queued' THEN now() + make_interval(secs => u.retry) ELSE o.next_attempt_at END,"
+      "  attempts = o.attempts - u.refund,"
+      "  last_error = CASE WHEN u.rel THEN o.last_error ELSE nullif(u.err, '') END,"
+      "  smtp_reply = coalesce(nullif(u.reply, ''), o.smtp_reply),"
+      "  message_id = coalesce(nullif(u.mid, ''), o.message_id),"
+      "  done_rcpts = CASE WHEN u.rel THEN o.done_rcpts ELSE nullif(u.done, '') END,"
+      "  sent_at = CASE WHEN u.status = 'sent' THEN now() ELSE o.sent_at END,"
+      "  lease_owner = NULL, lease_until = NULL "
+      "FROM unnest($2::bigint[], $3::int[], $4::text[], $5::bigint[], $6::int[], $7::text[], $8::text[], $9::text[],"
+      "            $10::text[], $11::bool[]) AS u(id, att, status, retry, refund, err, reply, mid, done, rel) "
+      "WHERE o.id = u.id AND o.lease_owner = $1 AND o.attempts = u.att AND o.status = 'sending'",
+      {owner_, pg_text_array(ids), pg_text_array(attempts), pg_text_array(statuses), pg_text_array(retry),
+       pg_text_array(refund), pg_text_array(errors), pg_text_array(replies), pg_text_array(mids), pg_text_array(dones),
+       pg_text_array(releases)});
+  const int updated = std::stoi(r.affected().empty() ? "0" : r.affected());
+  return static_cast<int>(outcomes.size()) - updated;
 }
 
 void QueueStore::renew(int lease_seconds) {
