@@ -62,7 +62,7 @@ int cmd_test(CtlArgs& a) {
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        smtp::Client client(io.get_executor(), s, tls);
+        smtp::Client client(io.get_executor(), s, tls, /*keep_transcript=*/true);
         auto f = co_await client.open();
         if (!f && message) {
           auto r = co_await client.send(*message);

@@ -89,11 +89,24 @@ void DbWorker::session() {
   metrics_.set_db_up(true);
   log::info("database", {{"status", "connected"}, {"owner", owner_}});
   reload(db, store);
-  auto last_renew = std::chrono::steady_clock::now();
+  const auto session_start = std::chrono::steady_clock::now();
+  auto last_renew = session_start;
   auto last_depth = std::chrono::steady_clock::time_point{};
   const long long cap = std::max(conf_.batch_size * 4, conf_.max_connections * 4);
   bool more = true;
   while (true) {
+    // Let outcomes accumulate for a few milliseconds while much is in flight: one
+    // commit per batch instead of one per message (adds <= 5 ms to delivery records).
+    {
+      std::size_t waiting;
+      {
+        std::lock_guard lock(mu_);
+        waiting = outcomes_.size();
+      }
+      if (!stopping_ && waiting > 0 && waiting < static_cast<std::size_t>(conf_.batch_size) &&
+          in_flight_ > static_cast<long long>(waiting))
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     std::vector<RowOutcome> batch;
     {
       std::lock_guard lock(mu_);
@@ -116,9 +129,11 @@ void DbWorker::session() {
     }
     if (reload_.exchange(false)) reload(db, store);
     auto now = std::chrono::steady_clock::now();
-    if (now - last_renew > std::chrono::seconds(std::max(1, conf_.lease_seconds / 3))) {
+    if (now - last_renew > std::chrono::seconds(std::max(1, conf_.lease_seconds / 3)) || last_renew == session_start) {
       store.renew(conf_.lease_seconds);
+      if (int n = store.requeue_expired()) log::warn("lease_expired", {{"rows", std::to_string(n)}});
       last_renew = now;
+      more = true;
     }
     if (now - last_depth > std::chrono::seconds(conf_.poll_interval)) {
       metrics_.set_depth(store.depth());

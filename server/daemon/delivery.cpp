@@ -43,12 +43,16 @@ void Dispatcher::add(std::vector<Job> jobs) {
     }
     sites_[j.row.nvtgc].pending.push_back(std::move(j));
   }
+  for (auto& [code, st] : sites_)
+    if (!st.pending.empty())
+      for (auto* t : st.idle) t->cancel();  // wake idle connections first
   pump();
 }
 
 void Dispatcher::stop() {
   stopping_ = true;
   for (auto& [code, st] : sites_) {
+    for (auto* t : st.idle) t->cancel();
     for (const auto& j : st.pending) release(j);
     st.pending.clear();
   }
@@ -78,6 +82,7 @@ void Dispatcher::pump() {
       continue;
     }
     const int per_site = static_cast<int>(st.pending.front().site->settings->number(Setting::MaxConnections));
+    // idle connections count too: add() has just woken them for the new mail
     while (st.connections < per_site && total_connections_ < conf_.max_connections &&
            static_cast<std::size_t>(st.connections) < st.pending.size()) {
       ++st.connections;
@@ -92,8 +97,8 @@ asio::awaitable<void> Dispatcher::connection(std::string code) {
   metrics_.connection_opened();
   if (!st.pending.empty()) {
     auto settings = st.pending.front().site->settings;
-    if (st.tls_for != settings.get()) {
-      st.tls = smtp::make_tls_setup(*settings, conf_.config_dir);
+    if (st.tls_for != settings.get()) {  // built once per site and configuration, only when TLS is used
+      st.tls = settings->tls == TlsMode::none ? nullptr : smtp::make_tls_setup(*settings, conf_.config_dir);
       st.tls_for = settings.get();
     }
     smtp::Client client(io_.get_executor(), settings, st.tls);
@@ -106,7 +111,16 @@ asio::awaitable<void> Dispatcher::connection(std::string code) {
       for (const auto& j : jobs) finish(j, opened, nullptr, "", client.peer());
     }
     const double per_minute = static_cast<double>(settings->number(Setting::MaxMessagesPerMinute));
-    while (!opened && client.usable() && !st.pending.empty() && !stopping_) {
+    while (!opened && client.usable() && !stopping_) {
+      if (st.pending.empty()) {
+        asio::steady_timer idle(io_, kIdleKeep);
+        st.idle.push_back(&idle);
+        boost::system::error_code ec;
+        co_await idle.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        st.idle.erase(std::find(st.idle.begin(), st.idle.end(), &idle));
+        if (st.pending.empty()) break;  // idle too long, or stopping
+        continue;
+      }
       if (st.pending.front().site->settings != settings) break;  // reloaded: a new connection uses the new settings
       Job job = std::move(st.pending.front());
       st.pending.pop_front();

@@ -39,7 +39,10 @@ class Dispatcher {
     std::chrono::steady_clock::time_point next_send{};
     std::shared_ptr<smtp::TlsSetup> tls;
     const EffectiveSettings* tls_for = nullptr;
+    std::vector<asio::steady_timer*> idle;  // connections waiting for more of this site's mail
   };
+  // An open connection waits this long for more mail of its site before it says QUIT.
+  static constexpr std::chrono::milliseconds kIdleKeep{2000};
 
   void pump();
   asio::awaitable<void> connection(std::string site);

@@ -21,8 +21,7 @@ std::vector<ClaimedRow> QueueStore::claim(int limit, int lease_seconds, const st
       "UPDATE outbox o SET status = 'sending', lease_owner = $1, lease_until = now() + make_interval(secs => $2::int),"
       "  attempts = o.attempts + 1 "
       "FROM (SELECT id FROM outbox"
-      "      WHERE ((status = 'queued' AND next_attempt_at <= now()) OR (status = 'sending' AND lease_until < now()))"
-      "        AND NOT (nvtgc = ANY($3::text[]))"
+      "      WHERE status = 'queued' AND next_attempt_at <= now() AND NOT (nvtgc = ANY($3::text[]))"
       "      ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) due "
       "WHERE o.id = due.id "
       "RETURNING o.id, o.nvtgc, coalesce(o.to_addrs,''), coalesce(o.cc_addrs,''), coalesce(o.bcc_addrs,''),"
@@ -92,6 +91,14 @@ int QueueStore::record(const std::vector<RowOutcome>& outcomes) {
   return static_cast<int>(outcomes.size()) - updated;
 }
 
+int QueueStore::requeue_expired() {
+  // A dead instance's claims: back to the queue (the attempt stays counted: it may have
+  // reached the relay before the instance died).
+  auto r = db_.exec("UPDATE outbox SET status = 'queued', lease_owner = NULL, lease_until = NULL "
+                    "WHERE status = 'sending' AND lease_until < now()");
+  return std::stoi(r.affected().empty() ? "0" : r.affected());
+}
+
 void QueueStore::renew(int lease_seconds) {
   db_.exec("UPDATE outbox SET lease_until = now() + make_interval(secs => $2::int) WHERE lease_owner = $1 AND status = 'sending'",
            {owner_, std::to_string(lease_seconds)});
@@ -118,8 +125,8 @@ std::map<std::string, long long> QueueStore::depth() {
 
 bool QueueStore::due_left(const std::vector<std::string>& held) {
   auto r = db_.exec(
-      "SELECT EXISTS (SELECT 1 FROM outbox WHERE ((status = 'queued' AND next_attempt_at <= now()) OR "
-      "(status = 'sending' AND lease_until < now())) AND NOT (nvtgc = ANY($1::text[])))",
+      "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'queued' AND next_attempt_at <= now() "
+      "AND NOT (nvtgc = ANY($1::text[])))",
       {pg_text_array(held)});
   return r.get(0, 0) == "t";
 }

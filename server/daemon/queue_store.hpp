@@ -36,6 +36,7 @@ class QueueStore {
   // Returns how many updates were fenced out (the lease was lost to another instance).
   int record(const std::vector<RowOutcome>& outcomes);
   void renew(int lease_seconds);
+  int requeue_expired();  // leases of dead instances return to the queue
   int release_all();  // rows this instance still holds go back to the queue
   void mark_held(const std::string& site, const std::string& why);
   [[nodiscard]] std::map<std::string, long long> depth();

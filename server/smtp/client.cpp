@@ -3,11 +3,19 @@
 
 namespace sitemail::smtp {
 
-Client::Client(asio::any_io_executor ex, std::shared_ptr<const EffectiveSettings> settings, std::shared_ptr<TlsSetup> tls)
+namespace {
+SessionParams with_transcript(SessionParams p, bool keep) {
+  p.keep_transcript = keep;
+  return p;
+}
+}  // namespace
+
+Client::Client(asio::any_io_executor ex, std::shared_ptr<const EffectiveSettings> settings, std::shared_ptr<TlsSetup> tls,
+               bool keep_transcript)
     : settings_(std::move(settings)),
       tls_(std::move(tls)),
       transport_(std::make_shared<Transport>(ex, std::chrono::seconds(settings_->number(Setting::Timeout)))),
-      session_(session_params(*settings_)) {}
+      session_(with_transcript(session_params(*settings_), keep_transcript)) {}
 
 Client::~Client() { transport_->close(); }
 
@@ -52,7 +60,10 @@ asio::awaitable<void> Client::drive() {
 }
 
 asio::awaitable<std::optional<Failure>> Client::open() {
-  if (tls_ && tls_->error && settings_->tls != TlsMode::none) co_return *tls_->error;
+  if (settings_->tls != TlsMode::none) {
+    if (!tls_) co_return config_failure("TLS is required but no TLS context was prepared");
+    if (tls_->error) co_return *tls_->error;
+  }
   if (auto f = co_await transport_->connect(*settings_)) co_return f;
   auto leftover = transport_->take_leftover();
   if (settings_->tls == TlsMode::implicit) {

@@ -11,7 +11,8 @@ namespace sitemail::smtp {
 
 class Client {
  public:
-  Client(asio::any_io_executor ex, std::shared_ptr<const EffectiveSettings> settings, std::shared_ptr<TlsSetup> tls);
+  Client(asio::any_io_executor ex, std::shared_ptr<const EffectiveSettings> settings, std::shared_ptr<TlsSetup> tls,
+         bool keep_transcript = false);
   ~Client();
 
   asio::awaitable<std::optional<Failure>> open();

@@ -58,7 +58,7 @@ std::string Session::take_output() { return std::exchange(out_, {}); }
 void Session::command(const std::string& line, Expect e, const std::string& shown) {
   out_ += line + "\r\n";
   expect_.push_back({e, 0});
-  transcript_.push_back("C: " + (shown.empty() ? line : shown));
+  if (p_.keep_transcript) transcript_.push_back("C: " + (shown.empty() ? line : shown));
 }
 
 void Session::fail(Failure f) {
@@ -66,7 +66,7 @@ void Session::fail(Failure f) {
   failure_ = std::move(f);
   state_ = State::failed;
   out_.clear();
-  transcript_.push_back("-- " + failure_->describe());
+  if (p_.keep_transcript) transcript_.push_back("-- " + failure_->describe());
 }
 
 void Session::on_eof() {
@@ -90,8 +90,8 @@ void Session::on_bytes(std::string_view data) {
       if (!parser_.error().empty()) fail(network_failure(Stage::greeting, "not an SMTP server: " + parser_.error()));
       return;
     }
-    std::string t = "S: " + std::to_string(r->code) + " " + (r->lines.empty() ? "" : sanitise(r->lines.front(), 200));
-    transcript_.push_back(t);
+    if (p_.keep_transcript)
+      transcript_.push_back("S: " + std::to_string(r->code) + " " + (r->lines.empty() ? "" : sanitise(r->lines.front(), 200)));
     handle(*r);
   }
 }
@@ -301,8 +301,10 @@ void Session::handle(const Reply& r) {
       state_ = State::body;
       out_ += dot_stuff(msg_->data);
       expect_.push_back({Expect::body, 0});
-      transcript_.push_back("C: <message, " + std::to_string(msg_->data.size()) + " bytes>");
-      transcript_.push_back("C: .");
+      if (p_.keep_transcript) {
+        transcript_.push_back("C: <message, " + std::to_string(msg_->data.size()) + " bytes>");
+        transcript_.push_back("C: .");
+      }
       return;
     case Expect::body:
       if (r.code == 250) result_.reply = r.summary();

@@ -24,6 +24,7 @@ struct SessionParams {
   bool tls_active = false;  // implicit TLS: already encrypted when the dialogue starts
   AuthMethod auth = AuthMethod::automatic;
   Credentials creds;
+  bool keep_transcript = false;  // `sitemailctl test --transcript` and tests; off for the daemon
 };
 
 [[nodiscard]] SessionParams session_params(const EffectiveSettings& s);

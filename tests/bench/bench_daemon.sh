@@ -39,7 +39,7 @@ for ((i = 0; i < SITES; i++)); do
   ports+=("$p")
   /usr/sbin/smtp-sink $sink_user -c 127.0.0.1:$p 64 >/dev/null 2>&1 &
   pids+=($!)
-  printf '<MailSettings><EMailSMTPPort>%s</EMailSMTPPort><MaxConnections>2</MaxConnections></MailSettings>\n' "$p" > "$work/config/S$(printf %03d $i).config"
+  printf '<MailSettings><EMailSMTPPort>%s</EMailSMTPPort><MaxConnections>%s</MaxConnections></MailSettings>\n' "$p" "${BENCH_SITE_CONNECTIONS:-2}" > "$work/config/S$(printf %03d $i).config"
 done
 sleep 1
 body=$(head -c 700 /dev/zero | tr '\0' 'x' | fold -w 70)
@@ -48,12 +48,14 @@ printf '[metrics]\nlisten =\n[delivery]\nbatch_size = 500\nmax_connections = 200
 echo "== 1. sitemaild --once draining $N messages over $SITES sites (one smtp-sink each)"
 psql "$db" -qc "INSERT INTO outbox (nvtgc, to_addrs, subject, body_text) SELECT 'S' || lpad((g % $SITES)::text, 3, '0'), 'rcpt@dest.example', 'bench ' || g, \$\$$body\$\$ FROM generate_series(1, $N) g"
 start=$(date +%s.%N)
-/usr/bin/time -f "%M" -o "$work/rss" "$build/server/sitemaild" --once --config "$work/sitemaild.conf" 2>"$work/daemon.log" || true
+${BENCH_WRAP:-} /usr/bin/time -f "%M %U %S" -o "$work/rss" "$build/server/sitemaild" --once --config "$work/sitemaild.conf" 2>"$work/daemon.log" || true
 end=$(date +%s.%N)
 sent=$(psql "$db" -tAc "SELECT count(*) FROM outbox WHERE status = 'sent'")
 ours=$(echo "$sent / ($end - $start)" | bc -l)
-printf 'sitemaild: %s of %s sent (durable) in %.2f s: %.0f msg/s, peak RSS %.1f MiB\n' "$sent" "$N" "$(echo "$end - $start" | bc -l)" "$ours" "$(echo "$(cat "$work/rss") / 1024" | bc -l)"
+printf 'sitemaild: %s of %s sent (durable) in %.2f s: %.0f msg/s, peak RSS %.1f MiB\n' "$sent" "$N" "$(echo "$end - $start" | bc -l)" "$ours" "$(echo "$(cut -d" " -f1 "$work/rss") / 1024" | bc -l)"
 
+echo "sitemaild cpu user/sys seconds: $(cut -d" " -f2,3 "$work/rss")"
+[ -n "${BENCH_ONLY_DRAIN:-}" ] && exit 0
 echo "== 2. smtp-source -d -s 10, $N messages into one of the same sinks"
 start=$(date +%s.%N)
 /usr/sbin/smtp-source -d -s 10 -m "$N" -l 1024 -f bench@lib.example -t rcpt@dest.example 127.0.0.1:${ports[0]}

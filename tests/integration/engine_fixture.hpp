@@ -70,7 +70,7 @@ inline Delivery deliver(const std::shared_ptr<const EffectiveSettings>& s, const
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        smtp::Client c(io.get_executor(), s, tls);
+        smtp::Client c(io.get_executor(), s, tls, /*keep_transcript=*/true);
         d.open_failure = co_await c.open();
         if (!d.open_failure)
           for (const auto& b : built) {

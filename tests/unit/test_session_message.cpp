@@ -23,6 +23,12 @@ std::shared_ptr<const EffectiveSettings> settings(const std::string& body) {
   return r.settings;
 }
 
+SessionParams params(const EffectiveSettings& s) {
+  auto p = session_params(s);
+  p.keep_transcript = true;
+  return p;
+}
+
 // Runs the session: answers each read with the next scripted chunk; returns all bytes written.
 struct Script {
   Script(Session session, std::vector<std::string> chunks) : s(std::move(session)), server(std::move(chunks)) {}
@@ -54,7 +60,7 @@ BuiltMessage simple_message(std::vector<std::string> rcpts = {"a@x.example"}) {
 BOOST_AUTO_TEST_SUITE(session)
 
 BOOST_AUTO_TEST_CASE(pipelined_transaction_with_a_refused_recipient) {
-  Script t{Session(session_params(*settings(""))), {"220 relay ESMTP\r\n", "250-relay\r\n250-PIPELINING\r\n250 SIZE 1000\r\n"}};
+  Script t{Session(params(*settings(""))), {"220 relay ESMTP\r\n", "250-relay\r\n250-PIPELINING\r\n250 SIZE 1000\r\n"}};
   BOOST_TEST((t.run() == Session::Action::ready));
   BOOST_TEST(t.written == "EHLO client.example\r\n");
   auto m = simple_message({"a@x.example", "bad@x.example"});
@@ -82,16 +88,16 @@ BOOST_AUTO_TEST_CASE(pipelined_transaction_with_a_refused_recipient) {
 }
 
 BOOST_AUTO_TEST_CASE(ehlo_refused_falls_back_to_helo_and_helo_only_when_extensions_off) {
-  Script t{Session(session_params(*settings(""))), {"220 old\r\n", "502 what\r\n", "250 hi\r\n"}};
+  Script t{Session(params(*settings(""))), {"220 old\r\n", "502 what\r\n", "250 hi\r\n"}};
   BOOST_TEST((t.run() == Session::Action::ready));
   BOOST_TEST(t.written == "EHLO client.example\r\nHELO client.example\r\n");
-  Script h{Session(session_params(*settings("<AllowExtensions>false</AllowExtensions>"))), {"220 x\r\n", "250 hi\r\n"}};
+  Script h{Session(params(*settings("<AllowExtensions>false</AllowExtensions>"))), {"220 x\r\n", "250 hi\r\n"}};
   BOOST_TEST((h.run() == Session::Action::ready));
   BOOST_TEST(h.written == "HELO client.example\r\n");
 }
 
 BOOST_AUTO_TEST_CASE(starttls_required_but_not_offered_fails_without_sending_anything_else) {
-  Script t{Session(session_params(*settings("<EMailSecure>Yes</EMailSecure><EMailSMTPPort>587</EMailSMTPPort>"))),
+  Script t{Session(params(*settings("<EMailSecure>Yes</EMailSecure><EMailSMTPPort>587</EMailSMTPPort>"))),
            {"220 x\r\n", "250-x\r\n250 AUTH PLAIN\r\n"}};
   BOOST_TEST((t.run() == Session::Action::failed));
   BOOST_TEST(std::string(verdict_word(t.s.failure())) == "TLS_FAILED");
@@ -99,7 +105,7 @@ BOOST_AUTO_TEST_CASE(starttls_required_but_not_offered_fails_without_sending_any
 }
 
 BOOST_AUTO_TEST_CASE(starttls_injection_aborts) {
-  Script t{Session(session_params(*settings("<EMailSecure>Yes</EMailSecure><EMailSMTPPort>587</EMailSMTPPort>"))),
+  Script t{Session(params(*settings("<EMailSecure>Yes</EMailSecure><EMailSMTPPort>587</EMailSMTPPort>"))),
            {"220 x\r\n", "250-x\r\n250 STARTTLS\r\n", "220 go ahead\r\n250 injected\r\n"}};
   BOOST_TEST((t.run() == Session::Action::failed));
   BOOST_TEST(t.s.failure().detail.find("sent data after its 220 reply to STARTTLS") != std::string::npos);
@@ -107,7 +113,7 @@ BOOST_AUTO_TEST_CASE(starttls_injection_aborts) {
 }
 
 BOOST_AUTO_TEST_CASE(starttls_then_ehlo_again) {
-  Script t{Session(session_params(*settings("<EMailSecure>Yes</EMailSecure><EMailSMTPPort>587</EMailSMTPPort>"))),
+  Script t{Session(params(*settings("<EMailSecure>Yes</EMailSecure><EMailSMTPPort>587</EMailSMTPPort>"))),
            {"220 x\r\n", "250-x\r\n250 STARTTLS\r\n", "220 go ahead\r\n"}};
   BOOST_TEST((t.run() == Session::Action::start_tls));
   t.s.on_tls_started();
@@ -118,7 +124,7 @@ BOOST_AUTO_TEST_CASE(starttls_then_ehlo_again) {
 }
 
 BOOST_AUTO_TEST_CASE(auth_535_is_an_auth_failure_and_the_transcript_hides_credentials) {
-  Script t{Session(session_params(*settings("<EMailSMTPPort>465-ssl</EMailSMTPPort><User>u</User><Password>s3cret</Password>"))),
+  Script t{Session(params(*settings("<EMailSMTPPort>465-ssl</EMailSMTPPort><User>u</User><Password>s3cret</Password>"))),
            {"220 x\r\n", "250-x\r\n250 AUTH LOGIN PLAIN\r\n", "535 5.7.8 bad credentials\r\n"}};
   BOOST_TEST((t.run() == Session::Action::failed));
   BOOST_TEST((t.s.failure().kind == FailureKind::auth));
@@ -129,21 +135,21 @@ BOOST_AUTO_TEST_CASE(auth_535_is_an_auth_failure_and_the_transcript_hides_creden
 }
 
 BOOST_AUTO_TEST_CASE(auth_login_dialogue) {
-  Script t{Session(session_params(*settings("<EMailSMTPPort>465-ssl</EMailSMTPPort><User>u</User><Password>p</Password><AuthMethod>LOGIN</AuthMethod>"))),
+  Script t{Session(params(*settings("<EMailSMTPPort>465-ssl</EMailSMTPPort><User>u</User><Password>p</Password><AuthMethod>LOGIN</AuthMethod>"))),
            {"220 x\r\n", "250-x\r\n250 AUTH LOGIN PLAIN\r\n", "334 VXNlcm5hbWU6\r\n", "334 UGFzc3dvcmQ6\r\n", "235 ok\r\n"}};
   BOOST_TEST((t.run() == Session::Action::ready));
   BOOST_TEST(t.written == "EHLO client.example\r\nAUTH LOGIN\r\ndQ==\r\ncA==\r\n");
 }
 
 BOOST_AUTO_TEST_CASE(reply_421_or_eof_fails_the_session) {
-  Script t{Session(session_params(*settings(""))), {"220 x\r\n", "250 x\r\n"}};
+  Script t{Session(params(*settings(""))), {"220 x\r\n", "250 x\r\n"}};
   t.run();
   auto m = simple_message();
   t.s.send(m);
   t.server.push_back("421 4.3.2 shutting down\r\n");
   BOOST_TEST((t.run() == Session::Action::failed));
   BOOST_TEST((t.s.failure().kind == FailureKind::transient));
-  Script e{Session(session_params(*settings(""))), {}};
+  Script e{Session(params(*settings(""))), {}};
   e.s.on_eof();
   BOOST_TEST((e.s.next() == Session::Action::failed));
 }
