@@ -27,7 +27,7 @@ case "$cmd" in
     [ "${SITEMAIL_PG_FAST:-0}" = 1 ] && fast="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     if ! as_pg "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
       as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c max_connections=200 $fast" start >/dev/null \
+        -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c max_connections=200 $fast ${SITEMAIL_PG_OPTIONS:-}" start >/dev/null \
         || { tail -20 "$dir/server.log" >&2; exit 2; }
     fi
     echo "$conninfo" > "$dir/conninfo"

@@ -114,7 +114,10 @@ void DbWorker::session() {
     }
     if (!batch.empty()) {
       try {
+        auto t0 = std::chrono::steady_clock::now();
         int fenced = store.record(batch);
+        log::debug("recorded", {{"rows", std::to_string(batch.size())},
+                                {"ms", std::to_string(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count())}});
         if (fenced) log::warn("lease_lost", {{"rows", std::to_string(fenced)}});
       } catch (...) {
         std::lock_guard lock(mu_);  // keep them for the next connection
@@ -142,7 +145,10 @@ void DbWorker::session() {
     bool claimed_full = false;
     if (!stopping_ && more && in_flight_ < cap) {
       auto held = held_sites();
+      auto t0 = std::chrono::steady_clock::now();
       auto rows = store.claim(static_cast<int>(std::min<long long>(conf_.batch_size, cap - in_flight_)), conf_.lease_seconds, held);
+      log::debug("claimed", {{"rows", std::to_string(rows.size())}, {"in_flight", std::to_string(in_flight_.load())},
+                             {"ms", std::to_string(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count())}});
       if (!rows.empty()) {
         in_flight_ += static_cast<long long>(rows.size());
         auto table = registry_.current();

@@ -83,7 +83,9 @@ int QueueStore::record(const std::vector<RowOutcome>& outcomes) {
       "  lease_owner = NULL, lease_until = NULL "
       "FROM unnest($2::bigint[], $3::int[], $4::text[], $5::bigint[], $6::int[], $7::text[], $8::text[], $9::text[],"
       "            $10::text[], $11::bool[]) AS u(id, att, status, retry, refund, err, reply, mid, done, rel) "
-      "WHERE o.id = u.id AND o.lease_owner = $1 AND o.attempts = u.att AND o.status = 'sending'",
+      // lease_owner is only set while a row is being sent, so owner + attempt fence the
+      // update without naming status (which would steer the planner to the lease index).
+      "WHERE o.id = u.id AND o.lease_owner = $1 AND o.attempts = u.att",
       {owner_, pg_text_array(ids), pg_text_array(attempts), pg_text_array(statuses), pg_text_array(retry),
        pg_text_array(refund), pg_text_array(errors), pg_text_array(replies), pg_text_array(mids), pg_text_array(dones),
        pg_text_array(releases)});

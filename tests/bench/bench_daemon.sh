@@ -24,6 +24,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+[ -n "${BENCH_KEEP_PG_LOG:-}" ] && trap 'cp "$work/pg/server.log" "$BENCH_KEEP_PG_LOG"; cleanup' EXIT
 sink_user=""; [ "$(id -u)" = 0 ] && sink_user="-u nobody"
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -43,12 +44,12 @@ for ((i = 0; i < SITES; i++)); do
 done
 sleep 1
 body=$(head -c 700 /dev/zero | tr '\0' 'x' | fold -w 70)
-printf '[metrics]\nlisten =\n[delivery]\nbatch_size = 500\nmax_connections = 200\n' > "$work/sitemaild.conf"
+printf '[metrics]\nlisten =\n[delivery]\nbatch_size = 500\nmax_connections = 200\n[log]\nlevel = %s\n' "${BENCH_LOG_LEVEL:-info}" > "$work/sitemaild.conf"
 
 echo "== 1. sitemaild --once draining $N messages over $SITES sites (one smtp-sink each)"
 psql "$db" -qc "INSERT INTO outbox (nvtgc, to_addrs, subject, body_text) SELECT 'S' || lpad((g % $SITES)::text, 3, '0'), 'rcpt@dest.example', 'bench ' || g, \$\$$body\$\$ FROM generate_series(1, $N) g"
 start=$(date +%s.%N)
-${BENCH_WRAP:-} /usr/bin/time -f "%M %U %S" -o "$work/rss" "$build/server/sitemaild" --once --config "$work/sitemaild.conf" 2>"$work/daemon.log" || true
+${BENCH_WRAP:-} /usr/bin/time -f "%M %U %S" -o "$work/rss" "$build/server/sitemaild" --once --config "$work/sitemaild.conf" 2>"${BENCH_DAEMON_LOG:-$work/daemon.log}" || true
 end=$(date +%s.%N)
 sent=$(psql "$db" -tAc "SELECT count(*) FROM outbox WHERE status = 'sent'")
 ours=$(echo "$sent / ($end - $start)" | bc -l)
