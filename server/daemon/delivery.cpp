@@ -125,12 +125,15 @@ asio::awaitable<void> Dispatcher::connection(std::string code) {
       Job job = std::move(st.pending.front());
       st.pending.pop_front();
       if (per_minute > 0) {
-        auto now = std::chrono::steady_clock::now();
-        if (st.next_send > now) {
-          asio::steady_timer t(io_, st.next_send - now);
+        // Reserve the next send slot before waiting, so that the site's connections
+        // together keep to the rate.
+        const auto now = std::chrono::steady_clock::now();
+        const auto slot = std::max(st.next_send, now);
+        st.next_send = slot + std::chrono::microseconds(static_cast<long long>(60e6 / per_minute));
+        if (slot > now) {
+          asio::steady_timer t(io_, slot - now);
           co_await t.async_wait(asio::use_awaitable);
         }
-        st.next_send = std::max(st.next_send, now) + std::chrono::microseconds(static_cast<long long>(60e6 / per_minute));
       }
       smtp::OutboxMessage m{job.row.id, job.row.nvtgc, job.row.to, job.row.cc, job.row.bcc, job.row.from_addr,
                             job.row.from_name, job.row.reply_to, job.row.subject, job.row.body_text, job.row.body_html,

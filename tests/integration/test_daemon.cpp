@@ -86,6 +86,23 @@ BOOST_AUTO_TEST_CASE(several_sites_with_different_settings_deliver_end_to_end) {
   BOOST_TEST(d.signal_and_wait(SIGTERM) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(connection_limit_and_rate_limit_per_site) {
+  Env e("limits");
+  PyRelay relay("");
+  e.site("ONE", port(relay.port()) + "<MaxConnections>1</MaxConnections>");
+  e.site("SLOW", port(relay.port()) + "<MaxMessagesPerMinute>120</MaxMessagesPerMinute>");
+  enqueue(e.db, "ONE", 8);
+  enqueue(e.db, "SLOW", 5);
+  Daemon d(e.db, e.cfg.path());
+  Daemon::wait_for([&] { return count(e.db, "status = 'sent'") == 13; }, 30, "13 sent");
+  std::map<std::string, std::set<std::string>> sessions;
+  for (const auto& r : relay.received()) sessions[r.data.find(".one@") != std::string::npos ? "ONE" : "SLOW"].insert(r.session);
+  BOOST_TEST(sessions["ONE"].size() == 1u);  // MaxConnections = 1: one connection carried all 8
+  auto spread = e.db.conn().exec("SELECT extract(epoch from max(sent_at) - min(sent_at)) FROM outbox WHERE nvtgc = 'SLOW'");
+  BOOST_TEST(std::stod(spread.get(0, 0)) >= 1.8);  // 120/min = one every 0.5 s: 5 messages span >= 2 s
+  BOOST_TEST(d.signal_and_wait(SIGTERM) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(retry_after_4xx_and_after_a_dropped_connection_then_success) {
   for (const char* fault : {"-r rcpt", "-q mail"}) {
     BOOST_TEST_CONTEXT(fault) {
