@@ -2,6 +2,7 @@
 // returns the exit code (CONTRACT §1: 0 ok, 1 the thing failed, 2 usage/environment).
 #pragma once
 #include <boost/program_options.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,10 @@ struct CtlArgs {
     return vm.count(name) ? vm[name].as<std::string>() : fallback;
   }
 };
+
+struct SiteTable;
+// DB keys + site files, exactly as sitemaild loads them; UsageError when not migrated.
+[[nodiscard]] std::shared_ptr<const SiteTable> load_ctl_sites(CtlArgs& a);
 
 int cmd_db_migrate(CtlArgs& a);
 int cmd_keys_list(CtlArgs& a);

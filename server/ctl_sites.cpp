@@ -8,19 +8,15 @@
 
 namespace sitemail {
 
-namespace {
-
-std::shared_ptr<const SiteTable> load(CtlArgs& a) {
+std::shared_ptr<const SiteTable> load_ctl_sites(CtlArgs& a) {
   PgConn db(require_database(a.conf));
   if (!db.table_exists("outbox") || !db.table_exists("customization"))
     throw UsageError("the database has no sitemail schema; run: sitemailctl db migrate");
   return load_sites(db, a.conf);
 }
 
-}  // namespace
-
 int cmd_sites(CtlArgs& a) {
-  auto table = load(a);
+  auto table = load_ctl_sites(a);
   std::cout << (a.flag("json") ? format_sites_json(*table) : format_sites(*table));
   for (const auto& d : table->global) std::cerr << d.to_line() << "\n";
   bool all_valid = table->global.empty();
@@ -29,7 +25,7 @@ int cmd_sites(CtlArgs& a) {
 }
 
 int cmd_check(CtlArgs& a) {
-  auto table = load(a);
+  auto table = load_ctl_sites(a);
   const std::string site = a.opt("site");
   if (!site.empty() && !table->find(site)) {
     std::cerr << "sitemailctl: unknown site '" << site << "' (not in customization, outbox or the config dir)\n";
@@ -45,7 +41,7 @@ int cmd_check(CtlArgs& a) {
 int cmd_show(CtlArgs& a) {
   const std::string code = a.opt("site");
   if (code.empty()) throw UsageError("show needs --site S");
-  auto table = load(a);
+  auto table = load_ctl_sites(a);
   auto site = table->find_or_resolve(code);
   std::cout << (a.flag("json") ? format_show_json(*site) : format_show(*site, a.flag("explain")));
   if (!site->valid)

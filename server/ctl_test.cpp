@@ -25,11 +25,7 @@ std::string verdict_line(const smtp::Failure& f) {
 int cmd_test(CtlArgs& a) {
   const std::string code = a.opt("site");
   if (code.empty()) throw UsageError("test needs --site S");
-  std::shared_ptr<const ResolvedSite> site;
-  {
-    PgConn db(require_database(a.conf));
-    site = load_sites(db, a.conf)->find_or_resolve(code);
-  }
+  auto site = load_ctl_sites(a)->find_or_resolve(code);
   if (!site->valid) {
     std::cout << "CONFIG_INVALID " << site->first_error()->to_line() << "\n";
     return kExitFailed;

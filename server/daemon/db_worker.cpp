@@ -39,9 +39,7 @@ void DbWorker::request_reload() {
 }
 
 void DbWorker::report(RowOutcome o) {
-  if (o.release || o.update.status != RowStatus::sent) {
-    if (!o.release) not_sent_ = true;
-  }
+  if (!o.release && o.update.status != RowStatus::sent) not_sent_ = true;
   {
     std::lock_guard lock(mu_);
     outcomes_.push_back(std::move(o));

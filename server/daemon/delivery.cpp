@@ -189,8 +189,6 @@ void Dispatcher::finish(const Job& job, const std::optional<smtp::Failure>& fail
     }
     if (transient_left)
       effective = smtp::Failure{smtp::FailureKind::transient, smtp::Stage::rcpt, "deferred recipients: " + transient_list, {}, 0};
-  } else if (result && failure) {
-    o.smtp_reply = failure->remote;
   } else if (failure) {
     o.smtp_reply = failure->remote;
   }
