@@ -13,11 +13,13 @@ namespace sitemail {
 
 namespace {
 
-const SettingDef& setting_or_throw(const std::string& key) {
-  if (auto s = find_setting(key)) return def(*s);
+// The catalogue row for `key`, or null after saying on stderr that it is unknown.
+const SettingDef* setting_or_report(const std::string& key) {
+  if (auto s = find_setting(key)) return &def(*s);
   std::string msg = "unknown setting '" + key + "'";
   if (auto near = nearest(key, all_setting_names()); !near.empty()) msg += "; did you mean " + near + "?";
-  throw std::invalid_argument(msg);
+  std::cerr << "sitemailctl: " << msg << "\n";
+  return nullptr;
 }
 
 // custkey spellings in the DB that name setting `d` for `site`.
@@ -74,13 +76,8 @@ int cmd_keys_list(CtlArgs& a) {
 int cmd_keys_get(CtlArgs& a) {
   PgConn db(require_database(a.conf));
   const std::string site = a.opt("site", a.conf.default_site);
-  const SettingDef* d = nullptr;
-  try {
-    d = &setting_or_throw(a.words[0]);
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "sitemailctl: " << e.what() << "\n";
-    return kExitFailed;
-  }
+  const SettingDef* d = setting_or_report(a.words[0]);
+  if (!d) return kExitFailed;
   auto keys = rows_for(db, *d, site);
   if (keys.empty()) {
     std::cerr << "sitemailctl: " << d->name << " is not set for site " << site << "\n";
@@ -94,13 +91,8 @@ int cmd_keys_get(CtlArgs& a) {
 int cmd_keys_set(CtlArgs& a) {
   PgConn db(require_database(a.conf));
   const std::string site = a.opt("site", a.conf.default_site);
-  const SettingDef* d = nullptr;
-  try {
-    d = &setting_or_throw(a.words[0]);
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "sitemailctl: " << e.what() << "\n";
-    return kExitFailed;
-  }
+  const SettingDef* d = setting_or_report(a.words[0]);
+  if (!d) return kExitFailed;
   const std::string& value = a.words[1];
   ParseContext ctx{a.conf.config_dir, nullptr, /*resolve_secrets=*/false};
   auto parsed = parse_value(*d, value, ctx);
@@ -125,13 +117,8 @@ int cmd_keys_set(CtlArgs& a) {
 int cmd_keys_unset(CtlArgs& a) {
   PgConn db(require_database(a.conf));
   const std::string site = a.opt("site", a.conf.default_site);
-  const SettingDef* d = nullptr;
-  try {
-    d = &setting_or_throw(a.words[0]);
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "sitemailctl: " << e.what() << "\n";
-    return kExitFailed;
-  }
+  const SettingDef* d = setting_or_report(a.words[0]);
+  if (!d) return kExitFailed;
   int n = 0;
   for (const auto& k : rows_for(db, *d, site)) {
     db.exec("DELETE FROM customization WHERE nvtgc = $1 AND custkey = $2", {site, k});
