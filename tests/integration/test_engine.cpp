@@ -232,6 +232,20 @@ BOOST_AUTO_TEST_CASE(each_mechanism_and_auto_over_tls) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(xoauth2_with_a_bearer_token) {
+  PyRelay relay(relay_tls("starttls") + " --user alice:unused --mechs PLAIN --token tok-123");
+  const std::string base = port_xml(relay.port(), "-starttls") + kVerify + "<User>alice</User>";
+  auto d = deliver(site_settings(base + "<OAuthToken>tok-123</OAuthToken>"), {message(1)});
+  BOOST_TEST(d.verdict() == "OK", d.why());
+  BOOST_TEST(d.auth == "XOAUTH2");  // Auto prefers the token when one is set
+  BOOST_REQUIRE_EQUAL(relay.received().size(), 1u);
+  BOOST_TEST(relay.received()[0].auth == "XOAUTH2");
+  for (const auto& l : d.transcript) BOOST_TEST(l.find("tok-123") == std::string::npos);
+  auto bad = deliver(site_settings(base + "<OAuthToken>expired</OAuthToken><AuthMethod>XOAUTH2</AuthMethod>"), {message(2)});
+  BOOST_TEST(bad.verdict() == "AUTH_FAILED", bad.why());
+  BOOST_TEST(relay.auth_log() == "XOAUTH2 ok\nXOAUTH2 fail\n");
+}
+
 BOOST_AUTO_TEST_CASE(wrong_password_is_auth_failed) {
   PyRelay relay(relay_tls("starttls") + " --user alice:s3cret");
   auto d = deliver(site_settings(port_xml(relay.port(), "-starttls") + kVerify + "<User>alice</User><Password>wrong</Password>"),
