@@ -25,6 +25,17 @@ echo "install-deps: installing ${missing[*]}"
 # Postfix asks a debconf question unless preseeded; we only use its tools (smtp-sink, smtp-source).
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 echo "postfix postfix/mailname string localhost" | $SUDO debconf-set-selections
+# The tests start their own private instances of PostgreSQL, dante, tinyproxy and Postfix
+# tools; keep the packages' system-wide services from starting during installation (a
+# service that fails to start, e.g. danted without a configuration, would fail the install).
+policy=/usr/sbin/policy-rc.d
+made_policy=""
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+  made_policy=1
+fi
+trap '[ -n "$made_policy" ] && $SUDO rm -f "$policy"' EXIT
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 # Packaged daemons are started by their postinst on some systems; tests start their own
