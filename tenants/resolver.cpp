@@ -38,8 +38,8 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
   const bool has_site_file = in.site_file && in.site_file->present;
   std::vector<const RawLayer*> order;
   auto use = [&](const RawLayer* l, const std::string& label) {
+    if (!l || (!l->present && l->entries.empty() && l->diagnostics.empty())) return;
     es->layers.push_back(label);
-    if (!l) return;
     order.push_back(l);
     for (const auto& d : l->diagnostics) out.diagnostics.push_back(d);
   };

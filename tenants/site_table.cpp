@@ -20,6 +20,10 @@ std::shared_ptr<const ResolvedSite> SiteTable::find_or_resolve(const std::string
   SiteLayers layers{db_default.get(), nullptr, smtp_config.get(), nullptr};
   auto r = std::make_shared<ResolvedSite>(resolve_site(site, layers, env));
   r->defined_in = {"(defaults only)"};
+  auto es = std::make_shared<EffectiveSettings>(*r->settings);
+  es->notes.insert(es->notes.begin(), "site " + site + " is not defined anywhere (no DB keys, outbox rows or " + site +
+                                          ".config): these are the settings its mail would use");
+  r->settings = std::move(es);
   return r;
 }
 

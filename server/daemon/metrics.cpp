@@ -58,6 +58,11 @@ std::string Metrics::render() const {
 namespace {
 
 asio::awaitable<void> serve(tcp::socket sock, Metrics& m) {
+  // A client gets 5 seconds for the whole exchange.
+  asio::steady_timer deadline(sock.get_executor(), std::chrono::seconds(5));
+  deadline.async_wait([&sock](boost::system::error_code ec) {
+    if (!ec) sock.close(ec);
+  });
   std::string req;
   char buf[1024];
   boost::system::error_code ec;
