@@ -42,6 +42,8 @@ void DbWorker::report(RowOutcome o) {
   if (!o.release && o.update.status != RowStatus::sent) not_sent_ = true;
   {
     std::lock_guard lock(mu_);
+    if (auto it = in_flight_by_site_.find(o.site); it != in_flight_by_site_.end() && --it->second <= 0)
+      in_flight_by_site_.erase(it);
     outcomes_.push_back(std::move(o));
   }
   wake();
@@ -53,6 +55,14 @@ std::vector<std::string> DbWorker::held_sites() const {
     for (const auto& [code, site] : t->sites)
       if (!site->valid) held.push_back(code);
   return held;
+}
+
+std::vector<std::string> DbWorker::saturated_sites() {
+  std::vector<std::string> out;
+  std::lock_guard lock(mu_);
+  for (const auto& [code, n] : in_flight_by_site_)
+    if (n >= kSiteInFlightCap) out.push_back(code);
+  return out;
 }
 
 void DbWorker::reload(PgConn& db, QueueStore& store) {
@@ -143,12 +153,18 @@ void DbWorker::session() {
     bool claimed_full = false;
     if (!stopping_ && more && in_flight_ < cap) {
       auto held = held_sites();
+      auto excluded = held;
+      for (auto& s : saturated_sites()) excluded.push_back(std::move(s));
       auto t0 = std::chrono::steady_clock::now();
-      auto rows = store.claim(static_cast<int>(std::min<long long>(conf_.batch_size, cap - in_flight_)), conf_.lease_seconds, held);
+      auto rows = store.claim(static_cast<int>(std::min<long long>(conf_.batch_size, cap - in_flight_)), conf_.lease_seconds, excluded);
       log::debug("claimed", {{"rows", std::to_string(rows.size())}, {"in_flight", std::to_string(in_flight_.load())},
                              {"ms", std::to_string(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count())}});
       if (!rows.empty()) {
         in_flight_ += static_cast<long long>(rows.size());
+        {
+          std::lock_guard lock(mu_);
+          for (const auto& r : rows) ++in_flight_by_site_[r.nvtgc];
+        }
         auto table = registry_.current();
         std::vector<Job> jobs;
         jobs.reserve(rows.size());

@@ -5,6 +5,7 @@
 #pragma once
 #include <atomic>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <vector>
 
@@ -30,6 +31,7 @@ class DbWorker {
   void session();                  // one connected period; throws PgError when the DB goes away
   void reload(PgConn& db, QueueStore& store);
   std::vector<std::string> held_sites() const;
+  std::vector<std::string> saturated_sites();
 
   const DaemonConf& conf_;
   SiteRegistry& registry_;
@@ -43,6 +45,10 @@ class DbWorker {
   std::mutex mu_;
   std::vector<RowOutcome> outcomes_;  // waiting to be written
   std::atomic<long long> in_flight_{0};
+  std::map<std::string, int> in_flight_by_site_;  // under mu_: a slow site may not fill the pipeline
+  // A site with this many messages claimed and not yet settled gets no more until some settle,
+  // so one slow or dead relay never holds up the other sites' mail.
+  static constexpr int kSiteInFlightCap = 64;
 };
 
 }  // namespace sitemail

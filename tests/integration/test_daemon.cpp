@@ -103,6 +103,22 @@ BOOST_AUTO_TEST_CASE(connection_limit_and_rate_limit_per_site) {
   BOOST_TEST(d.signal_and_wait(SIGTERM) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_dead_relay_with_a_backlog_does_not_hold_up_other_sites) {
+  Env e("dead");
+  SmtpSink silent("-W connect:30");  // accepts, then says nothing for 30 s
+  SmtpSink live;
+  e.site("DEAD", port(silent.port()) + "<Timeout>8</Timeout>");
+  e.site("LIVE", port(live.port()));
+  enqueue(e.db, "DEAD", 400);  // older: first in line
+  enqueue(e.db, "LIVE", 20);
+  Daemon d(e.db, e.cfg.path());
+  Daemon::wait_for([&] { return count(e.db, "nvtgc = 'LIVE' AND status = 'sent'") == 20; }, 30, "LIVE sent");
+  // LIVE was delivered while DEAD's first connections were still waiting for a greeting:
+  // no DEAD row has an outcome yet (they get one when their 8 s timeout fires).
+  BOOST_TEST(count(e.db, "nvtgc = 'DEAD' AND (last_error IS NOT NULL OR status <> 'sending' AND attempts > 0)") == 0);
+  BOOST_TEST(d.signal_and_wait(SIGTERM) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(retry_after_4xx_and_after_a_dropped_connection_then_success) {
   for (const char* fault : {"-r rcpt", "-q mail"}) {
     BOOST_TEST_CONTEXT(fault) {
