@@ -143,6 +143,21 @@ BOOST_AUTO_TEST_CASE(retry_after_4xx_and_after_a_dropped_connection_then_success
   }
 }
 
+BOOST_AUTO_TEST_CASE(auth_failure_defers_and_backs_the_site_off) {
+  Env e("auth535");
+  PyRelay relay("--user alice:right --mechs PLAIN");
+  e.site("ACME", port(relay.port()) + "<User>alice</User><Password>wrong</Password><AuthMethod>PLAIN</AuthMethod>");
+  enqueue(e.db, "ACME", 1);
+  Daemon d(e.db, e.cfg.path(), "[retry]\nauth_backoff = 600\n");
+  Daemon::wait_for([&] { return count(e.db, "status = 'queued' AND attempts = 1 AND smtp_reply LIKE '535%'") == 1; }, 20, "deferred");
+  BOOST_TEST(count(e.db, "next_attempt_at > now() + interval '500 seconds'") == 1);  // auth_backoff, not the 1 s retry
+  enqueue(e.db, "ACME", 2);  // new mail for the backed-off site is not tried against the relay
+  Daemon::wait_for([&] { return count(e.db, "status = 'queued' AND attempts = 1") == 3; }, 20, "new mail deferred too");
+  BOOST_TEST(relay.auth_log() == "PLAIN fail\n");
+  BOOST_TEST(count(e.db, "last_error LIKE '%backed off%'") == 2);
+  BOOST_TEST(d.signal_and_wait(SIGTERM) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(permanent_failure_is_failed_with_the_reply_kept) {
   Env e("perm");
   SmtpSink sink("-f rcpt");
