@@ -1,7 +1,8 @@
-// test_robustness.cpp — deterministic fuzzing (fixed seed, runs under ASan/UBSan in CI):
+// fuzz_inputs.cpp — deterministic fuzzing (fixed seed, runs under ASan/UBSan in CI):
 // mutated MailSettings files, random bytes into the SMTP reply parser and the session,
 // random message bodies through the builder. Nothing may crash, and the invariants that
 // keep SMTP safe must hold for every input (CRLF only, lines <= 998, one end-of-data).
+#define BOOST_TEST_MODULE sitemail_fuzz
 #include <boost/test/unit_test.hpp>
 #include <fstream>
 #include <random>
