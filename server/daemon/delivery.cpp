@@ -150,7 +150,15 @@ asio::awaitable<void> Dispatcher::connection(std::string code) {
         finish(job, std::nullopt, nullptr, built.message->message_id, client.peer());
         continue;
       }
+      const int done_before = client.session().messages_sent();
       auto result = co_await client.send(*built.message);
+      if (result.failure && !client.usable() && done_before > 0 && result.recipients.empty() &&
+          result.failure->kind == smtp::FailureKind::transient) {
+        // The relay dropped a connection we were reusing before it took the sender (idle
+        // timeout, per-connection message limit): try this message again on a fresh one.
+        st.pending.push_front(std::move(job));
+        break;
+      }
       if (result.failure && result.failure->kind == smtp::FailureKind::auth)
         st.backoff_until = std::chrono::steady_clock::now() + std::chrono::seconds(conf_.auth_backoff);
       finish(job, result.failure, &result, built.message->message_id, client.peer());

@@ -158,6 +158,19 @@ BOOST_AUTO_TEST_CASE(auth_failure_defers_and_backs_the_site_off) {
   BOOST_TEST(d.signal_and_wait(SIGTERM) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_reused_connection_dropped_by_the_relay_is_replaced_not_deferred) {
+  Env e("dropped");
+  PyRelay relay("--close-after-message");
+  e.site("ACME", port(relay.port()) + "<MaxConnections>1</MaxConnections>");
+  enqueue(e.db, "ACME", 4);
+  auto r = e.once();
+  BOOST_TEST(r.code == 0, r.err);
+  BOOST_TEST(count(e.db, "status = 'sent' AND attempts = 1") == 4);
+  std::set<std::string> sessions;
+  for (const auto& m : relay.received()) sessions.insert(m.session);
+  BOOST_TEST(sessions.size() == 4u);  // one message per connection, as the relay wanted
+}
+
 BOOST_AUTO_TEST_CASE(permanent_failure_is_failed_with_the_reply_kept) {
   Env e("perm");
   SmtpSink sink("-f rcpt");

@@ -22,6 +22,7 @@ p.add_argument("--client-ca")
 p.add_argument("--user")
 p.add_argument("--mechs", default="PLAIN,LOGIN,CRAM-MD5")
 p.add_argument("--token", help="accept XOAUTH2 with this bearer token (offers XOAUTH2)")
+p.add_argument("--close-after-message", action="store_true", help="drop the connection after each accepted message")
 p.add_argument("--auth-require-tls", action="store_true")
 a = p.parse_args()
 os.makedirs(a.out, exist_ok=True)
@@ -63,12 +64,14 @@ class Handler:
             "tls": tls,
             "client_subject": client_subject,
             "peer": list(session.peer) if session.peer else None,
-            "session": id(session),
+            "session": "%s:%s" % tuple(session.peer[:2]) if session.peer else str(id(session)),
         }
         name = os.path.join(a.out, "msg-%06d.json" % counter)
         with open(name + ".tmp", "w") as f:
             json.dump(rec, f)
         os.rename(name + ".tmp", name)
+        if a.close_after_message:
+            asyncio.get_event_loop().call_soon(server.transport.close)
         return "250 2.0.0 Ok: queued as %d" % counter
 
 class Smtp(SMTP):
