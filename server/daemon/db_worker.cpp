@@ -151,7 +151,7 @@ void DbWorker::session() {
       last_depth = now;
     }
     bool claimed_full = false;
-    if (!stopping_ && more && in_flight_ < cap) {
+    if (!stopping_ && more && in_flight_ < cap && registry_.current()) {  // no claims before a configuration loaded
       auto held = held_sites();
       auto excluded = held;
       for (auto& s : saturated_sites()) excluded.push_back(std::move(s));

@@ -97,9 +97,9 @@ asio::awaitable<void> Dispatcher::connection(std::string code) {
   metrics_.connection_opened();
   if (!st.pending.empty()) {
     auto settings = st.pending.front().site->settings;
-    if (st.tls_for != settings.get()) {  // built once per site and configuration, only when TLS is used
+    if (st.tls_for != settings) {  // built once per site and configuration, only when TLS is used
       st.tls = settings->tls == TlsMode::none ? nullptr : smtp::make_tls_setup(*settings, conf_.config_dir);
-      st.tls_for = settings.get();
+      st.tls_for = settings;
     }
     smtp::Client client(io_.get_executor(), settings, st.tls);
     auto opened = co_await client.open();

@@ -38,7 +38,7 @@ class Dispatcher {
     std::chrono::steady_clock::time_point backoff_until{};
     std::chrono::steady_clock::time_point next_send{};
     std::shared_ptr<smtp::TlsSetup> tls;
-    const EffectiveSettings* tls_for = nullptr;
+    std::shared_ptr<const EffectiveSettings> tls_for;  // held, so a reused address cannot alias it
     std::vector<asio::steady_timer*> idle;  // connections waiting for more of this site's mail
   };
   // An open connection waits this long for more mail of its site before it says QUIT.
