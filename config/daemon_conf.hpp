@@ -22,6 +22,9 @@ struct DaemonConf {
   int lease_seconds = 300;        // [delivery] lease_seconds: a claim expires after this
   int poll_interval = 2;          // [delivery] poll_interval: seconds between queue polls
   int shutdown_grace = 20;        // [delivery] shutdown_grace: seconds to finish in-flight work
+  int site_share = 50;            // [delivery] site_share: percent of max_connections one site may hold
+  int transaction_deadline = 600; // [delivery] transaction_deadline: seconds for connection setup or one message; 0 = none
+  int dead_instance_grace = 5;    // [delivery] dead_instance_grace: seconds a vanished instance keeps its claims
   int retry_initial = 60;         // [retry] initial: first backoff, seconds
   int retry_max = 3600;           // [retry] max: backoff ceiling, seconds
   int retry_give_up = 172800;     // [retry] give_up: fail a message this long after queueing

@@ -9,6 +9,7 @@
 #include "cli_common.hpp"
 #include "daemon/db_worker.hpp"
 #include "daemon/log.hpp"
+#include "migrations.hpp"
 #include "report_format.hpp"
 #include "site_source.hpp"
 
@@ -68,8 +69,11 @@ int run_daemon(const DaemonConf& conf, bool once) {
     asio::post(io, [&] {
       signals.cancel();
       grace.cancel();
-      guard.reset();
-      io.stop();
+      // Every open session ends with QUIT and a TLS close before the daemon exits.
+      dispatcher.shutdown([&] {
+        guard.reset();
+        io.stop();
+      });
     });
   });
   io.run();
@@ -108,6 +112,9 @@ int main(int argc, char** argv) {
     {
       PgConn db(require_database(conf));  // unreachable at start: exit 2
       if (!db.table_exists("outbox")) throw UsageError("the database has no sitemail schema; run: sitemailctl db migrate");
+      if (int v = schema_version(db); v < latest_schema_version())
+        throw UsageError("the database schema is at version " + std::to_string(v) + ", this sitemaild needs version " +
+                         std::to_string(latest_schema_version()) + "; run: sitemailctl db migrate");
       if (vm.count("check-config")) {
         auto table = load_sites(db, conf);
         auto problems = collect_problems(*table, "");

@@ -57,12 +57,60 @@ std::vector<std::string> DbWorker::held_sites() const {
   return held;
 }
 
-std::vector<std::string> DbWorker::saturated_sites() {
-  std::vector<std::string> out;
+ClaimLimits DbWorker::claim_limits(long long budget) {
+  ClaimLimits l;
+  l.limit = static_cast<int>(std::min<long long>(conf_.batch_size, budget));
+  l.lease_seconds = conf_.lease_seconds;
+  l.excluded = held_sites();
+  l.default_room = kSiteRoomMin;
+  auto table = registry_.current();
+  const int share_cap = std::max(1, conf_.max_connections * conf_.site_share / 100);
   std::lock_guard lock(mu_);
-  for (const auto& [code, n] : in_flight_by_site_)
-    if (n >= kSiteInFlightCap) out.push_back(code);
-  return out;
+  for (const auto& [code, n] : in_flight_by_site_) {
+    int conns = 1;
+    if (table)
+      if (auto site = table->find(code); site && site->settings)
+        conns = static_cast<int>(site->settings->number(Setting::MaxConnections));
+    // never more than half of what the daemon may hold, so other sites always have room
+    const int cap = std::min(std::max(kSiteRoomMin, kSiteRoomPerConnection * std::min(conns, share_cap)),
+                             std::max(1, conf_.max_connections));
+    if (n >= cap) {
+      l.excluded.push_back(code);
+    } else {
+      l.room_sites.push_back(code);
+      l.rooms.push_back(cap - n);
+      l.busy.push_back(n);
+    }
+  }
+  return l;
+}
+
+std::vector<ClaimedRow> DbWorker::claim_fair(QueueStore& store, const ClaimLimits& l) {
+  if (l.room_sites.empty()) return store.claim(l);
+  // First the sites with nothing in flight (a new site's mail never waits behind another
+  // site's backlog), then the rest by fair share.
+  ClaimLimits idle_first = l;
+  idle_first.excluded.insert(idle_first.excluded.end(), l.room_sites.begin(), l.room_sites.end());
+  idle_first.room_sites.clear();
+  idle_first.rooms.clear();
+  idle_first.busy.clear();
+  auto rows = store.claim(idle_first);
+  if (static_cast<int>(rows.size()) >= l.limit) return rows;
+  ClaimLimits rest = l;
+  rest.limit = l.limit - static_cast<int>(rows.size());
+  for (const auto& r : rows)
+    if (std::find(rest.excluded.begin(), rest.excluded.end(), r.nvtgc) == rest.excluded.end()) rest.excluded.push_back(r.nvtgc);
+  auto more = store.claim(rest);
+  rows.insert(rows.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+  return rows;
+}
+
+void DbWorker::recover(QueueStore& store, bool forget) {
+  store.heartbeat();
+  for (const auto& [dead, rows] : store.recover_dead(conf_.dead_instance_grace))
+    log::warn("recovered", {{"instance", std::to_string(dead)}, {"rows", std::to_string(rows)},
+                            {"reason", "its database session ended"}});
+  if (forget) store.forget_dead_instances(conf_.dead_instance_grace);
 }
 
 void DbWorker::reload(PgConn& db, QueueStore& store) {
@@ -94,13 +142,17 @@ void DbWorker::session() {
   listen.exec("LISTEN sitemail_outbox");
   listen.exec("LISTEN sitemail_reload");
   QueueStore store(db, owner_);
+  instance_ = store.attach_instance(instance_);
   metrics_.set_db_up(true);
-  log::info("database", {{"status", "connected"}, {"owner", owner_}});
+  log::info("database", {{"status", "connected"}, {"owner", owner_}, {"instance", std::to_string(instance_)}});
   reload(db, store);
   const auto session_start = std::chrono::steady_clock::now();
   auto last_renew = session_start;
   auto last_depth = std::chrono::steady_clock::time_point{};
-  const long long cap = std::max(conf_.batch_size * 4, conf_.max_connections * 4);
+  auto last_beat = std::chrono::steady_clock::time_point{};
+  auto last_forget = std::chrono::steady_clock::time_point{};
+  // Claim only what can start soon: twice the connection slots, so a crash strands little.
+  const long long cap = 2LL * conf_.max_connections;
   bool more = true;
   while (true) {
     // Let outcomes accumulate for a few milliseconds while much is in flight: one
@@ -146,17 +198,22 @@ void DbWorker::session() {
       last_renew = now;
       more = true;
     }
+    if (now - last_beat >= std::chrono::seconds(1)) {  // heartbeat; take over dead instances' mail
+      const bool forget = now - last_forget > std::chrono::seconds(60);
+      recover(store, forget);
+      if (forget) last_forget = now;
+      last_beat = now;
+      more = true;
+    }
     if (now - last_depth > std::chrono::seconds(conf_.poll_interval)) {
       metrics_.set_depth(store.depth());
       last_depth = now;
     }
     bool claimed_full = false;
     if (!stopping_ && more && in_flight_ < cap && registry_.current()) {  // no claims before a configuration loaded
-      auto held = held_sites();
-      auto excluded = held;
-      for (auto& s : saturated_sites()) excluded.push_back(std::move(s));
+      auto limits = claim_limits(cap - in_flight_);
       auto t0 = std::chrono::steady_clock::now();
-      auto rows = store.claim(static_cast<int>(std::min<long long>(conf_.batch_size, cap - in_flight_)), conf_.lease_seconds, excluded);
+      auto rows = claim_fair(store, limits);
       log::debug("claimed", {{"rows", std::to_string(rows.size())}, {"in_flight", std::to_string(in_flight_.load())},
                              {"ms", std::to_string(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count())}});
       if (!rows.empty()) {
@@ -172,12 +229,12 @@ void DbWorker::session() {
           auto site = table->find_or_resolve(r.nvtgc);
           jobs.push_back(Job{std::move(r), std::move(site)});
         }
-        claimed_full = jobs.size() == static_cast<std::size_t>(conf_.batch_size);
+        claimed_full = jobs.size() == static_cast<std::size_t>(limits.limit);
         dispatch_(std::move(jobs));
       } else {
         more = false;
         if (once_ && in_flight_ <= 0) {
-          bool left = store.due_left(held);
+          bool left = store.due_left(held_sites());
           if (left) not_sent_ = true;
           finished_ = true;
           break;
@@ -186,7 +243,7 @@ void DbWorker::session() {
     }
     // Sleep until a notification, an outcome/wake, or the poll interval.
     pollfd fds[2] = {{PQsocket(listen.raw()), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    int timeout_ms = claimed_full ? 0 : conf_.poll_interval * 1000;
+    int timeout_ms = claimed_full ? 0 : std::min(conf_.poll_interval * 1000, 1000);  // heartbeat at least every second
     if (poll(fds, 2, timeout_ms) < 0 && errno != EINTR) break;
     if (fds[1].revents & POLLIN) {
       std::uint64_t v;

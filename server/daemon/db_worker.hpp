@@ -31,7 +31,9 @@ class DbWorker {
   void session();                  // one connected period; throws PgError when the DB goes away
   void reload(PgConn& db, QueueStore& store);
   std::vector<std::string> held_sites() const;
-  std::vector<std::string> saturated_sites();
+  ClaimLimits claim_limits(long long budget);
+  std::vector<ClaimedRow> claim_fair(QueueStore& store, const ClaimLimits& l);
+  void recover(QueueStore& store, bool forget);
 
   const DaemonConf& conf_;
   SiteRegistry& registry_;
@@ -46,9 +48,12 @@ class DbWorker {
   std::vector<RowOutcome> outcomes_;  // waiting to be written
   std::atomic<long long> in_flight_{0};
   std::map<std::string, int> in_flight_by_site_;  // under mu_: a slow site may not fill the pipeline
-  // A site with this many messages claimed and not yet settled gets no more until some settle,
-  // so one slow or dead relay never holds up the other sites' mail.
-  static constexpr int kSiteInFlightCap = 64;
+  int instance_ = 0;  // sitemail_instance.id, kept across reconnects
+  // A site holds at most this many claimed-but-unsettled messages per connection it may
+  // open (and at least kSiteRoomMin), so one slow or dead relay never holds up the others
+  // and a crash strands little.
+  static constexpr int kSiteRoomPerConnection = 2;
+  static constexpr int kSiteRoomMin = 8;
 };
 
 }  // namespace sitemail

@@ -1,34 +1,22 @@
-// delivery.cpp — see delivery.hpp. Per-recipient bookkeeping: recipients accepted on an
-// earlier attempt (done_rcpts) are never sent again; recipients refused for good are
-// recorded in last_error; a transiently refused recipient keeps the row queued.
+// delivery.cpp — see delivery.hpp: claimed mail in, slots handed out, outcomes reported.
+// The connection coroutine itself is in connection.cpp.
 #include "delivery.hpp"
 
 #include <random>
-#include <set>
 
 #include "log.hpp"
-#include "text_util.hpp"
 
 namespace sitemail {
 
 namespace {
-
-std::set<std::string> done_set(const std::string& s) {
-  std::set<std::string> out;
-  for (auto& a : split(s, ','))
-    if (!trim(a).empty()) out.insert(to_lower(trim(a)));
-  return out;
-}
-
 double jitter() {
   thread_local std::mt19937 rng{std::random_device{}()};
   return std::uniform_real_distribution<double>(0, 1)(rng);
 }
-
 }  // namespace
 
 Dispatcher::Dispatcher(asio::io_context& io, const DaemonConf& conf, Metrics& metrics, Report report)
-    : io_(io), conf_(conf), metrics_(metrics), report_(std::move(report)) {}
+    : io_(io), conf_(conf), metrics_(metrics), report_(std::move(report)), sched_(conf.max_connections, conf.site_share) {}
 
 void Dispatcher::add(std::vector<Job> jobs) {
   for (auto& j : jobs) {
@@ -43,18 +31,36 @@ void Dispatcher::add(std::vector<Job> jobs) {
     }
     sites_[j.row.nvtgc].pending.push_back(std::move(j));
   }
-  for (auto& [code, st] : sites_)
-    if (!st.pending.empty())
-      for (auto* t : st.idle) t->cancel();  // wake idle connections first
   pump();
 }
 
 void Dispatcher::stop() {
   stopping_ = true;
   for (auto& [code, st] : sites_) {
-    for (auto* t : st.idle) t->cancel();
     for (const auto& j : st.pending) release(j);
     st.pending.clear();
+    for (auto& [id, cs] : st.conns)
+      if (cs->idle_timer) cs->idle_timer->cancel();  // idle connections say QUIT now
+  }
+}
+
+void Dispatcher::shutdown(std::function<void()> done) {
+  stop();
+  on_closed_ = std::move(done);
+  // Connections still sending when the grace ran out are cut after a short wait.
+  shutdown_timer_ = std::make_unique<asio::steady_timer>(io_, smtp::Client::kCloseLimit + std::chrono::seconds(1));
+  shutdown_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec || !on_closed_) return;
+    log::warn("shutdown", {{"connections_cut", std::to_string(sched_.total())}});
+    std::exchange(on_closed_, nullptr)();
+  });
+  check_shutdown();
+}
+
+void Dispatcher::check_shutdown() {
+  if (on_closed_ && sched_.total() == 0) {
+    if (shutdown_timer_) shutdown_timer_->cancel();
+    std::exchange(on_closed_, nullptr)();
   }
 }
 
@@ -68,111 +74,93 @@ void Dispatcher::release(const Job& job) {
 }
 
 void Dispatcher::pump() {
-  const auto now = std::chrono::steady_clock::now();
-  for (auto& [code, st] : sites_) {
-    if (st.pending.empty()) continue;
-    if (st.backoff_until > now) {
-      // 535 back-off: defer without connecting
+  if (stopping_) return;
+  const auto now = Clock::now();
+  // Sites that have waited for a slot longest go first, then the others with mail.
+  std::vector<std::string> order(sched_.line().begin(), sched_.line().end());
+  for (const auto& [code, st] : sites_)
+    if (!st.pending.empty() && !sched_.waiting(code)) order.push_back(code);
+  for (const auto& code : order) {
+    auto it = sites_.find(code);
+    if (it == sites_.end() || it->second.pending.empty()) {
+      sched_.satisfied(code);
+      continue;
+    }
+    auto& st = it->second;
+    if (st.suspended_until > now) {  // dead relay or 535: defer without connecting
       while (!st.pending.empty()) {
         Job j = std::move(st.pending.front());
         st.pending.pop_front();
-        finish(j, smtp::Failure{smtp::FailureKind::auth, smtp::Stage::auth, "site backed off after an authentication failure", {}, 0},
-               nullptr, "", "");
+        defer_suspended(st, std::move(j));
       }
+      sched_.satisfied(code);
       continue;
     }
-    const int per_site = static_cast<int>(st.pending.front().site->settings->number(Setting::MaxConnections));
-    // idle connections count too: add() has just woken them for the new mail
-    while (st.connections < per_site && total_connections_ < conf_.max_connections &&
-           static_cast<std::size_t>(st.connections) < st.pending.size()) {
-      ++st.connections;
-      ++total_connections_;
-      asio::co_spawn(io_, connection(code), asio::detached);
+    // Idle connections of the site take its mail first.
+    for (auto& [id, cs] : st.conns)
+      if (cs->idle_timer) cs->idle_timer->cancel();
+    const int cap = sched_.site_cap(static_cast<int>(st.pending.front().site->settings->number(Setting::MaxConnections)));
+    // one connection per waiting message, up to the site's cap (open ones take theirs too)
+    int want = static_cast<int>(st.pending.size()) - static_cast<int>(st.conns.size());
+    while (want > 0) {
+      auto id = sched_.acquire(code, cap);
+      if (!id) break;
+      spawn(code, *id);
+      --want;
     }
+    if (want <= 0 || sched_.open(code) >= cap) sched_.satisfied(code);
+  }
+  // Sites still in line: idle connections of other sites make room (least recently used).
+  while (auto victim = sched_.evict()) {
+    for (auto& [code, st] : sites_)
+      if (auto c = st.conns.find(*victim); c != st.conns.end() && c->second->idle_timer) c->second->idle_timer->cancel();
   }
 }
 
-asio::awaitable<void> Dispatcher::connection(std::string code) {
-  auto& st = sites_[code];
-  metrics_.connection_opened();
-  if (!st.pending.empty()) {
-    auto settings = st.pending.front().site->settings;
-    if (st.tls_for != settings) {  // built once per site and configuration, only when TLS is used
-      st.tls = settings->tls == TlsMode::none ? nullptr : smtp::make_tls_setup(*settings, conf_.config_dir);
-      st.tls_for = settings;
-    }
-    smtp::Client client(io_.get_executor(), settings, st.tls);
-    auto opened = co_await client.open();
-    if (opened) {
-      if (opened->kind == smtp::FailureKind::auth) st.backoff_until = std::chrono::steady_clock::now() + std::chrono::seconds(conf_.auth_backoff);
-      // The relay cannot be reached now: every message waiting for it gets this outcome.
-      std::deque<Job> jobs;
-      jobs.swap(st.pending);
-      for (const auto& j : jobs) finish(j, opened, nullptr, "", client.peer());
-    }
-    const double per_minute = static_cast<double>(settings->number(Setting::MaxMessagesPerMinute));
-    while (!opened && client.usable() && !stopping_) {
-      if (st.pending.empty()) {
-        asio::steady_timer idle(io_, kIdleKeep);
-        st.idle.push_back(&idle);
-        boost::system::error_code ec;
-        co_await idle.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        st.idle.erase(std::find(st.idle.begin(), st.idle.end(), &idle));
-        if (st.pending.empty()) break;  // idle too long, or stopping
-        continue;
-      }
-      if (st.pending.front().site->settings != settings) break;  // reloaded: a new connection uses the new settings
-      Job job = std::move(st.pending.front());
-      st.pending.pop_front();
-      if (per_minute > 0) {
-        // Reserve the next send slot before waiting, so that the site's connections
-        // together keep to the rate.
-        const auto now = std::chrono::steady_clock::now();
-        const auto slot = std::max(st.next_send, now);
-        st.next_send = slot + std::chrono::microseconds(static_cast<long long>(60e6 / per_minute));
-        if (slot > now) {
-          asio::steady_timer t(io_, slot - now);
-          co_await t.async_wait(asio::use_awaitable);
-        }
-      }
-      smtp::OutboxMessage m{job.row.id, job.row.nvtgc, job.row.to, job.row.cc, job.row.bcc, job.row.from_addr,
-                            job.row.from_name, job.row.reply_to, job.row.subject, job.row.body_text, job.row.body_html,
-                            job.row.headers};
-      auto built = smtp::build_message(m, *settings, static_cast<long long>(std::time(nullptr)));
-      if (built.failure) {
-        finish(job, built.failure, nullptr, "", client.peer());
-        continue;
-      }
-      auto done = done_set(job.row.done_rcpts);
-      auto& rc = built.message->recipients;
-      rc.erase(std::remove_if(rc.begin(), rc.end(), [&](const std::string& a) { return done.count(to_lower(a)) > 0; }), rc.end());
-      if (rc.empty()) {
-        finish(job, std::nullopt, nullptr, built.message->message_id, client.peer());
-        continue;
-      }
-      const int done_before = client.session().messages_sent();
-      auto result = co_await client.send(*built.message);
-      if (result.failure && !client.usable() && done_before > 0 && result.recipients.empty() &&
-          result.failure->kind == smtp::FailureKind::transient) {
-        // The relay dropped a connection we were reusing before it took the sender (idle
-        // timeout, per-connection message limit): try this message again on a fresh one.
-        st.pending.push_front(std::move(job));
-        break;
-      }
-      if (result.failure && result.failure->kind == smtp::FailureKind::auth)
-        st.backoff_until = std::chrono::steady_clock::now() + std::chrono::seconds(conf_.auth_backoff);
-      finish(job, result.failure, &result, built.message->message_id, client.peer());
-    }
-    co_await client.close();
+void Dispatcher::defer_suspended(SiteState& st, Job job) {
+  const auto wait = std::chrono::duration_cast<std::chrono::seconds>(st.suspended_until - Clock::now()).count() + 1;
+  RowOutcome o;
+  o.id = job.row.id;
+  o.attempts = job.row.attempts;
+  o.site = job.row.nvtgc;
+  o.done_rcpts = job.row.done_rcpts;
+  o.update = decide_suspended(st.suspended_because, wait, std::chrono::seconds(static_cast<long long>(job.row.age_seconds)), conf_);
+  metrics_.delivered(job.row.nvtgc, o.update.status == RowStatus::failed ? "failed" : "deferred", job.row.age_seconds);
+  log::info("delivery", {{"site", job.row.nvtgc}, {"id", std::to_string(job.row.id)},
+                         {"result", o.update.status == RowStatus::failed ? "failed" : "deferred"},
+                         {"attempt", std::to_string(job.row.attempts - 1)}, {"error", o.update.last_error}});
+  report_(std::move(o));
+}
+
+void Dispatcher::opened_failed(SiteState& st, const std::string& site, const smtp::Failure& f, const std::string& relay) {
+  if (f.kind == smtp::FailureKind::config || f.kind == smtp::FailureKind::permanent) {
+    // Every message would meet the same answer (held config, or a relay refusing us for good).
+    std::deque<Job> jobs;
+    jobs.swap(st.pending);
+    for (const auto& j : jobs) finish(j, f, nullptr, "", relay);
+    return;
   }
-  --st.connections;
-  --total_connections_;
-  metrics_.connection_closed();
-  pump();
+  // The relay cannot be reached or refused our login: one event for the site. It is
+  // suspended with back-off; the mail waiting for it is deferred without spending attempts.
+  ++st.failures;
+  const long long secs = f.kind == smtp::FailureKind::auth ? conf_.auth_backoff : backoff_seconds(st.failures, conf_, jitter());
+  const auto until = Clock::now() + std::chrono::seconds(secs);
+  if (until > st.suspended_until) {
+    st.suspended_until = until;
+    st.suspended_because = f.describe();
+    st.suspended_for_auth = f.kind == smtp::FailureKind::auth;
+    log::warn("site_suspended", {{"site", site}, {"relay", relay}, {"seconds", std::to_string(secs)},
+                                 {"failures", std::to_string(st.failures)}, {"problem", f.describe()}});
+  }
+  while (!st.pending.empty()) {
+    Job j = std::move(st.pending.front());
+    st.pending.pop_front();
+    defer_suspended(st, std::move(j));
+  }
 }
 
 void Dispatcher::finish(const Job& job, const std::optional<smtp::Failure>& failure, const smtp::MessageResult* result,
-                        const std::string& message_id, const std::string& relay) {
+                        const std::string& message_id, const std::string& relay, std::size_t rcpts) {
   RowOutcome o;
   o.id = job.row.id;
   o.attempts = job.row.attempts;
@@ -209,12 +197,12 @@ void Dispatcher::finish(const Job& job, const std::optional<smtp::Failure>& fail
                             : o.update.refund_attempt              ? "held"
                                                                    : "deferred";
   const double latency =  // enqueue -> outcome: age at claim plus the time since
-      job.row.age_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - job.claimed_at).count();
+      job.row.age_seconds + std::chrono::duration<double>(Clock::now() - job.claimed_at).count();
   metrics_.delivered(job.row.nvtgc, result_word, latency);
   log::info("delivery", {{"site", job.row.nvtgc}, {"id", std::to_string(job.row.id)}, {"relay", relay},
                          {"result", result_word}, {"attempt", std::to_string(job.row.attempts)},
-                         {"delay", std::to_string(latency)},
-                         {"reply", o.smtp_reply}, {"error", o.update.last_error}});
+                         {"rcpts", std::to_string(rcpts)}, {"message_id", message_id},
+                         {"delay", std::to_string(latency)}, {"reply", o.smtp_reply}, {"error", o.update.last_error}});
   report_(std::move(o));
 }
 

@@ -1,7 +1,11 @@
 // delivery.hpp — the io-thread side of sitemaild: claimed rows are grouped per site and
-// delivered over reused connections, at most MaxConnections per site and
-// [delivery] max_connections in total, optionally rate limited (MaxMessagesPerMinute).
-// A slow or dead relay only occupies its own site's connections.
+// delivered over reused connections. Who gets a connection slot is decided by the
+// SlotScheduler (scheduler.hpp: global limit, per-site share, FIFO line of waiting sites,
+// idle eviction, round robin). A relay that cannot be reached is one event for its site:
+// the tried message spends its attempt, the site is suspended with back-off and the rest
+// of its mail is deferred without spending attempts. Every connection coroutine ends
+// through one handler (on_connection_end) that settles its rows and frees its slot, also
+// when it throws. Every session ends with QUIT and a TLS close_notify.
 #pragma once
 #include <deque>
 #include <functional>
@@ -11,6 +15,7 @@
 #include "client.hpp"
 #include "metrics.hpp"
 #include "queue_store.hpp"
+#include "scheduler.hpp"
 #include "site_table.hpp"
 
 namespace sitemail {
@@ -27,36 +32,57 @@ class Dispatcher {
   Dispatcher(asio::io_context& io, const DaemonConf& conf, Metrics& metrics, Report report);
 
   void add(std::vector<Job> jobs);  // io thread
-  // Stop taking new messages: pending jobs are released; in-flight ones finish.
+  // Stop taking new messages: pending jobs are released; in-flight ones finish; idle
+  // connections say QUIT.
   void stop();
-  [[nodiscard]] int connections() const { return total_connections_; }
+  // stop(), then call `done` once every connection has closed (at most a few seconds).
+  void shutdown(std::function<void()> done);
+  [[nodiscard]] int connections() const { return sched_.total(); }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  struct ConnState {  // what the completion handler needs when a connection ends
+    SlotScheduler::ConnId id = 0;
+    std::string site;
+    std::optional<Job> current;             // the message on the wire, if any
+    asio::steady_timer* idle_timer = nullptr;
+  };
   struct SiteState {
     std::deque<Job> pending;
-    int connections = 0;
-    std::chrono::steady_clock::time_point backoff_until{};
-    std::chrono::steady_clock::time_point next_send{};
+    std::map<SlotScheduler::ConnId, std::shared_ptr<ConnState>> conns;
+    Clock::time_point suspended_until{};    // dead relay or 535: no connection before this
+    std::string suspended_because;
+    bool suspended_for_auth = false;
+    int failures = 0;                       // consecutive connection failures
+    Clock::time_point next_send{};          // MaxMessagesPerMinute
     std::shared_ptr<smtp::TlsSetup> tls;
     std::shared_ptr<const EffectiveSettings> tls_for;  // held, so a reused address cannot alias it
-    std::vector<asio::steady_timer*> idle;  // connections waiting for more of this site's mail
   };
-  // An open connection waits this long for more mail of its site before it says QUIT.
+  // An open connection waits this long for more mail of its site before it says QUIT
+  // (only while no other site is waiting for a slot).
   static constexpr std::chrono::milliseconds kIdleKeep{2000};
 
   void pump();
-  asio::awaitable<void> connection(std::string site);
+  void spawn(const std::string& site, SlotScheduler::ConnId id);
+  asio::awaitable<void> connection(std::shared_ptr<ConnState> cs);
+  asio::awaitable<bool> carry(smtp::Client& client, SiteState& st, ConnState& cs, Job job);
+  void on_connection_end(const std::shared_ptr<ConnState>& cs, std::exception_ptr e);
+  void opened_failed(SiteState& st, const std::string& site, const smtp::Failure& f, const std::string& relay);
+  void defer_suspended(SiteState& st, Job job);
   void finish(const Job& job, const std::optional<smtp::Failure>& failure, const smtp::MessageResult* result,
-              const std::string& message_id, const std::string& relay);
+              const std::string& message_id, const std::string& relay, std::size_t rcpts = 0);
   void release(const Job& job);
+  void check_shutdown();
 
   asio::io_context& io_;
   const DaemonConf& conf_;
   Metrics& metrics_;
   Report report_;
+  SlotScheduler sched_;
   std::map<std::string, SiteState> sites_;
-  int total_connections_ = 0;
   bool stopping_ = false;
+  std::function<void()> on_closed_;
+  std::unique_ptr<asio::steady_timer> shutdown_timer_;
 };
 
 }  // namespace sitemail

@@ -16,19 +16,35 @@ std::string pg_text_array(const std::vector<std::string>& v) {
   return out + "}";
 }
 
-std::vector<ClaimedRow> QueueStore::claim(int limit, int lease_seconds, const std::vector<std::string>& held) {
+std::vector<ClaimedRow> QueueStore::claim(const ClaimLimits& l) {
+  std::vector<std::string> rooms, busy;
+  for (int r : l.rooms) rooms.push_back(std::to_string(r));
+  for (int b : l.busy) busy.push_back(std::to_string(b));
+  // The candidate window is read without locks; the chosen rows are then locked with SKIP
+  // LOCKED and re-checked, so two instances never claim the same row.
   auto r = db_.exec(
-      "UPDATE outbox o SET status = 'sending', lease_owner = $1, lease_until = now() + make_interval(secs => $2::int),"
-      "  attempts = o.attempts + 1 "
-      "FROM (SELECT id FROM outbox"
-      "      WHERE status = 'queued' AND next_attempt_at <= now() AND NOT (nvtgc = ANY($3::text[]))"
-      "      ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) due "
-      "WHERE o.id = due.id "
+      "WITH cand AS ("
+      "  SELECT id, nvtgc FROM outbox"
+      "  WHERE status = 'queued' AND next_attempt_at <= now() AND NOT (nvtgc = ANY($3::text[]))"
+      "  ORDER BY next_attempt_at, id LIMIT $5),"
+      " ranked AS ("
+      "  SELECT c.id, row_number() OVER (PARTITION BY c.nvtgc ORDER BY c.id) AS rn, coalesce(x.room, $8::int) AS room,"
+      "         coalesce(x.busy, 0) AS busy"
+      "  FROM cand c LEFT JOIN unnest($6::text[], $7::int[], $10::int[]) AS x(site, room, busy) ON x.site = c.nvtgc),"
+      // fair share: the next row of the site with the least in flight goes first
+      " pick AS (SELECT id FROM ranked WHERE rn <= room ORDER BY busy + rn, id LIMIT $4),"
+      " due AS (SELECT o.id FROM outbox o JOIN pick p ON p.id = o.id WHERE o.status = 'queued'"
+      "         FOR UPDATE OF o SKIP LOCKED) "
+      "UPDATE outbox o SET status = 'sending', lease_owner = $1, lease_instance = nullif($9::int, 0),"
+      "  lease_until = now() + make_interval(secs => $2::int), attempts = o.attempts + 1 "
+      "FROM due WHERE o.id = due.id "
       "RETURNING o.id, o.nvtgc, coalesce(o.to_addrs,''), coalesce(o.cc_addrs,''), coalesce(o.bcc_addrs,''),"
       "  coalesce(o.from_addr,''), coalesce(o.from_name,''), coalesce(o.reply_to,''), coalesce(o.subject,''),"
       "  coalesce(o.body_text,''), coalesce(o.body_html,''), coalesce(o.headers,''), o.attempts, coalesce(o.done_rcpts,''),"
       "  extract(epoch from now() - o.created_at)",
-      {owner_, std::to_string(lease_seconds), pg_text_array(held), std::to_string(limit)});
+      {owner_, std::to_string(l.lease_seconds), pg_text_array(l.excluded), std::to_string(l.limit),
+       std::to_string(std::max(l.limit * 10, 500)), pg_text_array(l.room_sites), pg_text_array(rooms),
+       std::to_string(l.default_room), std::to_string(instance_), pg_text_array(busy)});
   std::vector<ClaimedRow> rows;
   rows.reserve(static_cast<std::size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) {
@@ -80,7 +96,7 @@ int QueueStore::record(const std::vector<RowOutcome>& outcomes) {
       "  message_id = coalesce(nullif(u.mid, ''), o.message_id),"
       "  done_rcpts = CASE WHEN u.rel THEN o.done_rcpts ELSE nullif(u.done, '') END,"
       "  sent_at = CASE WHEN u.status = 'sent' THEN now() ELSE o.sent_at END,"
-      "  lease_owner = NULL, lease_until = NULL "
+      "  lease_owner = NULL, lease_until = NULL, lease_instance = NULL "
       "FROM unnest($2::bigint[], $3::int[], $4::text[], $5::bigint[], $6::int[], $7::text[], $8::text[], $9::text[],"
       "            $10::text[], $11::bool[]) AS u(id, att, status, retry, refund, err, reply, mid, done, rel) "
       // lease_owner is only set while a row is being sent, so owner + attempt fence the
@@ -93,10 +109,65 @@ int QueueStore::record(const std::vector<RowOutcome>& outcomes) {
   return static_cast<int>(outcomes.size()) - updated;
 }
 
+int QueueStore::attach_instance(int previous) {
+  if (previous > 0) {
+    auto r = db_.exec("SELECT pg_try_advisory_lock($1::int, $2::int)", {std::to_string(kInstanceLockClass), std::to_string(previous)});
+    if (r.get(0, 0) == "t") {
+      instance_ = previous;
+      heartbeat();
+      return instance_;
+    }
+  }
+  auto r = db_.exec("INSERT INTO sitemail_instance (owner) VALUES ($1) RETURNING id", {owner_});
+  instance_ = static_cast<int>(r.get_int(0, 0));
+  db_.exec("SELECT pg_advisory_lock($1::int, $2::int)", {std::to_string(kInstanceLockClass), std::to_string(instance_)});
+  if (previous > 0)  // our older session still holds the old id: its rows become ours
+    db_.exec("UPDATE outbox SET lease_instance = $2 WHERE lease_instance = $1 AND lease_owner = $3 AND status = 'sending'",
+             {std::to_string(previous), std::to_string(instance_), owner_});
+  return instance_;
+}
+
+void QueueStore::heartbeat() {
+  db_.exec("UPDATE sitemail_instance SET heartbeat_at = now() WHERE id = $1", {std::to_string(instance_)});
+}
+
+namespace {
+// Instances whose database session is gone: no instance lock held in this database, no
+// heartbeat for $2 seconds, and PostgreSQL itself has been up long enough for live
+// instances to reconnect after a restart ($3).
+constexpr const char* kDeadInstances =
+    "SELECT i.id FROM sitemail_instance i"
+    " WHERE i.id <> $1 AND i.heartbeat_at < now() - make_interval(secs => $2::int)"
+    "   AND now() > pg_postmaster_start_time() + make_interval(secs => $3::int)"
+    "   AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
+    "       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    "       AND l.classid = $4::bigint::oid AND l.objid = i.id::oid AND l.objsubid = 2)";
+// After a PostgreSQL restart, live instances get this long to reconnect and lock again.
+constexpr int kRestartGraceSeconds = 15;
+}  // namespace
+
+std::map<int, int> QueueStore::recover_dead(int grace_seconds) {
+  auto r = db_.exec(std::string("WITH dead AS (") + kDeadInstances +
+                        ") UPDATE outbox o SET status = 'queued', lease_owner = NULL, lease_until = NULL, lease_instance = NULL"
+                        " FROM dead WHERE o.status = 'sending' AND o.lease_instance = dead.id RETURNING dead.id",
+                    {std::to_string(instance_), std::to_string(grace_seconds), std::to_string(kRestartGraceSeconds),
+                     std::to_string(kInstanceLockClass)});
+  std::map<int, int> out;
+  for (int i = 0; i < r.rows(); ++i) ++out[static_cast<int>(r.get_int(i, 0))];
+  return out;
+}
+
+void QueueStore::forget_dead_instances(int grace_seconds) {
+  db_.exec(std::string("DELETE FROM sitemail_instance WHERE id IN (") + kDeadInstances +
+               ") AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.status = 'sending' AND o.lease_instance = sitemail_instance.id)",
+           {std::to_string(instance_), std::to_string(grace_seconds), std::to_string(kRestartGraceSeconds),
+            std::to_string(kInstanceLockClass)});
+}
+
 int QueueStore::requeue_expired() {
   // A dead instance's claims: back to the queue (the attempt stays counted: it may have
   // reached the relay before the instance died).
-  auto r = db_.exec("UPDATE outbox SET status = 'queued', lease_owner = NULL, lease_until = NULL "
+  auto r = db_.exec("UPDATE outbox SET status = 'queued', lease_owner = NULL, lease_until = NULL, lease_instance = NULL "
                     "WHERE status = 'sending' AND lease_until < now()");
   return std::stoi(r.affected().empty() ? "0" : r.affected());
 }
@@ -108,7 +179,7 @@ void QueueStore::renew(int lease_seconds) {
 
 int QueueStore::release_all() {
   auto r = db_.exec("UPDATE outbox SET status = 'queued', attempts = greatest(attempts - 1, 0), lease_owner = NULL, "
-                    "lease_until = NULL WHERE lease_owner = $1 AND status = 'sending'",
+                    "lease_until = NULL, lease_instance = NULL WHERE lease_owner = $1 AND status = 'sending'",
                     {owner_});
   return std::stoi(r.affected().empty() ? "0" : r.affected());
 }

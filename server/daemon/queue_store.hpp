@@ -29,10 +29,35 @@ struct RowOutcome {
   bool release = false;      // shutdown: give the row back untouched (attempt refunded)
 };
 
+// How much one claim may take: at most `limit` rows; none of `excluded` sites (held, or
+// already at their in-flight cap); of each site in `room_sites` at most its `rooms` entry,
+// of any other site at most `default_room`. Rows go to the site with the fewest in flight
+// (`busy`) first, each site's oldest first, so one site's backlog never delays the others.
+struct ClaimLimits {
+  int limit = 50;
+  int lease_seconds = 300;
+  std::vector<std::string> excluded;
+  std::vector<std::string> room_sites;
+  std::vector<int> rooms;
+  std::vector<int> busy;  // in flight now, per room_sites entry
+  int default_room = 8;
+};
+
+// The advisory-lock class of instance locks (the other key is sitemail_instance.id).
+inline constexpr long long kInstanceLockClass = 1397312844;
+
 class QueueStore {
  public:
-  QueueStore(PgConn& db, std::string owner) : db_(db), owner_(std::move(owner)) {}
-  [[nodiscard]] std::vector<ClaimedRow> claim(int limit, int lease_seconds, const std::vector<std::string>& held_sites);
+  QueueStore(PgConn& db, std::string owner, int instance = 0) : db_(db), owner_(std::move(owner)), instance_(instance) {}
+  [[nodiscard]] std::vector<ClaimedRow> claim(const ClaimLimits& l);
+  // Registers this process (once) and takes its instance lock on this connection; returns
+  // the id, or registers anew when `previous` is still locked by an older session of ours.
+  int attach_instance(int previous);
+  void heartbeat();
+  // Rows claimed by instances whose session is gone (lock released, heartbeat older than
+  // grace) go back to the queue; returns how many, per dead instance id.
+  [[nodiscard]] std::map<int, int> recover_dead(int grace_seconds);
+  void forget_dead_instances(int grace_seconds);
   // Returns how many updates were fenced out (the lease was lost to another instance).
   int record(const std::vector<RowOutcome>& outcomes);
   void renew(int lease_seconds);
@@ -46,6 +71,7 @@ class QueueStore {
  private:
   PgConn& db_;
   std::string owner_;
+  int instance_ = 0;
 };
 
 [[nodiscard]] std::string pg_text_array(const std::vector<std::string>& v);

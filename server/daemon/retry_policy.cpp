@@ -23,6 +23,20 @@ long long backoff_seconds(int attempts, const DaemonConf& conf, double jitter01)
   return std::max<long long>(1, static_cast<long long>(base * j));
 }
 
+RowUpdate decide_suspended(const std::string& because, long long wait_seconds, std::chrono::seconds age,
+                           const DaemonConf& conf) {
+  RowUpdate u;
+  u.status = RowStatus::queued;
+  u.refund_attempt = true;
+  u.retry_in_seconds = std::max<long long>(1, wait_seconds);
+  u.last_error = "deferred: site suspended for " + std::to_string(u.retry_in_seconds) + " s after: " + because;
+  if (age.count() + u.retry_in_seconds > conf.retry_give_up) {
+    u.status = RowStatus::failed;
+    u.last_error = "gave up: " + because;
+  }
+  return u;
+}
+
 RowUpdate decide(const std::optional<smtp::Failure>& failure, int attempts, std::chrono::seconds age,
                  const DaemonConf& conf, double jitter01) {
   RowUpdate u;

@@ -24,6 +24,11 @@ struct RowUpdate {
 // attempts: this attempt's number (1 = first); age: time since the row was queued.
 [[nodiscard]] RowUpdate decide(const std::optional<smtp::Failure>& failure, int attempts, std::chrono::seconds age,
                                const DaemonConf& conf, double jitter01);
+// A message that was not tried because its site is suspended (its relay could not be
+// reached, or refused our login): queued again for when the suspension ends, the attempt
+// not spent; failed when that would pass retry.give_up.
+[[nodiscard]] RowUpdate decide_suspended(const std::string& because, long long wait_seconds, std::chrono::seconds age,
+                                         const DaemonConf& conf);
 [[nodiscard]] long long backoff_seconds(int attempts, const DaemonConf& conf, double jitter01);
 [[nodiscard]] const char* row_status_name(RowStatus s);
 

@@ -29,7 +29,7 @@ asio::awaitable<void> Client::drive() {
         co_await transport_->write_all(out, ec);
         if (ec)
           session_.abort(network_failure(Stage::message, std::string("write failed during ") + session_.state_name() + ": " +
-                                                             (transport_->timed_out() ? "timed out" : ec.message())));
+                                                             (transport_->timed_out() ? transport_->timeout_text() : ec.message())));
         break;
       }
       case Session::Action::read: {
@@ -40,9 +40,7 @@ asio::awaitable<void> Client::drive() {
         } else if (ec) {
           Stage st = std::string_view(session_.state_name()) == "greeting" ? Stage::greeting : Stage::message;
           session_.abort(network_failure(st, std::string("read failed during ") + session_.state_name() + ": " +
-                                                 (transport_->timed_out() ? "timed out after " +
-                                                                                std::to_string(settings_->number(Setting::Timeout)) + " s"
-                                                                          : ec.message())));
+                                                 (transport_->timed_out() ? transport_->timeout_text() : ec.message())));
         } else {
           session_.on_bytes(std::string_view(buf, n));
         }
@@ -90,13 +88,19 @@ asio::awaitable<MessageResult> Client::send(const BuiltMessage& m) {
   co_return session_.message_result();
 }
 
+void Client::set_deadline(std::chrono::seconds d) {
+  if (d.count() == 0) transport_->set_deadline(std::nullopt);
+  else transport_->set_deadline(std::chrono::steady_clock::now() + d);
+}
+
 asio::awaitable<void> Client::close() {
+  transport_->set_deadline(std::chrono::steady_clock::now() + kCloseLimit);
   if (usable_) {
     usable_ = false;
     session_.quit();
     co_await drive();
   }
-  transport_->close();
+  co_await transport_->shutdown(kCloseLimit);
 }
 
 }  // namespace sitemail::smtp

@@ -18,7 +18,12 @@ class Client {
   asio::awaitable<std::optional<Failure>> open();
   // A connection-level failure appears as result.failure and makes the client unusable.
   asio::awaitable<MessageResult> send(const BuiltMessage& m);
+  // Says QUIT when the session is usable, ends TLS with close_notify, closes; never
+  // takes longer than kCloseLimit.
   asio::awaitable<void> close();
+  // Bounds what follows (open(), or one send()) as a whole; 0 = no overall deadline.
+  void set_deadline(std::chrono::seconds d);
+  static constexpr std::chrono::seconds kCloseLimit{5};
 
   [[nodiscard]] bool usable() const { return usable_; }
   [[nodiscard]] const Session& session() const { return session_; }

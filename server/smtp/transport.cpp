@@ -44,12 +44,17 @@ void Transport::close() {
 }
 
 void Transport::arm() {
-  if (timeout_.count() == 0) return;
-  timer_.expires_after(timeout_);
-  timer_.async_wait([w = weak_from_this()](boost::system::error_code ec) {
+  using clock = std::chrono::steady_clock;
+  if (timeout_.count() == 0 && !deadline_) return;
+  auto expiry = timeout_.count() == 0 ? *deadline_ : clock::now() + timeout_;
+  const bool by_deadline = deadline_ && *deadline_ <= expiry;
+  if (by_deadline) expiry = *deadline_;
+  timer_.expires_at(expiry);
+  timer_.async_wait([w = weak_from_this(), by_deadline](boost::system::error_code ec) {
     if (ec) return;  // re-armed or cancelled
     if (auto self = w.lock()) {
       self->timed_out_ = true;
+      self->deadline_hit_ = by_deadline;
       boost::system::error_code ignored;
       self->sock_.close(ignored);
     }
@@ -57,6 +62,23 @@ void Transport::arm() {
 }
 
 void Transport::disarm() { timer_.cancel(); }
+
+std::string Transport::timeout_text() const {
+  if (deadline_hit_) return "the overall deadline for this stage ran out ([delivery] transaction_deadline)";
+  return "timed out after " + std::to_string(timeout_.count()) + " s";
+}
+
+asio::awaitable<void> Transport::shutdown(std::chrono::seconds limit) {
+  if (tls_ && sock_.is_open()) {
+    // close_notify, then wait (bounded) for the relay's; errors only mean it closed first
+    deadline_ = std::chrono::steady_clock::now() + limit;
+    boost::system::error_code ec;
+    arm();
+    co_await tls_->async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+    disarm();
+  }
+  close();
+}
 
 asio::awaitable<std::optional<Failure>> Transport::tcp_connect(const std::string& host, std::uint16_t port, Stage stage) {
   boost::system::error_code ec;
@@ -71,7 +93,7 @@ asio::awaitable<std::optional<Failure>> Transport::tcp_connect(const std::string
   auto ep = co_await asio::async_connect(sock_, endpoints, asio::redirect_error(asio::use_awaitable, ec));
   disarm();
   if (ec) {
-    std::string why = timed_out_ ? "timed out after " + std::to_string(timeout_.count()) + " s" : ec.message();
+    std::string why = timed_out_ ? timeout_text() : ec.message();
     co_return network_failure(stage, "cannot connect to " + host + ":" + std::to_string(port) + ": " + why);
   }
   sock_.set_option(tcp::no_delay(true), ec);
@@ -108,7 +130,7 @@ asio::awaitable<std::optional<Failure>> Transport::proxy_handshake(const Effecti
   const std::uint16_t port = s.port;
   boost::system::error_code ec;
   auto io_fail = [&](const char* what) {
-    return proxy_fail(std::string(what) + ": " + (timed_out_ ? "timed out" : ec.message()));
+    return proxy_fail(std::string(what) + ": " + (timed_out_ ? timeout_text() : ec.message()));
   };
 
   if (type == FirewallType::tunnel) {
@@ -240,7 +262,7 @@ asio::awaitable<std::optional<Failure>> Transport::start_tls(const TlsSetup& tls
   co_await tls_->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
   disarm();
   if (ec) {
-    std::string why = timed_out_ ? "timed out" : ec.message();
+    std::string why = timed_out_ ? timeout_text() : ec.message();
     long vr = SSL_get_verify_result(ssl);
     if (vr != X509_V_OK) why = std::string("certificate verification failed: ") + X509_verify_cert_error_string(vr);
     co_return Failure{FailureKind::transient, Stage::tls, "TLS handshake with " + host + " failed: " + why, {}, 0};

@@ -38,6 +38,14 @@ class Transport : public std::enable_shared_from_this<Transport> {
   [[nodiscard]] bool timed_out() const { return timed_out_; }
   [[nodiscard]] bool tls_active() const { return tls_ != nullptr; }
   [[nodiscard]] std::string peer() const { return peer_; }
+  // An overall deadline on top of the per-operation timeout (a relay that drips one byte
+  // at a time never trips the inactivity timeout); nullopt = none.
+  void set_deadline(std::optional<std::chrono::steady_clock::time_point> d) { deadline_ = d; }
+  [[nodiscard]] bool deadline_hit() const { return deadline_hit_; }
+  // "timed out after 60 s" or "the deadline for this stage ran out" (after a timed_out()).
+  [[nodiscard]] std::string timeout_text() const;
+  // Ends TLS with close_notify (bounded by `limit`), then closes the socket.
+  asio::awaitable<void> shutdown(std::chrono::seconds limit);
   void close();
 
  private:
@@ -54,6 +62,8 @@ class Transport : public std::enable_shared_from_this<Transport> {
   std::string leftover_;
   std::string peer_;
   bool timed_out_ = false;
+  bool deadline_hit_ = false;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
 };
 
 }  // namespace sitemail::smtp

@@ -1,6 +1,7 @@
 // daemon_fixture.hpp — running the real sitemaild as a child process against a test
 // database and config dir: start, SIGTERM/SIGKILL/SIGHUP, wait for rows, scrape metrics.
 #pragma once
+#include <boost/test/unit_test.hpp>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -8,6 +9,7 @@
 
 #include <chrono>
 #include <functional>
+#include <set>
 #include <thread>
 
 #include "peers.hpp"
@@ -22,7 +24,7 @@ class Daemon {
       : dir_("daemon_" + tag), metrics_port_(free_port()) {
     dir_.write("sitemaild.conf", "[database]\nurl = " + db.conninfo() + "\n[sites]\nconfig_dir = " + config_dir +
                                      "\n[metrics]\nlisten = 127.0.0.1:" + std::to_string(metrics_port_) +
-                                     "\n[retry]\ninitial = 1\nmax = 2\n[delivery]\nlease_seconds = 10\npoll_interval = 1\n" + extra_conf);
+                                     "\n[retry]\ninitial = 1\nmax = 2\n" + extra_conf);
     start();
   }
   ~Daemon() { kill_now(); }
@@ -88,6 +90,37 @@ inline void enqueue(TestDb& db, const std::string& site, int n, const std::strin
   db.conn().exec("INSERT INTO outbox (nvtgc, to_addrs, subject, body_text) SELECT $1, $2, 'msg ' || g, 'body ' || g "
                  "FROM generate_series(1, $3::int) g",
                  {site, to, std::to_string(n)});
+}
+
+// A test database with the schema and ILL's base keys, and a config dir for site files.
+struct Env {
+  TestDb db;
+  TempDir cfg;
+  explicit Env(const std::string& name) : db(name), cfg("cfg_" + name) {
+    auto r = run(ctl() + " db migrate --database " + db.quoted());
+    BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+    db.conn().exec("INSERT INTO customization (custkey, value, nvtgc) VALUES ('EMailSMTPServer','127.0.0.1','ILL'),"
+                   "('EMailFromAddress','ill@lib.example','ILL'),('Helo','client.example','ILL'),('Timeout','5','ILL')");
+  }
+  void site(const std::string& code, const std::string& xml) const { cfg.write(code + ".config", "<MailSettings>" + xml + "</MailSettings>"); }
+  RunResult ctl_cmd(const std::string& args) const {
+    return run(ctl() + " --database " + db.quoted() + " --config-dir " + cfg.path() + " " + args);
+  }
+  RunResult once() const {
+    cfg.write("once.conf", "[retry]\ninitial = 1\nmax = 2\n[metrics]\nlisten =\n");
+    return run(daemon() + " --once --database " + db.quoted() + " --config-dir " + cfg.path() + " --config " + cfg.path() + "/once.conf");
+  }
+};
+
+inline std::string port(int p, const std::string& suffix = "") { return "<EMailSMTPPort>" + std::to_string(p) + suffix + "</EMailSMTPPort>"; }
+
+inline std::multiset<std::string> message_ids(const std::vector<Received>& got) {
+  std::multiset<std::string> ids;
+  for (const auto& r : got) {
+    auto p = r.data.find("Message-ID: <");
+    if (p != std::string::npos) ids.insert(r.data.substr(p + 13, r.data.find('>', p) - p - 13));
+  }
+  return ids;
 }
 
 }  // namespace sitemail::test

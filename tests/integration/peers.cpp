@@ -125,6 +125,7 @@ std::vector<Received> PyRelay::received() const {
 }
 
 std::string PyRelay::auth_log() const { return slurp(dir() + "/out/auth.log"); }
+std::string PyRelay::session_log() const { return slurp(dir() + "/out/sessions.log"); }
 
 SmtpSink::SmtpSink(const std::string& flags, int port)
     : Peer("smtp-sink", "/usr/sbin/smtp-sink " + std::string(getuid() == 0 ? "-u nobody " : "") + "-d msg- " + flags +

@@ -43,6 +43,7 @@ class PyRelay : public Peer {
   explicit PyRelay(const std::string& args, int port = free_port());
   [[nodiscard]] std::vector<Received> received() const;
   [[nodiscard]] std::string auth_log() const;
+  [[nodiscard]] std::string session_log() const;  // "CONNECT" / "QUIT tls=..." lines
 };
 
 // smtp-sink with fault flags, e.g. "-f rcpt"; -d writes one file per message (dir()/msg-*).

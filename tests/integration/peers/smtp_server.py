@@ -3,7 +3,8 @@
 
 Writes one JSON file per received message into --out (envelope, exact data bytes,
 the AUTH mechanism used, whether TLS was on, the client certificate subject, and the
-peer address), and one line per AUTH attempt into --out/auth.log.
+peer address), one line per AUTH attempt into --out/auth.log, and CONNECT/QUIT lines
+into --out/sessions.log.
 Modes: --tls none|starttls|implicit; --client-ca CA requires a client certificate;
 --user U:P enables AUTH (PLAIN, LOGIN built in, CRAM-MD5 added here);
 --mechs limits the offered mechanisms. Prints "READY <port>" when listening.
@@ -40,6 +41,10 @@ def authenticator(server, session, envelope, mechanism, auth_data):
         session.sm_mechanism = mechanism
     return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd sends the 535
 
+def session_log(line):
+    with open(os.path.join(a.out, "sessions.log"), "a") as f:
+        f.write(line + "\n")
+
 def tls_info(server):
     obj = server.transport.get_extra_info("ssl_object")
     if obj is None:
@@ -75,6 +80,26 @@ class Handler:
         return "250 2.0.0 Ok: queued as %d" % counter
 
 class Smtp(SMTP):
+    # sessions.log: "CONNECT" per SMTP session (its first EHLO/HELO: probes that only
+    # open the port are not sessions), "QUIT tls=True|False" per QUIT received, so tests
+    # can check that every session the client opened ended with QUIT.
+    def _sm_session(self):
+        if not getattr(self, "_sm_seen", False):
+            self._sm_seen = True
+            session_log("CONNECT")
+
+    async def smtp_EHLO(self, hostname):
+        self._sm_session()
+        await super().smtp_EHLO(hostname)
+
+    async def smtp_HELO(self, hostname):
+        self._sm_session()
+        await super().smtp_HELO(hostname)
+
+    async def smtp_QUIT(self, arg):
+        session_log("QUIT tls=%s" % (self.transport.get_extra_info("ssl_object") is not None))
+        await super().smtp_QUIT(arg)
+
     async def auth_XOAUTH2(self, server, args):
         # RFC-less but documented by Google/Microsoft: base64("user=U\x01auth=Bearer T\x01\x01");
         # on failure a 334 with a JSON error, the client answers with an empty line, then 535.

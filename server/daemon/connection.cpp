@@ -1,0 +1,159 @@
+// connection.cpp — one SMTP connection of the Dispatcher (delivery.hpp): open it (with the
+// overall [delivery] transaction_deadline on top of the per-read Timeout), carry the
+// site's mail one message at a time, wait briefly for more while no other site needs the
+// slot, and always end with QUIT + TLS close. Whatever happens inside, including an
+// exception, the connection ends through on_connection_end(), which settles the message it
+// was carrying and frees the slot.
+#include <set>
+
+#include "delivery.hpp"
+#include "log.hpp"
+#include "text_util.hpp"
+
+namespace sitemail {
+
+namespace {
+std::set<std::string> done_set(const std::string& s) {
+  std::set<std::string> out;
+  for (auto& a : split(s, ','))
+    if (!trim(a).empty()) out.insert(to_lower(trim(a)));
+  return out;
+}
+}  // namespace
+
+void Dispatcher::spawn(const std::string& site, SlotScheduler::ConnId id) {
+  auto cs = std::make_shared<ConnState>();
+  cs->id = id;
+  cs->site = site;
+  sites_[site].conns[id] = cs;
+  metrics_.connection_opened();
+  asio::co_spawn(io_, connection(cs), [this, cs](std::exception_ptr e) { on_connection_end(cs, e); });
+}
+
+void Dispatcher::on_connection_end(const std::shared_ptr<ConnState>& cs, std::exception_ptr e) {
+  auto& st = sites_[cs->site];
+  if (e) {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      what = ex.what();
+    } catch (...) {
+    }
+    log::error("connection", {{"site", cs->site}, {"problem", "internal error: " + what}});
+    if (cs->current)
+      finish(*cs->current, smtp::Failure{smtp::FailureKind::transient, smtp::Stage::message, "internal error: " + what, {}, 0},
+             nullptr, "", "");
+  } else if (cs->current) {  // taken from the queue but not started (stopping): back to the queue
+    release(*cs->current);
+  }
+  cs->current.reset();
+  st.conns.erase(cs->id);
+  sched_.release(cs->site, cs->id);
+  metrics_.connection_closed();
+  check_shutdown();
+  pump();
+}
+
+asio::awaitable<void> Dispatcher::connection(std::shared_ptr<ConnState> cs) {
+  const std::string code = cs->site;
+  auto& st = sites_[code];
+  if (st.pending.empty() || stopping_) co_return;
+  cs->current = std::move(st.pending.front());
+  st.pending.pop_front();
+  auto settings = cs->current->site->settings;
+  if (st.tls_for != settings) {  // built once per site and configuration, only when TLS is used
+    st.tls = settings->tls == TlsMode::none ? nullptr : smtp::make_tls_setup(*settings, conf_.config_dir);
+    st.tls_for = settings;
+  }
+  const std::chrono::seconds deadline(conf_.transaction_deadline);
+  smtp::Client client(io_.get_executor(), settings, st.tls);
+  client.set_deadline(deadline);
+  if (auto failed = co_await client.open()) {
+    Job job = std::move(*cs->current);
+    cs->current.reset();
+    finish(job, failed, nullptr, "", client.peer());  // the message that was tried spends its attempt
+    opened_failed(st, code, *failed, client.peer());
+    co_await client.close();
+    co_return;
+  }
+  st.failures = 0;
+  int carried = 0;
+  while (cs->current && !stopping_) {
+    Job job = std::move(*cs->current);
+    client.set_deadline(deadline);
+    const bool again = co_await carry(client, st, *cs, std::move(job));
+    client.set_deadline(std::chrono::seconds(0));
+    ++carried;
+    if (!again || !client.usable() || stopping_) break;
+    if (sched_.should_yield(code, carried)) break;  // another site waits: hand the slot over
+    if (st.pending.empty()) {
+      if (!sched_.may_linger()) break;  // another site waits for a slot: do not sit on it
+      asio::steady_timer idle(io_, kIdleKeep);
+      cs->idle_timer = &idle;
+      sched_.idle(code, cs->id, Clock::now());
+      boost::system::error_code ec;
+      co_await idle.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      cs->idle_timer = nullptr;
+      sched_.busy(code, cs->id);
+      if (st.pending.empty() || stopping_) break;  // idle too long, evicted, or stopping
+    }
+    if (st.pending.front().site->settings != settings) break;  // reloaded: a new connection uses the new settings
+    cs->current = std::move(st.pending.front());
+    st.pending.pop_front();
+  }
+  co_await client.close();  // QUIT and TLS close_notify, bounded
+}
+
+// Sends one message on an open connection; false when the connection cannot go on.
+asio::awaitable<bool> Dispatcher::carry(smtp::Client& client, SiteState& st, ConnState& cs, Job job) {
+  cs.current = job;  // until settled, the completion handler owns its outcome
+  const auto settings = job.site->settings;
+  const double per_minute = static_cast<double>(settings->number(Setting::MaxMessagesPerMinute));
+  if (per_minute > 0) {
+    // Reserve the next send slot before waiting, so the site's connections together keep the rate.
+    const auto now = Clock::now();
+    const auto slot = std::max(st.next_send, now);
+    st.next_send = slot + std::chrono::microseconds(static_cast<long long>(60e6 / per_minute));
+    if (slot > now) {
+      asio::steady_timer t(io_, slot - now);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+  }
+  smtp::OutboxMessage m{job.row.id, job.row.nvtgc, job.row.to, job.row.cc, job.row.bcc, job.row.from_addr,
+                        job.row.from_name, job.row.reply_to, job.row.subject, job.row.body_text, job.row.body_html,
+                        job.row.headers};
+  auto built = smtp::build_message(m, *settings, static_cast<long long>(std::time(nullptr)));
+  if (built.failure) {
+    cs.current.reset();
+    finish(job, built.failure, nullptr, "", client.peer());
+    co_return true;
+  }
+  auto done = done_set(job.row.done_rcpts);
+  auto& rc = built.message->recipients;
+  rc.erase(std::remove_if(rc.begin(), rc.end(), [&](const std::string& a) { return done.count(to_lower(a)) > 0; }), rc.end());
+  if (rc.empty()) {
+    cs.current.reset();
+    finish(job, std::nullopt, nullptr, built.message->message_id, client.peer());
+    co_return true;
+  }
+  const int done_before = client.session().messages_sent();
+  auto result = co_await client.send(*built.message);
+  cs.current.reset();
+  if (result.failure && !client.usable() && done_before > 0 && result.recipients.empty() &&
+      result.failure->kind == smtp::FailureKind::transient) {
+    // The relay dropped a connection we were reusing before it took the sender (idle
+    // timeout, per-connection message limit): try this message again on a fresh one.
+    st.pending.push_front(std::move(job));
+    co_return false;
+  }
+  if (result.failure && result.failure->kind == smtp::FailureKind::auth) {
+    finish(job, result.failure, &result, built.message->message_id, client.peer(), rc.size());
+    opened_failed(st, job.row.nvtgc, *result.failure, client.peer());
+    co_return false;
+  }
+  finish(job, result.failure, &result, built.message->message_id, client.peer(), rc.size());
+  co_return client.usable();
+}
+
+}  // namespace sitemail

@@ -1,0 +1,73 @@
+// scheduler.cpp — see scheduler.hpp.
+#include "scheduler.hpp"
+
+#include <algorithm>
+
+namespace sitemail {
+
+SlotScheduler::SlotScheduler(int global_limit, int site_share_percent)
+    : global_(std::max(1, global_limit)), share_(std::clamp(site_share_percent, 1, 100)) {}
+
+int SlotScheduler::site_cap(int max_connections) const {
+  const int share_cap = std::max(1, global_ * share_ / 100);
+  return std::max(1, std::min(max_connections, share_cap));
+}
+
+int SlotScheduler::open(const std::string& site) const {
+  auto it = open_.find(site);
+  return it == open_.end() ? 0 : it->second;
+}
+
+bool SlotScheduler::waiting(const std::string& site) const {
+  return std::find(waiting_.begin(), waiting_.end(), site) != waiting_.end();
+}
+
+std::optional<SlotScheduler::ConnId> SlotScheduler::acquire(const std::string& site, int cap) {
+  if (open(site) >= cap) return std::nullopt;  // the site's own limit, not the pool: no place in line
+  if (total_ >= global_) {
+    if (!waiting(site)) waiting_.push_back(site);
+    return std::nullopt;
+  }
+  ++total_;
+  ++open_[site];
+  return next_id_++;
+}
+
+void SlotScheduler::satisfied(const std::string& site) {
+  waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), site), waiting_.end());
+}
+
+void SlotScheduler::release(const std::string& site, ConnId id) {
+  idle_.erase(id);
+  if (evicted_.erase(id) > 0) --evicting_;
+  if (auto it = open_.find(site); it != open_.end() && --it->second <= 0) open_.erase(it);
+  --total_;
+}
+
+void SlotScheduler::idle(const std::string& site, ConnId id, Clock::time_point since) { idle_[id] = IdleConn{site, since}; }
+
+void SlotScheduler::busy(const std::string&, ConnId id) { idle_.erase(id); }
+
+std::optional<SlotScheduler::ConnId> SlotScheduler::evict() {
+  if (waiting_.empty() || idle_.empty()) return std::nullopt;
+  // Slots already on their way back cover that many waiting sites.
+  if (evicting_ >= static_cast<int>(waiting_.size())) return std::nullopt;
+  auto victim = idle_.end();
+  for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+    if (waiting(it->second.site)) continue;
+    if (victim == idle_.end() || it->second.since < victim->second.since) victim = it;
+  }
+  if (victim == idle_.end()) return std::nullopt;
+  ConnId id = victim->first;
+  idle_.erase(victim);
+  evicted_[id] = true;
+  ++evicting_;
+  return id;
+}
+
+bool SlotScheduler::should_yield(const std::string& site, int carried) const {
+  if (carried < kYieldAfter) return false;
+  return std::any_of(waiting_.begin(), waiting_.end(), [&](const std::string& s) { return s != site; });
+}
+
+}  // namespace sitemail
