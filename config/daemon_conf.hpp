@@ -17,8 +17,8 @@ struct DaemonConf {
   std::string default_site = "ILL";         // [sites] default_site
   SiteFilesMode site_files = SiteFilesMode::layer;  // [sites] site_files
   std::string metrics_listen = "127.0.0.1:9465";    // [metrics] listen; empty = off
-  int max_connections = 64;       // [delivery] max_connections: all sites together
-  int batch_size = 50;            // [delivery] batch_size: rows claimed per query
+  int max_connections = 100;      // [delivery] max_connections: all sites together
+  int batch_size = 200;           // [delivery] batch_size: rows claimed per query
   int lease_seconds = 300;        // [delivery] lease_seconds: a claim expires after this
   int poll_interval = 2;          // [delivery] poll_interval: seconds between queue polls
   int shutdown_grace = 20;        // [delivery] shutdown_grace: seconds to finish in-flight work

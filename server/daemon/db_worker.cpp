@@ -86,15 +86,19 @@ ClaimLimits DbWorker::claim_limits(long long budget) {
 }
 
 std::vector<ClaimedRow> DbWorker::claim_fair(QueueStore& store, const ClaimLimits& l) {
-  if (l.room_sites.empty()) return store.claim(l);
   // First the sites with nothing in flight (a new site's mail never waits behind another
-  // site's backlog), then the rest by fair share.
+  // site's backlog), then the rest by fair share. That first pass scans past the mail of
+  // every busy site, so it runs at most every kIdleFirstEvery unless it keeps finding mail.
+  const auto now = std::chrono::steady_clock::now();
+  if (l.room_sites.empty() || (!idle_first_found_ && now - last_idle_first_ < kIdleFirstEvery)) return store.claim(l);
+  last_idle_first_ = now;
   ClaimLimits idle_first = l;
   idle_first.excluded.insert(idle_first.excluded.end(), l.room_sites.begin(), l.room_sites.end());
   idle_first.room_sites.clear();
   idle_first.rooms.clear();
   idle_first.busy.clear();
   auto rows = store.claim(idle_first);
+  idle_first_found_ = !rows.empty();
   if (static_cast<int>(rows.size()) >= l.limit) return rows;
   ClaimLimits rest = l;
   rest.limit = l.limit - static_cast<int>(rows.size());

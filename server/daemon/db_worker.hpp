@@ -49,6 +49,9 @@ class DbWorker {
   std::atomic<long long> in_flight_{0};
   std::map<std::string, int> in_flight_by_site_;  // under mu_: a slow site may not fill the pipeline
   int instance_ = 0;  // sitemail_instance.id, kept across reconnects
+  std::chrono::steady_clock::time_point last_idle_first_{};
+  bool idle_first_found_ = true;
+  static constexpr std::chrono::milliseconds kIdleFirstEvery{200};
   // A site holds at most this many claimed-but-unsettled messages per connection it may
   // open (and at least kSiteRoomMin), so one slow or dead relay never holds up the others
   // and a crash strands little.

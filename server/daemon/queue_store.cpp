@@ -43,7 +43,7 @@ std::vector<ClaimedRow> QueueStore::claim(const ClaimLimits& l) {
       "  coalesce(o.body_text,''), coalesce(o.body_html,''), coalesce(o.headers,''), o.attempts, coalesce(o.done_rcpts,''),"
       "  extract(epoch from now() - o.created_at)",
       {owner_, std::to_string(l.lease_seconds), pg_text_array(l.excluded), std::to_string(l.limit),
-       std::to_string(std::max(l.limit * 10, 500)), pg_text_array(l.room_sites), pg_text_array(rooms),
+       std::to_string(std::max(l.limit * 4, 400)), pg_text_array(l.room_sites), pg_text_array(rooms),
        std::to_string(l.default_room), std::to_string(instance_), pg_text_array(busy)});
   std::vector<ClaimedRow> rows;
   rows.reserve(static_cast<std::size_t>(r.rows()));
