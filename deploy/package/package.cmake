@@ -55,7 +55,9 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser | systemd")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "postgresql")
-set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PKG_DIR}/postinst ${PKG_DIR}/prerm ${PKG_DIR}/postrm)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PKG_DIR}/conffiles ${PKG_DIR}/postinst ${PKG_DIR}/prerm ${PKG_DIR}/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
-# Files under /etc are conffiles (CPack marks them); nothing else is.
+# The files under /etc are the conffiles (deploy/package/conffiles lists them).
+# Shipped binaries carry no debug info (smaller package, faster cpack).
+set(CPACK_STRIP_FILES ON)
 include(CPack)
