@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "credentials.hpp"
 #include "text_util.hpp"
 
 namespace sitemail {
@@ -154,8 +155,8 @@ ParseOutcome parse_secret(std::string_view s, const ParseContext& ctx) {
     if (!ctx.resolve_secrets) return ok(v);
     std::optional<std::string> got;
     if (ctx.getenv) got = ctx.getenv(name);
-    else if (const char* e = std::getenv(name.c_str())) got = std::string(e);
-    if (!got) return fail("environment variable " + name + " is not set");
+    else got = env_secret(name);  // the variable, else a systemd credential (credentials.hpp)
+    if (!got) return fail(env_secret_missing(name));
     v.text = *got;
     return ok(v);
   }

@@ -12,6 +12,8 @@ PKGS=(
   postgresql-15 postgresql-client-15
   postfix python3-aiosmtpd swaks microsocks dante-server tinyproxy
   procps iproute2 hostname bc time
+  # sd_notify; the package test: systemd-analyze, cpack shlibdeps (file, dpkg-dev), man pages
+  libsystemd-dev systemd file dpkg-dev adduser man-db groff-base
 )
 missing=()
 for p in "${PKGS[@]}"; do

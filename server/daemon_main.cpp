@@ -1,5 +1,7 @@
 // daemon_main.cpp — sitemaild: command line, --check-config, --once, and the run loop:
 // an io thread (SMTP deliveries, metrics, signals) and a database thread (DbWorker).
+// Under systemd (Type=notify) it reports readiness, reloads, stopping and the watchdog
+// through server/daemon/service_notify.*; it never writes core dumps.
 #include <unistd.h>
 
 #include <iostream>
@@ -9,6 +11,7 @@
 #include "cli_common.hpp"
 #include "daemon/db_worker.hpp"
 #include "daemon/log.hpp"
+#include "daemon/service_notify.hpp"
 #include "migrations.hpp"
 #include "report_format.hpp"
 #include "site_source.hpp"
@@ -37,6 +40,11 @@ int run_daemon(const DaemonConf& conf, bool once) {
       conf, registry, metrics, make_owner(),
       [&](std::vector<Job> jobs) { asio::post(io, [&dispatcher, jobs = std::move(jobs)]() mutable { dispatcher.add(std::move(jobs)); }); },
       once);
+  ServiceNotifier notifier(io, metrics);
+  worker->set_config_hooks([&] { notifier.config_loading(); },
+                           [&](std::size_t sites, int invalid, const std::string& error) {
+                             notifier.config_loaded(sites, invalid, error);
+                           });
   if (!once && !conf.metrics_listen.empty()) {
     try {
       start_metrics_server(io, conf.metrics_listen, metrics);
@@ -56,6 +64,7 @@ int run_daemon(const DaemonConf& conf, bool once) {
       return;
     }
     log::info("shutdown", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}, {"grace", std::to_string(conf.shutdown_grace) + "s"}});
+    notifier.stopping();
     dispatcher.stop();
     worker->stop();
     grace.expires_after(std::chrono::seconds(conf.shutdown_grace));
@@ -64,11 +73,13 @@ int run_daemon(const DaemonConf& conf, bool once) {
     });
   };
   signals.async_wait(on_signal);
+  notifier.start();
   std::thread db([&] {
     worker->run();
     asio::post(io, [&] {
       signals.cancel();
       grace.cancel();
+      notifier.cancel();
       // Every open session ends with QUIT and a TLS close before the daemon exits.
       dispatcher.shutdown([&] {
         guard.reset();
@@ -85,6 +96,7 @@ int run_daemon(const DaemonConf& conf, bool once) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  disable_core_dumps();  // before any secret is read
   po::options_description opts("options");
   add_common_options(opts);
   opts.add_options()("once", "deliver everything due now, then exit (1 when some mail failed or was deferred)")(
@@ -100,7 +112,11 @@ int main(int argc, char** argv) {
   if (vm.count("help")) {
     std::cout << "usage: sitemaild [options]\n\n" << opts
               << "\nsignals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads DB keys and site files\n"
-                 "exit status: 0 success, 1 problems found / mail failed or deferred, 2 usage or environment error\n";
+                 "exit status: 0 success, 1 problems found / mail failed or deferred, 2 usage or environment error\n"
+                 "environment: SITEMAIL_DATABASE, SITEMAIL_CONFIG_DIR; under systemd (Type=notify) NOTIFY_SOCKET,\n"
+                 "  WATCHDOG_USEC, and CREDENTIALS_DIRECTORY (an env:NAME secret whose variable is unset is read\n"
+                 "  from the credential file NAME, see LoadCredential=)\n"
+                 "see also: sitemaild(8), sitemailctl(8), sitemail-settings(5)\n";
     return kExitOk;
   }
   if (vm.count("version")) {

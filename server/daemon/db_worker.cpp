@@ -118,6 +118,7 @@ void DbWorker::recover(QueueStore& store, bool forget) {
 }
 
 void DbWorker::reload(PgConn& db, QueueStore& store) {
+  if (on_loading_) on_loading_();
   try {
     auto table = load_sites(db, conf_);
     registry_.replace(table);
@@ -133,10 +134,12 @@ void DbWorker::reload(PgConn& db, QueueStore& store) {
     for (const auto& d : table->global) log::error("config", {{"problem", d.to_line()}});
     log::info("config_loaded", {{"sites", std::to_string(table->sites.size())}, {"invalid", std::to_string(invalid)},
                                 {"config_dir", conf_.config_dir}});
+    if (on_loaded_) on_loaded_(table->sites.size(), invalid, {});
   } catch (const PgError&) {
     throw;
   } catch (const std::exception& e) {
     log::error("config", {{"problem", e.what()}});
+    if (on_loaded_) on_loaded_(0, 0, e.what());
   }
 }
 

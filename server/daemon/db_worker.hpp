@@ -26,6 +26,14 @@ class DbWorker {
   void report(RowOutcome o);       // from the io thread
   void wake();
   [[nodiscard]] bool any_not_sent() const { return not_sent_; }
+  // Called on the database thread before and after every configuration load (the first one
+  // after connecting, SIGHUP, NOTIFY); `error` is empty when it loaded. sitemaild feeds
+  // these to systemd (server/daemon/service_notify.*). Set before run().
+  void set_config_hooks(std::function<void()> loading,
+                        std::function<void(std::size_t sites, int invalid, const std::string& error)> loaded) {
+    on_loading_ = std::move(loading);
+    on_loaded_ = std::move(loaded);
+  }
 
  private:
   void session();                  // one connected period; throws PgError when the DB goes away
@@ -40,6 +48,8 @@ class DbWorker {
   Metrics& metrics_;
   std::string owner_;
   std::function<void(std::vector<Job>)> dispatch_;
+  std::function<void()> on_loading_;
+  std::function<void(std::size_t, int, const std::string&)> on_loaded_;
   bool once_;
   int wake_fd_ = -1;
   std::atomic<bool> stopping_{false}, reload_{false}, finished_{false};
