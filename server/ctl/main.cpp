@@ -1,8 +1,8 @@
-// ctl_main.cpp — sitemailctl: command-line parsing and dispatch to ctl_*.cpp.
+// main.cpp — sitemailctl: command-line parsing and dispatch to the commands in server/ctl/.
 #include <iostream>
 #include <set>
 
-#include "ctl_commands.hpp"
+#include "commands.hpp"
 #include "pg.hpp"
 
 namespace po = boost::program_options;

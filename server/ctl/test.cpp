@@ -1,11 +1,11 @@
-// ctl_test.cpp — `sitemailctl test --site S [--send-to ADDR] [--transcript]`: connect,
+// test.cpp — `sitemailctl test --site S [--send-to ADDR] [--transcript]`: connect,
 // EHLO, TLS and AUTH exactly as delivery would (same settings, same engine), optionally
 // send a test message, QUIT, and print one verdict line (CONTRACT §5).
 #include <ctime>
 #include <iostream>
 
 #include "client.hpp"
-#include "ctl_commands.hpp"
+#include "commands.hpp"
 #include "site_source.hpp"
 
 namespace sitemail {

@@ -1,11 +1,11 @@
-// ctl_queue.cpp — `sitemailctl enqueue`, `queue`, `queue retry`, `queue cancel` and
+// queue.cpp — `sitemailctl enqueue`, `queue`, `queue retry`, `queue cancel` and
 // `reload`: the outbox from the admin's side. Addresses are validated before a row is
 // written; retry/cancel only touch rows that are not being sent right now.
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
-#include "ctl_commands.hpp"
+#include "commands.hpp"
 #include "message.hpp"
 #include "pg.hpp"
 #include "text_util.hpp"

@@ -1,4 +1,4 @@
-// ctl_commands.hpp — the sitemailctl commands. Each takes the parsed command line and
+// commands.hpp — the sitemailctl commands. Each takes the parsed command line and
 // returns the exit code (CONTRACT §1: 0 ok, 1 the thing failed, 2 usage/environment).
 #pragma once
 #include <boost/program_options.hpp>

@@ -1,10 +1,10 @@
-// ctl_keys.cpp — `sitemailctl db migrate` and `keys list/get/set/unset`: the DB layer of
+// keys.cpp — `sitemailctl db migrate` and `keys list/get/set/unset`: the DB layer of
 // the configuration. `set` validates against the catalogue before writing and stores the
 // canonical key name, replacing any alias or differently-cased row for the same setting.
 #include <iostream>
 
 #include "catalogue.hpp"
-#include "ctl_commands.hpp"
+#include "commands.hpp"
 #include "migrations.hpp"
 #include "text_util.hpp"
 #include "value.hpp"
