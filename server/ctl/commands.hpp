@@ -37,6 +37,8 @@ int cmd_enqueue(CtlArgs& a);
 int cmd_queue(CtlArgs& a);
 int cmd_queue_retry(CtlArgs& a);
 int cmd_queue_cancel(CtlArgs& a);
+int cmd_queue_show(CtlArgs& a);
+int cmd_queue_purge(CtlArgs& a);
 int cmd_reload(CtlArgs& a);
 
 }  // namespace sitemail

@@ -23,18 +23,24 @@ const std::vector<Command>& commands() {
       {{"db", "migrate"}, 0, 0, {}, cmd_db_migrate, "db migrate                      create or upgrade the schema"},
       {{"keys", "list"}, 0, 0, {"site", "json"}, cmd_keys_list, "keys list [--site S] [--json]   customization keys (secrets masked)"},
       {{"keys", "get"}, 1, 1, {"site"}, cmd_keys_get, "keys get KEY [--site S]         one key"},
-      {{"keys", "set"}, 2, 2, {"site"}, cmd_keys_set, "keys set KEY VALUE [--site S]   validate, then write one key"},
+      {{"keys", "set"}, 2, 2, {"site"}, cmd_keys_set,
+       "keys set KEY VALUE [--site S]   validate, then write one key (VALUE - reads it from stdin); prints the effective value"},
       {{"keys", "unset"}, 1, 1, {"site"}, cmd_keys_unset, "keys unset KEY [--site S]       remove one key"},
       {{"sites"}, 0, 0, {"json"}, cmd_sites, "sites [--json]                  every site and whether it is valid"},
       {{"check"}, 0, 0, {"site", "strict", "json"}, cmd_check, "check [--site S] [--strict] [--json]  validate the configuration"},
       {{"show"}, 0, 0, {"site", "explain", "json"}, cmd_show, "show --site S [--explain] [--json]    effective settings of a site"},
       {{"enqueue"}, 0, 0, {"site", "to", "cc", "bcc", "subject", "body-file", "html-file", "from"}, cmd_enqueue,
        "enqueue --site S --to A[,B] [--cc ..] [--bcc ..] [--subject ..] [--body-file F] [--html-file F] [--from ..]  queue one message"},
-      {{"queue"}, 0, 0, {"site", "status", "limit", "json"}, cmd_queue, "queue [--site S] [--status ST] [--limit N] [--json]  list mail"},
+      {{"queue"}, 0, 0, {"site", "status", "limit", "by-site", "json"}, cmd_queue,
+       "queue [--site S] [--status ST] [--limit N] [--by-site] [--json]  list mail, with a summary line"},
+      {{"queue", "show"}, 1, 1, {"json"}, cmd_queue_show, "queue show ID [--json]          one message: envelope, headers, attempts, recipients"},
       {{"queue", "retry"}, 0, 1000, {"failed", "site"}, cmd_queue_retry, "queue retry ID... | queue retry --failed [--site S]  requeue"},
       {{"queue", "cancel"}, 1, 1000, {}, cmd_queue_cancel, "queue cancel ID...              cancel queued mail"},
-      {{"reload"}, 0, 0, {}, cmd_reload, "reload                          ask every running sitemaild to reload"},
-      {{"test"}, 0, 0, {"site", "send-to", "transcript"}, cmd_test, "test --site S [--send-to ADDR] [--transcript]  connect, TLS, AUTH (and send) as delivery would"},
+      {{"queue", "purge"}, 0, 0, {"older-than", "status", "site"}, cmd_queue_purge,
+       "queue purge --older-than DURATION [--status sent,cancelled] [--site S]  delete finished mail"},
+      {{"reload"}, 0, 0, {"wait"}, cmd_reload, "reload [--wait SECONDS]         ask every running sitemaild to reload; count acknowledgements"},
+      {{"test"}, 0, 0, {"site", "send-to", "transcript", "timeout"}, cmd_test,
+       "test --site S [--send-to ADDR] [--transcript] [--timeout SECONDS]  connect, TLS, AUTH (and send) as delivery would"},
   };
   return c;
 }
@@ -42,6 +48,18 @@ const std::vector<Command>& commands() {
 void print_help(const po::options_description& common) {
   std::cout << "usage: sitemailctl [options] COMMAND ...\n\ncommands:\n";
   for (const auto& c : commands()) std::cout << "  " << c.usage << "\n";
+  std::cout << "\n" << common << "\n`sitemailctl COMMAND --help` lists the options of one command.\n"
+            << "exit status: 0 success, 1 the check or action failed, 2 usage or environment error\n";
+}
+
+// `sitemailctl COMMAND --help`: its usage line, then only the options it accepts (with
+// their allowed values), then the common options.
+void print_command_help(const Command& c, const po::options_description& cmd_opts, const po::options_description& common) {
+  std::cout << "usage: sitemailctl " << c.usage << "\n";
+  po::options_description mine("options of this command");
+  for (const auto& o : cmd_opts.options())
+    if (c.options.count(o->long_name())) mine.add(o);
+  if (!c.options.empty()) std::cout << "\n" << mine;
   std::cout << "\n" << common << "\nexit status: 0 success, 1 the check or action failed, 2 usage or environment error\n";
 }
 
@@ -51,15 +69,23 @@ int main(int argc, char** argv) {
   po::options_description common("options");
   add_common_options(common);
   po::options_description cmd_opts("command options");
-  cmd_opts.add_options()("site", po::value<std::string>(), "site code (NVTGC)")("json", "print JSON")(
-      "strict", "check: warnings fail too")("explain", "show: where each value came from")(
+  cmd_opts.add_options()("site", po::value<std::string>(), "site code (NVTGC); keys: default the default site (ILL)")(
+      "json", "print JSON instead of text")("strict", "check: warnings fail too (exit 1)")(
+      "explain", "show: where each value came from and what it overrode")(
       "send-to", po::value<std::string>(), "test: also send a test message to ADDR")(
-      "transcript", "test: print the SMTP dialogue (credentials redacted)")(
-      "to", po::value<std::string>(), "enqueue: To addresses, comma-separated")("cc", po::value<std::string>(), "enqueue: Cc")(
-      "bcc", po::value<std::string>(), "enqueue: Bcc")("subject", po::value<std::string>(), "enqueue: subject")(
+      "transcript", "test: print the SMTP dialogue, every reply line (credentials redacted)")(
+      "timeout", po::value<std::string>(), "test: seconds per network operation, instead of the site's Timeout (0 = none)")(
+      "to", po::value<std::string>(), "enqueue: To addresses, comma-separated")("cc", po::value<std::string>(), "enqueue: Cc addresses")(
+      "bcc", po::value<std::string>(), "enqueue: Bcc addresses")("subject", po::value<std::string>(), "enqueue: subject (one line)")(
       "body-file", po::value<std::string>(), "enqueue: text body file")("html-file", po::value<std::string>(), "enqueue: HTML body file")(
-      "from", po::value<std::string>(), "enqueue: sender address")("status", po::value<std::string>(), "queue: only this status")(
-      "limit", po::value<std::string>(), "queue: at most N rows (default 100)")("failed", "queue retry: every failed message");
+      "from", po::value<std::string>(), "enqueue: sender address (default the site's EMailFromAddress)")(
+      "status", po::value<std::string>(),
+      "queue: only this status: queued, held, sending, sent, failed or cancelled; queue purge: comma-separated, "
+      "from sent, failed, cancelled (default sent,cancelled)")(
+      "limit", po::value<std::string>(), "queue: at most N rows (default 100; the summary counts all)")(
+      "by-site", "queue: one summary line per site")("failed", "queue retry: every failed message")(
+      "older-than", po::value<std::string>(), "queue purge: age since queued, N followed by s, m, h, d or w (e.g. 30d)")(
+      "wait", po::value<std::string>(), "reload: seconds to wait for daemons to acknowledge (default 5)");
   po::options_description hidden;
   hidden.add_options()("words", po::value<std::vector<std::string>>(), "");
   po::options_description all;
@@ -87,7 +113,7 @@ int main(int argc, char** argv) {
     if (std::equal(c.path.begin(), c.path.end(), words.begin())) found = &c;
   }
   if (args.vm.count("help") || words.empty()) {
-    if (found) std::cout << "usage: sitemailctl " << found->usage << "\n\n" << common;
+    if (found) print_command_help(*found, cmd_opts, common);
     else print_help(common);
     return words.empty() && !args.vm.count("help") ? kExitUsage : kExitOk;
   }

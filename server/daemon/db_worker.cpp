@@ -66,6 +66,7 @@ std::vector<std::string> DbWorker::saturated_sites() {
 }
 
 void DbWorker::reload(PgConn& db, QueueStore& store) {
+  reload_error_.clear();
   try {
     auto table = load_sites(db, conf_);
     registry_.replace(table);
@@ -84,6 +85,7 @@ void DbWorker::reload(PgConn& db, QueueStore& store) {
   } catch (const PgError&) {
     throw;
   } catch (const std::exception& e) {
+    reload_error_ = e.what();
     log::error("config", {{"problem", e.what()}});
   }
 }
@@ -138,7 +140,11 @@ void DbWorker::session() {
     if (stopping_) {
       if (in_flight_ <= 0 || finished_) break;
     }
-    if (reload_.exchange(false)) reload(db, store);
+    if (reload_.exchange(false)) {
+      reload(db, store);
+      acknowledge_reloads(db, std::exchange(reload_requests_, {}), owner_, registry_.current().get(), reload_error_);
+    }
+    housekeeping_.tick(store, registry_.current().get());  // admin: held marks, retention purge
     auto now = std::chrono::steady_clock::now();
     if (now - last_renew > std::chrono::seconds(std::max(1, conf_.lease_seconds / 3)) || last_renew == session_start) {
       store.renew(conf_.lease_seconds);
@@ -195,8 +201,13 @@ void DbWorker::session() {
     }
     if (!PQconsumeInput(listen.raw())) throw PgError(std::string("listen connection lost: ") + PQerrorMessage(listen.raw()));
     while (PGnotify* n = PQnotifies(listen.raw())) {
-      if (std::string(n->relname) == "sitemail_reload") reload_ = true;
-      else more = true;
+      if (std::string(n->relname) == "sitemail_reload") {
+        reload_ = true;
+        log::info("reload", {{"reason", "notify"}, {"request", n->extra ? n->extra : ""}});
+        if (n->extra && *n->extra) reload_requests_.emplace_back(n->extra);
+      } else {
+        more = true;
+      }
       PQfreemem(n);
     }
     if (timeout_ms > 0 && !(fds[0].revents & POLLIN) && !(fds[1].revents & POLLIN)) more = true;  // the poll timer

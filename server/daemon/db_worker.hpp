@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "delivery.hpp"
+#include "housekeeping.hpp"
 
 namespace sitemail {
 
@@ -49,6 +50,10 @@ class DbWorker {
   // A site with this many messages claimed and not yet settled gets no more until some settle,
   // so one slow or dead relay never holds up the other sites' mail.
   static constexpr int kSiteInFlightCap = 64;
+  // admin (issue 11): held marks for new mail, retention purge, reload acknowledgements
+  Housekeeping housekeeping_{conf_};
+  std::vector<std::string> reload_requests_;  // NOTIFY payloads of `sitemailctl reload` (db thread only)
+  std::string reload_error_;                  // why the last reload failed, empty when it worked
 };
 
 }  // namespace sitemail

@@ -56,9 +56,9 @@ BOOST_AUTO_TEST_CASE(migrate_is_idempotent_and_records_the_version) {
   Ctl c("migrate");
   auto again = c("db migrate");
   BOOST_TEST(again.code == 0);
-  BOOST_TEST(again.out == "schema version 4 (already up to date)\n");
+  BOOST_TEST(again.out == "schema version 7 (already up to date)\n");
   auto v = c.db.conn().exec("SELECT array_to_string(array_agg(name ORDER BY version), ',') FROM sitemail_schema_version");
-  BOOST_TEST(v.get(0, 0) == "001_customization,002_outbox,003_outbox_notify,004_queue_indexes");
+  BOOST_TEST(v.get(0, 0) == "001_customization,002_outbox,003_outbox_notify,004_queue_indexes,007_reload_acks");
 }
 
 BOOST_AUTO_TEST_CASE(insert_into_outbox_sends_a_notify) {

@@ -1,0 +1,53 @@
+// reload.cpp — `sitemailctl reload [--wait SECONDS]`: NOTIFY every running sitemaild with a
+// fresh request id, then wait (bounded) for their acknowledgements in reload_ack
+// (sql/007_reload_acks.sql) and say how many answered. Exit 1 when none did.
+#include <chrono>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "commands.hpp"
+#include "pg.hpp"
+#include "text_util.hpp"
+
+namespace sitemail {
+
+int cmd_reload(CtlArgs& a) {
+  const std::string wait_text = a.opt("wait", "5");
+  if (wait_text.empty() || wait_text.size() > 5 || wait_text.find_first_not_of("0123456789") != std::string::npos)
+    throw UsageError("--wait needs a whole number of seconds");
+  const auto wait = std::chrono::seconds(std::stoi(wait_text));
+  PgConn db(require_database(a.conf));
+  if (!db.table_exists("reload_ack")) throw UsageError("the database has no reload_ack table; run: sitemailctl db migrate");
+  const std::string id = db.exec("SELECT gen_random_uuid()::text").get(0, 0);
+  db.exec("SELECT pg_notify('sitemail_reload', $1)", {id});
+  std::cerr << "sitemailctl: reload " << id << " requested; waiting up to " << wait.count() << " s for daemons\n";
+  // Every daemon LISTENing reloads within a moment; stop one quiet second after the last
+  // acknowledgement, or when --wait runs out.
+  const auto start = std::chrono::steady_clock::now();
+  auto last_new = start;
+  std::set<std::string> seen;
+  std::vector<std::string> lines;
+  int failed = 0;
+  while (true) {
+    auto r = db.exec("SELECT instance, result, coalesce(detail, '') FROM reload_ack WHERE request_id = $1 ORDER BY acked_at", {id});
+    for (int i = 0; i < r.rows(); ++i) {
+      if (!seen.insert(r.get(i, 0)).second) continue;
+      last_new = std::chrono::steady_clock::now();
+      if (r.get(i, 1) != "ok") ++failed;
+      lines.push_back("  " + printable(r.get(i, 0)) + " " + printable(r.get(i, 1)) + " " + printable(r.get(i, 2)));
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - start >= wait) break;
+    if (!seen.empty() && now - last_new >= std::chrono::seconds(1)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::cout << "reload acknowledged by " << seen.size() << (seen.size() == 1 ? " daemon" : " daemons");
+  if (failed) std::cout << " (" << failed << " failed to reload)";
+  std::cout << "\n";
+  for (const auto& l : lines) std::cout << l << "\n";
+  if (seen.empty()) std::cerr << "sitemailctl: no running sitemaild acknowledged within " << wait.count() << " s\n";
+  return !seen.empty() && failed == 0 ? kExitOk : kExitFailed;
+}
+
+}  // namespace sitemail
