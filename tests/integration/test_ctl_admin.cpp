@@ -13,6 +13,7 @@ using namespace sitemail::test;
 namespace {
 
 const std::string kExamples = SITEMAIL_SOURCE_DIR "/deploy/examples/config";
+const std::string kGolden = SITEMAIL_SOURCE_DIR "/tests/fixtures/golden/admin/";
 
 struct Admin {
   TestDb db;
@@ -140,6 +141,35 @@ BOOST_AUTO_TEST_CASE(queue_lists_with_a_header_a_summary_and_escaped_text) {
   BOOST_TEST(a("queue --status bogus").code == 2);
 }
 
+// Golden files: the listings as an admin sees them, rows with fixed times.
+BOOST_AUTO_TEST_CASE(queue_listing_and_show_match_the_golden_files) {
+  Admin a("queue_golden");
+  a.db.conn().exec(
+      "INSERT INTO outbox (id, nvtgc, to_addrs, cc_addrs, from_addr, subject, headers, status, attempts, last_error, smtp_reply,"
+      " message_id, done_rcpts, body_text, created_at, next_attempt_at, sent_at) VALUES "
+      "(1, 'ACME', 'a@x.example', NULL, NULL, 'hello', NULL, 'queued', 0, NULL, NULL, NULL, NULL, 'hi',"
+      " '2026-01-02 03:04:05Z', '2026-01-02 03:04:05Z', NULL),"
+      "(2, 'ACME', 'Ann <b@x.example>, c@x.example', 'd@x.example', 'ill@acme.example', E'Overdue\nBcc: everyone@x.example',"
+      " E'X-Ref: 7\nX-Tab:\tvalue', 'sent', 1, 'refused for good: c@x.example (550 5.1.1 no such user)', '250 2.0.0 Ok: queued as 7',"
+      " '<sitemail.2.acme@acme.example>', 'b@x.example,d@x.example', 'body', '2026-01-02 03:05:00Z', '2026-01-02 03:05:00Z',"
+      " '2026-01-02 03:05:02Z'),"
+      "(3, 'BAD', 'e@x.example', NULL, NULL, 'held one', NULL, 'queued', 0,"
+      " 'held: site configuration invalid: BAD.config:2: EMailSMTPPort: error: ''smtp'' is not a port number', NULL, NULL, NULL,"
+      " NULL, '2026-01-02 03:06:00Z', '2026-01-02 03:06:00Z', NULL),"
+      "(4, E'EV\nIL', 'f@x.example', NULL, NULL, 's', NULL, 'cancelled', 0, NULL, NULL, NULL, NULL, NULL,"
+      " '2026-01-02 03:07:00Z', '2026-01-02 03:07:00Z', NULL),"
+      "(5, 'ACME', 'g@x.example', NULL, NULL, 'gone', NULL, 'failed', 5, 'rcpt: 550 5.1.1 no such user', '550 5.1.1 no such user',"
+      " NULL, NULL, NULL, '2026-01-02 03:08:00Z', '2026-01-02 04:08:00Z', NULL)");
+  auto list = a("queue --by-site");
+  BOOST_TEST(list.code == 0, list.err);
+  BOOST_TEST(list.out == slurp(kGolden + "queue_by_site.txt"), list.out);
+  auto show = a("queue show 2");
+  BOOST_TEST(show.code == 0, show.err);
+  BOOST_TEST(show.out == slurp(kGolden + "queue_show_2.txt"), show.out);
+  BOOST_TEST(valid_json(a("queue show 2 --json").out));
+  BOOST_TEST(valid_json(a("queue --json --by-site").out));
+}
+
 BOOST_AUTO_TEST_CASE(queue_show_prints_one_message_with_its_recipients) {
   Admin a("queue_show");
   a.db.conn().exec(
@@ -197,7 +227,13 @@ BOOST_AUTO_TEST_CASE(daemon_marks_new_mail_of_an_invalid_site_held_and_purges_ol
   a.db.conn().exec("INSERT INTO outbox (nvtgc, to_addrs, status, created_at) VALUES "
                    "('ACME', 'a@x.example', 'sent', now() - interval '3 days'),"
                    "('ACME', 'b@x.example', 'sent', now() - interval '1 hour')");
+  const int closed_port = free_port();  // nothing listens: the connection is refused
+  dir.write("DOWN.config", "<MailSettings><EMailSMTPPort>" + std::to_string(closed_port) + "</EMailSMTPPort></MailSettings>");
+  a.db.conn().exec("INSERT INTO outbox (nvtgc, to_addrs, subject) VALUES ('DOWN', 'z@y.example', 'unreachable')");
   Daemon d(a.db, dir.path(), "[queue]\nretention_days = 2\n", "held");
+  // The delivery log names the relay it tried even though it never connected.
+  Daemon::wait_for([&] { return d.log().find("event=delivery site=DOWN") != std::string::npos; }, 30, "DOWN attempt");
+  BOOST_TEST(d.log().find("relay=127.0.0.1:" + std::to_string(closed_port) + " result=deferred") != std::string::npos, d.log());
   // Inserted by an application after the daemon loaded its configuration.
   a.db.conn().exec("INSERT INTO outbox (nvtgc, to_addrs, subject) VALUES ('BAD', 'x@y.example', 'after start')");
   Daemon::wait_for([&] { return count(a.db, "nvtgc = 'BAD' AND last_error LIKE 'held: site configuration invalid: BAD.config:2:%'") == 1; },

@@ -96,6 +96,13 @@ BOOST_AUTO_TEST_CASE(postfix_demanding_a_client_certificate_is_tls_failed) {
   const auto line = verdict_line(s.failure());
   BOOST_TEST(line.find("client certificate") != std::string::npos, line);
   BOOST_TEST(line.find("No client certificate presented") != std::string::npos, line);
+  // aiosmtpd (asyncio) just closes the connection after the handshake: also TLS_FAILED.
+  Session closed(with_transcript(*site("<EMailSMTPPort>25-starttls</EMailSMTPPort>")));
+  BOOST_TEST((drive(closed, {"220 x\r\n", "250-x\r\n250 STARTTLS\r\n", "220 go ahead\r\n"}) == Session::Action::read));
+  closed.on_eof();
+  BOOST_TEST(std::string(verdict_word(closed.failure())) == "TLS_FAILED");
+  BOOST_TEST(closed.failure().detail.find("right after the TLS handshake, before answering ehlo") != std::string::npos,
+             closed.failure().detail);
   // A TLS 1.3 server sends a certificate_required alert, seen at the first read.
   auto alert = network_failure(Stage::message, "read failed during ehlo: tlsv13 alert certificate required (SSL routines)");
   BOOST_TEST(std::string(verdict_word(alert)) == "TLS_FAILED");
