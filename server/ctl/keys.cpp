@@ -61,8 +61,8 @@ void report_effective(CtlArgs& a, const SettingDef& d, const std::string& site, 
   if (just_set && res.where != "db:" + site)
     std::cerr << "sitemailctl: warning: " << d.name << " of site " << printable(site) << " comes from " << printable(res.source())
               << (res.is_default() ? "" : ", which overrides db:" + printable(site)) << "\n";
-  if (!resolved->valid)
-    if (const auto* e = resolved->first_error()) std::cerr << "sitemailctl: warning: site " << printable(site) << " is invalid: " << e->to_line() << "\n";
+  if (const auto* e = resolved->valid ? nullptr : resolved->first_error())
+    std::cerr << "sitemailctl: warning: site " << printable(site) << " is invalid: " << e->to_line() << "\n";
 }
 
 std::string admin_type(const SettingDef& d) {
@@ -118,7 +118,7 @@ int cmd_keys_get(CtlArgs& a) {
     return kExitFailed;
   }
   auto r = db.exec("SELECT coalesce(value,'') FROM customization WHERE nvtgc = $1 AND custkey = $2", {site, keys[0]});
-  std::cout << format_raw(*d, r.get(0, 0)) << "\n";
+  std::cout << printable(format_raw(*d, r.get(0, 0))) << "\n";
   return kExitOk;
 }
 

@@ -267,12 +267,16 @@ BOOST_AUTO_TEST_CASE(every_command_help_lists_its_own_options_and_allowed_values
   auto purge = run(ctl() + " queue purge --help");
   BOOST_TEST(purge.code == 0);
   BOOST_TEST(purge.out.find("usage: sitemailctl queue purge --older-than DURATION") == 0u, purge.out);
-  BOOST_TEST(purge.out.find("--older-than arg") != std::string::npos, purge.out);
+  BOOST_TEST(purge.out.find("  --older-than DURATION   required: age since queued") != std::string::npos, purge.out);
   BOOST_TEST(purge.out.find("sent, failed, cancelled") != std::string::npos, purge.out);
   BOOST_TEST(purge.out.find("--send-to") == std::string::npos, purge.out);  // another command's option
   BOOST_TEST(purge.out.find("--database arg") != std::string::npos, purge.out);  // the common options too
+  auto queue = run(ctl() + " queue --help");
+  BOOST_TEST(queue.out.find("queued, held") != std::string::npos, queue.out);
+  BOOST_TEST(queue.out.find("sent, failed, cancelled") != std::string::npos, queue.out);
+  BOOST_TEST(queue.out.find("--older-than") == std::string::npos, queue.out);
   auto test = run(ctl() + " test --help");
-  BOOST_TEST(test.out.find("--timeout arg") != std::string::npos, test.out);
+  BOOST_TEST(test.out.find("  --timeout SECONDS       seconds per network operation") != std::string::npos, test.out);
   BOOST_TEST(test.out.find("--transcript") != std::string::npos, test.out);
   auto top = run(ctl() + " --help");
   BOOST_TEST(top.out.find("queue show ID") != std::string::npos, top.out);
