@@ -13,7 +13,7 @@ using namespace sitemail::test;
 namespace {
 
 const std::string kExamples = SITEMAIL_SOURCE_DIR "/deploy/examples/config";
-const std::string kGolden = SITEMAIL_SOURCE_DIR "/tests/fixtures/golden/admin/";
+const std::string kGolden = SITEMAIL_SOURCE_DIR "/tests/fixtures/queue_golden/";
 
 struct Admin {
   TestDb db;
