@@ -95,6 +95,7 @@ void DbWorker::session() {
   PgConn listen(conf_.database_url);
   listen.exec("LISTEN sitemail_outbox");
   listen.exec("LISTEN sitemail_reload");
+  listen.exec("SET application_name = 'sitemaild'");  // admin: `sitemailctl reload` counts the daemons listening
   QueueStore store(db, owner_);
   metrics_.set_db_up(true);
   log::info("database", {{"status", "connected"}, {"owner", owner_}});

@@ -256,6 +256,11 @@ BOOST_AUTO_TEST_CASE(reload_counts_acknowledgements_and_fails_when_no_daemon_ans
   BOOST_TEST(one.out.find(" ok sites=") != std::string::npos, one.out);
   BOOST_TEST(d.log().find("event=reload reason=notify request=") != std::string::npos, d.log());
   BOOST_TEST(a.db.conn().exec("SELECT count(*) FROM reload_ack WHERE result = 'ok'").get_int(0, 0) == 1);
+  Daemon second(a.db, kExamples, "", "reload2");
+  auto two = a("reload --wait 30");
+  BOOST_TEST(two.code == 0, two.out << two.err);
+  BOOST_TEST(two.out.find("reload acknowledged by 2 daemons\n") == 0u, two.out);
+  BOOST_TEST(second.log().find("event=reload reason=notify") != std::string::npos, second.log());
   d.hup();
   Daemon::wait_for([&] { return d.log().find("event=reload reason=SIGHUP") != std::string::npos; }, 20, "SIGHUP reload");
   BOOST_TEST(a("reload --wait x").code == 2);
