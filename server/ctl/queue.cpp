@@ -94,6 +94,12 @@ std::string count_line(const std::map<std::string, long long>& by_status, long l
   return std::to_string(total) + (total == 1 ? " message" : " messages") + (out.empty() ? "" : ": " + out);
 }
 
+// An address list with a display name ("Ann <a@x.example>, b@x.example") is quoted so the
+// line still splits into fields at spaces.
+std::string quoted_if_spaced(const std::string& v) {
+  return v.find(' ') == std::string::npos && v.find('"') == std::string::npos ? v : "\"" + v + "\"";
+}
+
 }  // namespace
 
 int cmd_queue(CtlArgs& a) {
@@ -160,7 +166,7 @@ int cmd_queue(CtlArgs& a) {
   for (int i = 0; i < r.rows(); ++i) {
     const bool held = r.get(i, 9) == "t";
     out += r.get(i, 0) + " " + printable(r.get(i, 1)) + " " + (held ? "held" : r.get(i, 2)) + " attempts=" + r.get(i, 3) +
-           " next=" + r.get(i, 4) + " to=" + printable(r.get(i, 5)) + " subject=\"" + printable(r.get(i, 6)) + "\"";
+           " next=" + r.get(i, 4) + " to=" + quoted_if_spaced(printable(r.get(i, 5))) + " subject=\"" + printable(r.get(i, 6)) + "\"";
     if (!r.get(i, 7).empty()) out += " error=\"" + printable(r.get(i, 7)) + "\"";
     out += "\n";
   }
