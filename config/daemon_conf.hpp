@@ -30,6 +30,7 @@ struct DaemonConf {
   int retry_give_up = 172800;     // [retry] give_up: fail a message this long after queueing
   int auth_backoff = 900;         // [retry] auth_backoff: a site after 535 waits this long
   std::string log_level = "info"; // [log] level: debug | info | warning | error
+  int retention_days = 30;        // [queue] retention_days: finished mail is deleted after this; 0 = keep
 };
 
 struct DaemonConfKey {

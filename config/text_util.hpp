@@ -17,5 +17,8 @@ namespace sitemail {
 // true when s holds a byte < 0x20 other than those listed in `allowed`, or DEL.
 [[nodiscard]] bool has_control_chars(std::string_view s, std::string_view allowed = {});
 [[nodiscard]] std::vector<std::string> split(std::string_view s, char sep);
+// s safe to print on one line of a text listing: control characters and DEL spelled out as
+// \n, \r, \t or \xHH, so a value holding a newline cannot print a fake line.
+[[nodiscard]] std::string printable(std::string_view s);
 
 }  // namespace sitemail

@@ -1,6 +1,8 @@
 // migrations.cpp — see migrations.hpp.
 #include "migrations.hpp"
 
+#include <set>
+
 namespace sitemail {
 
 const std::vector<Migration>& migrations() {
@@ -26,13 +28,15 @@ std::vector<std::string> migrate(PgConn& db) {
   db.exec(
       "CREATE TABLE IF NOT EXISTS sitemail_schema_version ("
       " version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
-  int current = 0;
+  // Every migration not recorded yet, not only those above the highest: numbers are
+  // reserved per branch (005, 006, 007), so a database may have met 007 before 006.
+  std::set<long long> done;
   {
-    auto r = db.exec("SELECT coalesce(max(version), 0) FROM sitemail_schema_version");
-    current = static_cast<int>(r.get_int(0, 0));
+    auto r = db.exec("SELECT version FROM sitemail_schema_version");
+    for (int i = 0; i < r.rows(); ++i) done.insert(r.get_int(i, 0));
   }
   for (const auto& m : migrations()) {
-    if (m.version <= current) continue;
+    if (done.count(m.version)) continue;
     db.exec_script(m.sql);
     db.exec("INSERT INTO sitemail_schema_version (version, name) VALUES ($1, $2)", {std::to_string(m.version), m.name});
     applied.emplace_back(m.name);

@@ -119,6 +119,7 @@ void DbWorker::recover(QueueStore& store, bool forget) {
 
 void DbWorker::reload(PgConn& db, QueueStore& store) {
   if (on_loading_) on_loading_();
+  reload_error_.clear();
   try {
     auto table = load_sites(db, conf_);
     registry_.replace(table);
@@ -138,6 +139,7 @@ void DbWorker::reload(PgConn& db, QueueStore& store) {
   } catch (const PgError&) {
     throw;
   } catch (const std::exception& e) {
+    reload_error_ = e.what();
     log::error("config", {{"problem", e.what()}});
     if (on_loaded_) on_loaded_(0, 0, e.what());
   }
@@ -148,6 +150,7 @@ void DbWorker::session() {
   PgConn listen(conf_.database_url);
   listen.exec("LISTEN sitemail_outbox");
   listen.exec("LISTEN sitemail_reload");
+  listen.exec("SET application_name = 'sitemaild'");  // admin: `sitemailctl reload` counts the daemons listening
   QueueStore store(db, owner_);
   instance_ = store.attach_instance(instance_);
   metrics_.set_db_up(true);
@@ -197,7 +200,11 @@ void DbWorker::session() {
     if (stopping_) {
       if (in_flight_ <= 0 || finished_) break;
     }
-    if (reload_.exchange(false)) reload(db, store);
+    if (reload_.exchange(false)) {
+      reload(db, store);
+      acknowledge_reloads(db, std::exchange(reload_requests_, {}), owner_, registry_.current().get(), reload_error_);
+    }
+    housekeeping_.tick(store, registry_.current().get());  // admin: held marks, retention purge
     auto now = std::chrono::steady_clock::now();
     if (now - last_renew > std::chrono::seconds(std::max(1, conf_.lease_seconds / 3)) || last_renew == session_start) {
       store.renew(conf_.lease_seconds);
@@ -259,8 +266,13 @@ void DbWorker::session() {
     }
     if (!PQconsumeInput(listen.raw())) throw PgError(std::string("listen connection lost: ") + PQerrorMessage(listen.raw()));
     while (PGnotify* n = PQnotifies(listen.raw())) {
-      if (std::string(n->relname) == "sitemail_reload") reload_ = true;
-      else more = true;
+      if (std::string(n->relname) == "sitemail_reload") {
+        reload_ = true;
+        log::info("reload", {{"reason", "notify"}, {"request", n->extra ? n->extra : ""}});
+        if (n->extra && *n->extra) reload_requests_.emplace_back(n->extra);
+      } else {
+        more = true;
+      }
       PQfreemem(n);
     }
     if (timeout_ms > 0 && !(fds[0].revents & POLLIN) && !(fds[1].revents & POLLIN)) more = true;  // the poll timer

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "delivery.hpp"
+#include "housekeeping.hpp"
 
 namespace sitemail {
 
@@ -67,6 +68,10 @@ class DbWorker {
   // and a crash strands little.
   static constexpr int kSiteRoomPerConnection = 2;
   static constexpr int kSiteRoomMin = 8;
+  // admin (issue 11): held marks for new mail, retention purge, reload acknowledgements
+  Housekeeping housekeeping_{conf_};
+  std::vector<std::string> reload_requests_;  // NOTIFY payloads of `sitemailctl reload` (db thread only)
+  std::string reload_error_;                  // why the last reload failed, empty when it worked
 };
 
 }  // namespace sitemail

@@ -22,22 +22,47 @@ const char* name(Level l) {
   return "?";
 }
 
+// Values are quoted when they hold a space, quote, '=' or a control character; inside the
+// quotes, backslash and quote are escaped and control characters spelled out (\n, \r, \t,
+// \xHH), so a multi-line PostgreSQL error or a hostile header stays on one readable line.
 void append_value(std::string& out, const std::string& v) {
   bool quote = v.empty();
   for (char c : v)
-    if (c == ' ' || c == '"' || c == '=' || static_cast<unsigned char>(c) < 0x20) quote = true;
+    if (c == ' ' || c == '"' || c == '=' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) quote = true;
   if (!quote) {
     out += v;
     return;
   }
+  static const char hex[] = "0123456789abcdef";
   out += '"';
   for (char c : v) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += static_cast<unsigned char>(c) < 0x20 ? '?' : c;
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    } else {
+      out += c;
+    }
   }
   out += '"';
 }
 }  // namespace
+
+std::string quote_value(const std::string& v) {
+  std::string out;
+  append_value(out, v);
+  return out;
+}
 
 void set_level(const std::string& n) {
   for (int l = 0; l <= 3; ++l)

@@ -1,6 +1,8 @@
 // queue_store.cpp — see queue_store.hpp.
 #include "queue_store.hpp"
 
+#include <algorithm>
+
 namespace sitemail {
 
 std::string pg_text_array(const std::vector<std::string>& v) {
@@ -187,6 +189,29 @@ int QueueStore::release_all() {
 void QueueStore::mark_held(const std::string& site, const std::string& why) {
   db_.exec("UPDATE outbox SET last_error = $2 WHERE nvtgc = $1 AND status = 'queued' AND last_error IS DISTINCT FROM $2",
            {site, why});
+}
+
+long long QueueStore::mark_held_new(const std::vector<std::pair<std::string, std::string>>& held, long long after_id) {
+  const long long upto = db_.exec("SELECT coalesce(max(id), 0) FROM outbox").get_int(0, 0);
+  if (upto <= after_id || held.empty()) return std::max(upto, after_id);
+  std::vector<std::string> sites, whys;
+  for (const auto& [site, why] : held) {
+    sites.push_back(site);
+    whys.push_back(why);
+  }
+  db_.exec("UPDATE outbox o SET last_error = h.why FROM unnest($1::text[], $2::text[]) AS h(site, why) "
+           "WHERE o.id > $3::bigint AND o.id <= $4::bigint AND o.nvtgc = h.site AND o.status = 'queued' "
+           "AND o.last_error IS DISTINCT FROM h.why",
+           {pg_text_array(sites), pg_text_array(whys), std::to_string(after_id), std::to_string(upto)});
+  return upto;
+}
+
+int QueueStore::purge(long long older_than_seconds, const std::vector<std::string>& statuses, int limit) {
+  auto r = db_.exec(
+      "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status = ANY($1::text[]) "
+      "AND created_at < now() - make_interval(secs => $2::double precision) LIMIT $3::int)",
+      {pg_text_array(statuses), std::to_string(older_than_seconds), std::to_string(limit)});
+  return std::stoi(r.affected().empty() ? "0" : r.affected());
 }
 
 std::map<std::string, long long> QueueStore::depth() {

@@ -64,6 +64,13 @@ class QueueStore {
   int requeue_expired();  // leases of dead instances return to the queue
   int release_all();  // rows this instance still holds go back to the queue
   void mark_held(const std::string& site, const std::string& why);
+  // Queued rows with an id above `after_id` of the given (site, why) pairs get `why` as
+  // last_error (mail queued for an invalid site shows as held at once). Returns the
+  // highest id looked at, for the next call.
+  [[nodiscard]] long long mark_held_new(const std::vector<std::pair<std::string, std::string>>& held, long long after_id);
+  // Deletes at most `limit` rows in one of `statuses` queued more than `older_than_seconds`
+  // ago; returns how many. (Daemon retention and `sitemailctl queue purge`.)
+  int purge(long long older_than_seconds, const std::vector<std::string>& statuses, int limit);
   [[nodiscard]] std::map<std::string, long long> depth();
   [[nodiscard]] bool due_left(const std::vector<std::string>& held_sites);
   [[nodiscard]] const std::string& owner() const { return owner_; }

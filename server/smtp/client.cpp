@@ -19,6 +19,12 @@ Client::Client(asio::any_io_executor ex, std::shared_ptr<const EffectiveSettings
 
 Client::~Client() { transport_->close(); }
 
+void Client::progress(const std::string& what) {
+  if (!progress_ || what == last_progress_) return;
+  last_progress_ = what;
+  progress_(what);
+}
+
 asio::awaitable<void> Client::drive() {
   char buf[16384];
   while (true) {
@@ -33,6 +39,9 @@ asio::awaitable<void> Client::drive() {
         break;
       }
       case Session::Action::read: {
+        const std::string state = session_.state_name();
+        progress(state == "greeting" ? "connected to " + transport_->peer() + ", waiting for the greeting"
+                                     : "waiting for the " + state + " reply");
         boost::system::error_code ec;
         std::size_t n = co_await transport_->read_some(buf, sizeof buf, ec);
         if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
@@ -47,6 +56,7 @@ asio::awaitable<void> Client::drive() {
         break;
       }
       case Session::Action::start_tls: {
+        progress("TLS handshake (STARTTLS)");
         auto f = co_await transport_->start_tls(*tls_, settings_->text(Setting::EMailSMTPServer));
         if (f) session_.abort(*f);
         else session_.on_tls_started();
@@ -62,11 +72,14 @@ asio::awaitable<std::optional<Failure>> Client::open() {
     if (!tls_) co_return config_failure("TLS is required but no TLS context was prepared");
     if (tls_->error) co_return *tls_->error;
   }
+  progress("connecting to " + settings_->text(Setting::EMailSMTPServer) + ":" + std::to_string(settings_->port) +
+           (static_cast<FirewallType>(settings_->number(Setting::FirewallType)) == FirewallType::none ? "" : " through the proxy"));
   if (auto f = co_await transport_->connect(*settings_)) co_return f;
   auto leftover = transport_->take_leftover();
   if (settings_->tls == TlsMode::implicit) {
     if (!leftover.empty())
       co_return Failure{FailureKind::transient, Stage::tls, "the relay sent data before the TLS handshake", {}, 0};
+    progress("TLS handshake (implicit TLS)");
     if (auto f = co_await transport_->start_tls(*tls_, settings_->text(Setting::EMailSMTPServer))) co_return f;
   }
   if (!leftover.empty()) session_.on_bytes(leftover);

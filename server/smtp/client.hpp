@@ -2,6 +2,7 @@
 // connects (via the proxy), reads the greeting, says EHLO, starts TLS, authenticates;
 // send() delivers one message (several per connection); close() says QUIT.
 #pragma once
+#include <functional>
 #include <memory>
 
 #include "session.hpp"
@@ -28,6 +29,8 @@ class Client {
   [[nodiscard]] bool usable() const { return usable_; }
   [[nodiscard]] const Session& session() const { return session_; }
   [[nodiscard]] std::string peer() const { return transport_->peer(); }
+  // `sitemailctl test`: called with "connecting to host:port", "waiting for the greeting", ...
+  void on_progress(std::function<void(const std::string&)> f) { progress_ = std::move(f); }
 
  private:
   asio::awaitable<void> drive();  // performs actions until ready / message_done / closed / failed
@@ -37,6 +40,9 @@ class Client {
   std::shared_ptr<Transport> transport_;
   Session session_;
   bool usable_ = false;
+  std::function<void(const std::string&)> progress_;
+  std::string last_progress_;
+  void progress(const std::string& what);
 };
 
 }  // namespace sitemail::smtp

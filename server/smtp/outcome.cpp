@@ -1,6 +1,9 @@
 // outcome.cpp — see outcome.hpp.
 #include "outcome.hpp"
 
+#include <cctype>
+#include <string_view>
+
 namespace sitemail::smtp {
 
 const char* stage_name(Stage s) {
@@ -38,12 +41,38 @@ std::string Failure::describe() const {
   return s;
 }
 
+namespace {
+bool contains_nocase(std::string_view text, std::string_view word) {
+  auto lower = [](std::string_view s) {
+    std::string o(s);
+    for (auto& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return o;
+  };
+  return lower(text).find(lower(word)) != std::string::npos;
+}
+
+// The relay demands a client certificate we did not present (Postfix smtpd_tls_req_ccert
+// answers "421 4.7.1 ... No client certificate presented" after STARTTLS; a TLS 1.3 server
+// sends a certificate_required alert, seen at the first read): a TLS problem, not a
+// generic failure.
+bool client_cert_demanded(std::string_view text) {
+  return contains_nocase(text, "client certificate") || contains_nocase(text, "certificate required") ||
+         (contains_nocase(text, "alert") && contains_nocase(text, "certificate"));
+}
+}  // namespace
+
 Failure from_reply(Stage stage, const Reply& r, std::string detail) {
   Failure f;
   f.stage = stage;
   f.code = r.code;
   f.remote = r.summary();
   f.detail = std::move(detail);
+  std::string all;
+  for (const auto& l : r.lines) all += l + " ";
+  if (stage != Stage::auth && client_cert_demanded(all)) {
+    f.stage = Stage::tls;
+    f.detail = "the relay demands a client certificate (set SslCertStore/SslCertStoreType)";
+  }
   if (r.code == 421 || r.transient()) f.kind = FailureKind::transient;
   else f.kind = FailureKind::permanent;
   if (stage == Stage::auth && r.permanent()) f.kind = FailureKind::auth;
@@ -51,7 +80,20 @@ Failure from_reply(Stage stage, const Reply& r, std::string detail) {
   return f;
 }
 
-Failure network_failure(Stage stage, std::string detail) { return Failure{FailureKind::transient, stage, std::move(detail), {}, 0}; }
+Failure network_failure(Stage stage, std::string detail) {
+  if (client_cert_demanded(detail)) {
+    detail = "the relay demands a client certificate (set SslCertStore/SslCertStoreType): " + detail;
+    stage = Stage::tls;
+  }
+  return Failure{FailureKind::transient, stage, std::move(detail), {}, 0};
+}
+
+Failure closed_after_tls_handshake(const std::string& state) {
+  return Failure{FailureKind::transient, Stage::tls,
+                 "the relay closed the connection right after the TLS handshake, before answering " + state +
+                     " (it rejected the TLS session; a relay that demands a client certificate does this)",
+                 {}, 0};
+}
 
 Failure config_failure(std::string detail) { return Failure{FailureKind::config, Stage::config, std::move(detail), {}, 0}; }
 
@@ -72,6 +114,20 @@ const char* verdict_word(const Failure& f) {
     case Stage::quit: return "FAILED";
   }
   return "FAILED";
+}
+
+bool auth_not_attempted(const Failure& f) {
+  return f.stage == Stage::auth && f.kind == FailureKind::auth && f.code == 0 && f.remote.empty();
+}
+
+std::string verdict_line(const Failure& f) {
+  const std::string word = verdict_word(f);
+  std::string lead;
+  if (word == "CONNECT_FAILED") lead = "SMTP server connection failed. Check server url or port. ";
+  if (word == "AUTH_FAILED")
+    lead = auth_not_attempted(f) ? "AUTH not attempted, no password was sent. " : "SMTP login failed. Check server login or password. ";
+  if (word == "FAILED") lead = "Test connection failed. ";
+  return word + " " + lead + "(" + f.describe() + ")";
 }
 
 }  // namespace sitemail::smtp

@@ -36,8 +36,19 @@ struct Failure {
 [[nodiscard]] Failure from_reply(Stage stage, const Reply& r, std::string detail = {});
 [[nodiscard]] Failure network_failure(Stage stage, std::string detail);
 [[nodiscard]] Failure config_failure(std::string detail);
+// The relay closed the connection after the TLS handshake, before answering anything over
+// it (`state` is what we were waiting for): it rejected the TLS session, which is what
+// relays that demand a client certificate do. A TLS failure, not a generic one.
+[[nodiscard]] Failure closed_after_tls_handshake(const std::string& state);
 
 // CONTRACT §5 verdict word for a failure.
 [[nodiscard]] const char* verdict_word(const Failure& f);
+// The whole verdict line of `sitemailctl test` for a failure: the word, the seed's words
+// for it ("SMTP login failed. Check server login or password."), then the description.
+// AUTH that was not attempted (it would have sent a password in clear, or nothing the
+// relay offers fits) says so instead of blaming the password.
+[[nodiscard]] std::string verdict_line(const Failure& f);
+// true when AUTH failed without a password having been sent.
+[[nodiscard]] bool auth_not_attempted(const Failure& f);
 
 }  // namespace sitemail::smtp

@@ -20,7 +20,10 @@ SessionParams session_params(const EffectiveSettings& s) {
   return p;
 }
 
-Session::Session(SessionParams p) : p_(std::move(p)) { expect_.push_back({Expect::greeting, 0}); }
+Session::Session(SessionParams p) : p_(std::move(p)) {
+  expect_.push_back({Expect::greeting, 0});
+  tls_unanswered_ = p_.tls_active;  // implicit TLS: nothing heard over it yet
+}
 
 const char* Session::state_name() const {
   switch (state_) {
@@ -79,6 +82,7 @@ void Session::on_eof() {
              : state_ == State::transaction ? Stage::mail
              : state_ == State::body   ? Stage::data
                                        : Stage::helo;
+  if (tls_unanswered_) return fail(closed_after_tls_handshake(state_name()));
   fail(network_failure(st, std::string("the relay closed the connection during ") + state_name()));
 }
 
@@ -86,12 +90,16 @@ void Session::on_bytes(std::string_view data) {
   parser_.feed(data);
   while (state_ != State::failed) {
     auto r = parser_.next();
+    if (r) tls_unanswered_ = false;
     if (!r) {
       if (!parser_.error().empty()) fail(network_failure(Stage::greeting, "not an SMTP server: " + parser_.error()));
       return;
     }
-    if (p_.keep_transcript)
-      transcript_.push_back("S: " + std::to_string(r->code) + " " + (r->lines.empty() ? "" : sanitise(r->lines.front(), 200)));
+    if (p_.keep_transcript) {  // every line of a multi-line reply (EHLO lists STARTTLS and AUTH further down)
+      if (r->lines.empty()) transcript_.push_back("S: " + std::to_string(r->code));
+      for (std::size_t i = 0; i < r->lines.size(); ++i)
+        transcript_.push_back("S: " + std::to_string(r->code) + (i + 1 < r->lines.size() ? "-" : " ") + sanitise(r->lines[i], 200));
+    }
     handle(*r);
   }
 }
@@ -319,6 +327,7 @@ void Session::handle(const Reply& r) {
 
 void Session::on_tls_started() {
   p_.tls_active = true;
+  tls_unanswered_ = true;
   caps_ = Capabilities{};
   state_ = State::ehlo;
   tried_ehlo_ = true;

@@ -103,6 +103,7 @@ class Session {
   bool mail_ok_ = false;
   int messages_ = 0;
   bool tried_ehlo_ = false;
+  bool tls_unanswered_ = false;  // TLS is up but the relay has not answered over it yet
 };
 
 }  // namespace sitemail::smtp

@@ -102,6 +102,7 @@ asio::awaitable<std::optional<Failure>> Transport::tcp_connect(const std::string
 }
 
 asio::awaitable<std::optional<Failure>> Transport::connect(const EffectiveSettings& s) {
+  target_ = s.text(Setting::EMailSMTPServer) + ":" + std::to_string(s.port);
   const auto type = static_cast<FirewallType>(s.number(Setting::FirewallType));
   if (type == FirewallType::none) co_return co_await tcp_connect(s.text(Setting::EMailSMTPServer), s.port, Stage::connect);
   auto f = co_await tcp_connect(s.text(Setting::FirewallHost), s.firewall_port, Stage::proxy);

@@ -37,7 +37,9 @@ class Transport : public std::enable_shared_from_this<Transport> {
   [[nodiscard]] std::string take_leftover() { return std::exchange(leftover_, {}); }
   [[nodiscard]] bool timed_out() const { return timed_out_; }
   [[nodiscard]] bool tls_active() const { return tls_ != nullptr; }
-  [[nodiscard]] std::string peer() const { return peer_; }
+  // The relay (or proxy) connected to; before that (or when connecting failed) the target
+  // host:port, so a connection failure still names where it tried.
+  [[nodiscard]] std::string peer() const { return peer_.empty() ? target_ : peer_; }
   // An overall deadline on top of the per-operation timeout (a relay that drips one byte
   // at a time never trips the inactivity timeout); nullopt = none.
   void set_deadline(std::optional<std::chrono::steady_clock::time_point> d) { deadline_ = d; }
@@ -61,6 +63,7 @@ class Transport : public std::enable_shared_from_this<Transport> {
   std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
   std::string leftover_;
   std::string peer_;
+  std::string target_;  // host:port of the relay, known before connecting
   bool timed_out_ = false;
   bool deadline_hit_ = false;
   std::optional<std::chrono::steady_clock::time_point> deadline_;

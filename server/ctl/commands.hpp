@@ -1,4 +1,4 @@
-// ctl_commands.hpp — the sitemailctl commands. Each takes the parsed command line and
+// commands.hpp — the sitemailctl commands. Each takes the parsed command line and
 // returns the exit code (CONTRACT §1: 0 ok, 1 the thing failed, 2 usage/environment).
 #pragma once
 #include <boost/program_options.hpp>
@@ -37,6 +37,8 @@ int cmd_enqueue(CtlArgs& a);
 int cmd_queue(CtlArgs& a);
 int cmd_queue_retry(CtlArgs& a);
 int cmd_queue_cancel(CtlArgs& a);
+int cmd_queue_show(CtlArgs& a);
+int cmd_queue_purge(CtlArgs& a);
 int cmd_reload(CtlArgs& a);
 
 }  // namespace sitemail

@@ -1,11 +1,14 @@
-// ctl_keys.cpp — `sitemailctl db migrate` and `keys list/get/set/unset`: the DB layer of
+// keys.cpp — `sitemailctl db migrate` and `keys list/get/set/unset`: the DB layer of
 // the configuration. `set` validates against the catalogue before writing and stores the
-// canonical key name, replacing any alias or differently-cased row for the same setting.
+// canonical key name and value spelling, replacing (and naming) any alias or differently-
+// cased row for the same setting, then prints the effective value and what overrides it.
 #include <iostream>
+#include <memory>
 
 #include "catalogue.hpp"
-#include "ctl_commands.hpp"
+#include "commands.hpp"
 #include "migrations.hpp"
+#include "site_table.hpp"
 #include "text_util.hpp"
 #include "value.hpp"
 
@@ -29,6 +32,37 @@ std::vector<std::string> rows_for(PgConn& db, const SettingDef& d, const std::st
   for (int i = 0; i < r.rows(); ++i)
     if (auto s = find_setting(r.get(i, 0)); s && *s == d.id) keys.push_back(r.get(i, 0));
   return keys;
+}
+
+// The text stored for a value: the canonical spelling for booleans, enums, ports and
+// numbers (`yes` -> `Yes`, `2` -> `sslExplicit`), the admin's own text otherwise.
+std::string canonical_text(const SettingDef& d, const Value& v, const std::string& raw) {
+  if (d.secret) return std::string(trim(raw));
+  switch (d.type) {
+    case ValueType::boolean:
+    case ValueType::enumeration:
+    case ValueType::port:
+    case ValueType::seconds:
+    case ValueType::count: return format_value(d, v);
+    default: return std::string(trim(raw));
+  }
+}
+
+// After a write: the value the site now really uses, and a warning naming the layer
+// when a higher one (the site's DB keys, SMTP.config, <site>.config) overrides it.
+void report_effective(CtlArgs& a, const SettingDef& d, const std::string& site, bool just_set) {
+  auto table = load_ctl_sites(a);
+  auto resolved = table->find_or_resolve(site);
+  if (!resolved->settings) return;
+  const auto& res = resolved->settings->at(d.id);
+  const std::string shown = res.valid ? format_value(d, res.value) : "(invalid)";
+  std::cout << "effective for " << printable(site) << ": " << d.name << " = " << printable(shown) << " (" << printable(res.source())
+            << ")\n";
+  if (just_set && res.where != "db:" + site)
+    std::cerr << "sitemailctl: warning: " << d.name << " of site " << printable(site) << " comes from " << printable(res.source())
+              << (res.is_default() ? "" : ", which overrides db:" + printable(site)) << "\n";
+  if (const auto* e = resolved->valid ? nullptr : resolved->first_error())
+    std::cerr << "sitemailctl: warning: site " << printable(site) << " is invalid: " << e->to_line() << "\n";
 }
 
 std::string admin_type(const SettingDef& d) {
@@ -65,7 +99,7 @@ int cmd_keys_list(CtlArgs& a) {
              json_escape(r.get(i, 1)) + "\",\"setting\":\"" + std::string(d.name) + "\",\"value\":\"" +
              json_escape(shown) + "\"}";
     } else {
-      out += r.get(i, 0) + " " + r.get(i, 1) + " = " + shown + "\n";
+      out += printable(r.get(i, 0)) + " " + printable(r.get(i, 1)) + " = " + printable(shown) + "\n";
     }
     first = false;
   }
@@ -84,7 +118,7 @@ int cmd_keys_get(CtlArgs& a) {
     return kExitFailed;
   }
   auto r = db.exec("SELECT coalesce(value,'') FROM customization WHERE nvtgc = $1 AND custkey = $2", {site, keys[0]});
-  std::cout << format_raw(*d, r.get(0, 0)) << "\n";
+  std::cout << printable(format_raw(*d, r.get(0, 0))) << "\n";
   return kExitOk;
 }
 
@@ -93,7 +127,11 @@ int cmd_keys_set(CtlArgs& a) {
   const std::string site = a.opt("site", a.conf.default_site);
   const SettingDef* d = setting_or_report(a.words[0]);
   if (!d) return kExitFailed;
-  const std::string& value = a.words[1];
+  std::string value = a.words[1];
+  if (value == "-") {  // from standard input, so a secret stays off the command line
+    if (!std::getline(std::cin, value)) throw UsageError("keys set " + std::string(d->name) + " -: no line on standard input");
+    if (!value.empty() && value.back() == '\r') value.pop_back();
+  }
   ParseContext ctx{a.conf.config_dir, nullptr, /*resolve_secrets=*/false};
   auto parsed = parse_value(*d, value, ctx);
   if (!parsed.value) {
@@ -102,15 +140,33 @@ int cmd_keys_set(CtlArgs& a) {
   }
   if (!parsed.warning.empty())
     std::cerr << Diagnostic{"db:" + site, std::string(d->name), Severity::warning, parsed.warning}.to_line() << "\n";
+  const std::string stored = canonical_text(*d, *parsed.value, value);
+  // A site that exists nowhere yet is created by this key (how a DB-only site is born),
+  // but a typo of a known site should not pass silently.
+  auto before = load_ctl_sites(a);
+  if (site != a.conf.default_site && !before->find(site)) {
+    std::vector<std::string> codes;
+    for (const auto& [code, rs] : before->sites) codes.push_back(code);
+    std::vector<std::string_view> views(codes.begin(), codes.end());
+    std::string msg = "sitemailctl: note: site " + printable(site) +
+                      " is not known yet (no DB keys, no mail, no " + printable(site) + ".config); this key creates it";
+    if (auto near = nearest(site, views); !near.empty()) msg += "; did you mean " + near + "?";
+    std::cerr << msg << "\n";
+  }
   PgTransaction tx(db);
-  for (const auto& k : rows_for(db, *d, site))
+  for (const auto& k : rows_for(db, *d, site)) {
     db.exec("DELETE FROM customization WHERE nvtgc = $1 AND custkey = $2", {site, k});
+    if (k != d->name)
+      std::cerr << "sitemailctl: removed db:" << printable(site) << " " << printable(k) << " (another spelling of " << d->name
+                << ")\n";
+  }
   db.exec(
       "INSERT INTO customization (custkey, value, nvtgc, description, admincat, adminkey, admintype) "
       "VALUES ($1, $2, $3, $4, 'System', 'EMail', $5)",
-      {std::string(d->name), value, site, std::string(d->doc), admin_type(*d)});
+      {std::string(d->name), stored, site, std::string(d->doc), admin_type(*d)});
   tx.commit();
-  std::cout << "db:" << site << " " << d->name << " = " << format_raw(*d, value) << "\n";
+  std::cout << "db:" << printable(site) << " " << d->name << " = " << format_raw(*d, stored) << "\n";
+  report_effective(a, *d, site, /*just_set=*/true);
   return kExitOk;
 }
 
@@ -122,10 +178,17 @@ int cmd_keys_unset(CtlArgs& a) {
   int n = 0;
   for (const auto& k : rows_for(db, *d, site)) {
     db.exec("DELETE FROM customization WHERE nvtgc = $1 AND custkey = $2", {site, k});
+    if (k != d->name)
+      std::cerr << "sitemailctl: removed db:" << printable(site) << " " << printable(k) << " (another spelling of " << d->name
+                << ")\n";
     ++n;
   }
-  if (n == 0) std::cerr << "sitemailctl: " << d->name << " was not set for site " << site << "\n";
-  else std::cout << "db:" << site << " " << d->name << " unset\n";
+  if (n == 0) {
+    std::cerr << "sitemailctl: " << d->name << " was not set for site " << printable(site) << "\n";
+    return kExitOk;
+  }
+  std::cout << "db:" << printable(site) << " " << d->name << " unset\n";
+  report_effective(a, *d, site, /*just_set=*/false);
   return kExitOk;
 }
 

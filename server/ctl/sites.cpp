@@ -1,8 +1,8 @@
-// ctl_sites.cpp — `sitemailctl sites`, `check` and `show`: load DB keys and site files
+// sites.cpp — `sitemailctl sites`, `check` and `show`: load DB keys and site files
 // exactly as sitemaild does, then print the verdicts and effective settings.
 #include <iostream>
 
-#include "ctl_commands.hpp"
+#include "commands.hpp"
 #include "report_format.hpp"
 #include "site_source.hpp"
 

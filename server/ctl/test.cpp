@@ -1,26 +1,16 @@
-// ctl_test.cpp — `sitemailctl test --site S [--send-to ADDR] [--transcript]`: connect,
+// test.cpp — `sitemailctl test --site S [--send-to ADDR] [--transcript]`: connect,
 // EHLO, TLS and AUTH exactly as delivery would (same settings, same engine), optionally
-// send a test message, QUIT, and print one verdict line (CONTRACT §5).
+// send a test message, QUIT, and print one verdict line (CONTRACT §5; the words come from
+// server/smtp/outcome.cpp). Progress lines go to stderr while it waits; --timeout
+// replaces the site's Timeout; --transcript prints every line of every reply.
 #include <ctime>
 #include <iostream>
 
 #include "client.hpp"
-#include "ctl_commands.hpp"
+#include "commands.hpp"
 #include "site_source.hpp"
 
 namespace sitemail {
-
-namespace {
-
-std::string verdict_line(const smtp::Failure& f) {
-  std::string word = smtp::verdict_word(f);
-  std::string lead;
-  if (word == "CONNECT_FAILED") lead = "SMTP server connection failed. Check server url or port. ";
-  if (word == "AUTH_FAILED") lead = "SMTP login failed. Check server login or password. ";
-  return word + " " + lead + "(" + f.describe() + ")";
-}
-
-}  // namespace
 
 int cmd_test(CtlArgs& a) {
   const std::string code = a.opt("site");
@@ -30,7 +20,15 @@ int cmd_test(CtlArgs& a) {
     std::cout << "CONFIG_INVALID " << site->first_error()->to_line() << "\n";
     return kExitFailed;
   }
-  const auto& s = site->settings;
+  std::shared_ptr<const EffectiveSettings> s = site->settings;
+  if (a.flag("timeout")) {  // --timeout SECONDS: the site's settings with another Timeout
+    const std::string t = a.opt("timeout");
+    if (t.empty() || t.size() > 6 || t.find_first_not_of("0123456789") != std::string::npos)
+      throw UsageError("--timeout needs a whole number of seconds (0 = none)");
+    auto copy = std::make_shared<EffectiveSettings>(*s);
+    copy->settings[static_cast<std::size_t>(Setting::Timeout)].value.number = std::stoll(t);
+    s = std::move(copy);
+  }
   auto tls = smtp::make_tls_setup(*s, a.conf.config_dir);
   if (tls->error && s->tls != TlsMode::none) {
     std::cout << "CONFIG_INVALID " << tls->error->describe() << "\n";
@@ -47,7 +45,7 @@ int cmd_test(CtlArgs& a) {
     m.body_text = "This is a test message sent by `sitemailctl test` with the settings of site " + code + ".\n";
     auto built = smtp::build_message(m, *s, static_cast<long long>(std::time(nullptr)));
     if (built.failure) {
-      std::cout << verdict_line(*built.failure) << "\n";
+      std::cout << smtp::verdict_line(*built.failure) << "\n";
       return kExitFailed;
     }
     message = std::move(built.message);
@@ -59,6 +57,8 @@ int cmd_test(CtlArgs& a) {
       io,
       [&]() -> asio::awaitable<void> {
         smtp::Client client(io.get_executor(), s, tls, /*keep_transcript=*/true);
+        // Progress on stderr, so a relay that never answers is not a silent wait.
+        client.on_progress([](const std::string& what) { std::cerr << "sitemailctl: test: " << what << " ...\n"; });
         auto f = co_await client.open();
         if (!f && message) {
           auto r = co_await client.send(*message);
@@ -67,10 +67,10 @@ int cmd_test(CtlArgs& a) {
             if (!rc.accepted && !f) f = smtp::Failure{smtp::FailureKind::permanent, smtp::Stage::rcpt, "recipient " + rc.address + " refused", rc.reply, rc.code};
         }
         if (f) {
-          verdict = verdict_line(*f);
+          verdict = smtp::verdict_line(*f);
         } else {
           const auto& ses = client.session();
-          verdict = "OK site=" + code + " relay=" + client.peer() + " tls=" + (ses.tls_active() ? "yes" : "no") +
+          verdict = "OK Test connection complete. site=" + code + " relay=" + client.peer() + " tls=" + (ses.tls_active() ? "yes" : "no") +
                     " auth=" + (ses.auth_mechanism().empty() ? "none" : ses.auth_mechanism());
           if (message) verdict += " sent=" + message->message_id;
         }

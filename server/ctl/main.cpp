@@ -1,0 +1,214 @@
+// main.cpp — sitemailctl: command-line parsing and dispatch to the commands in server/ctl/.
+#include <algorithm>
+#include <iostream>
+
+#include "commands.hpp"
+#include "pg.hpp"
+
+namespace po = boost::program_options;
+using namespace sitemail;
+
+namespace {
+
+// An option a command accepts, with what it means for that command (allowed values
+// included): `sitemailctl COMMAND --help` prints these, and the man pages are made from it.
+struct OptionHelp {
+  std::string name, help;
+};
+
+struct Command {
+  std::vector<std::string> path;  // {"keys", "set"}
+  int min_words, max_words;
+  std::vector<OptionHelp> options;  // options allowed besides the common ones
+  int (*run)(CtlArgs&);
+  const char* usage;
+  const char* what;
+  [[nodiscard]] bool allows(const std::string& name) const {
+    return std::any_of(options.begin(), options.end(), [&](const OptionHelp& o) { return o.name == name; });
+  }
+};
+
+const OptionHelp kSiteKeys{"site", "the site (NVTGC) whose DB keys to use; default the default site ([sites] default_site, ILL)"};
+const OptionHelp kJson{"json", "print the same content as JSON"};
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> c = {
+      {{"db", "migrate"}, 0, 0, {}, cmd_db_migrate, "db migrate", "create or upgrade the schema in sql/ (idempotent)"},
+      {{"keys", "list"}, 0, 0, {{"site", "only this site's keys; default every site"}, kJson}, cmd_keys_list,
+       "keys list [--site S] [--json]", "customization keys of sitemail's settings (secrets masked)"},
+      {{"keys", "get"}, 1, 1, {kSiteKeys}, cmd_keys_get, "keys get KEY [--site S]", "one key as stored (secrets masked)"},
+      {{"keys", "set"}, 2, 2, {kSiteKeys}, cmd_keys_set, "keys set KEY VALUE [--site S]",
+       "validate VALUE against the catalogue, then write it under the canonical key name and spelling (removing "
+       "alias/case variants); VALUE - reads it from one line of standard input. Prints the effective value and warns "
+       "when a higher layer overrides it"},
+      {{"keys", "unset"}, 1, 1, {kSiteKeys}, cmd_keys_unset, "keys unset KEY [--site S]",
+       "remove a key (every spelling of it), then print the effective value"},
+      {{"sites"}, 0, 0, {kJson}, cmd_sites, "sites [--json]", "every known site, where it is defined, and whether it is valid"},
+      {{"check"}, 0, 0, {{"site", "check only this site"}, {"strict", "warnings fail too (exit 1)"}, kJson}, cmd_check,
+       "check [--site S] [--strict] [--json]", "validate DB keys and site files; one FILE[:LINE]: SETTING: problem line each"},
+      {{"show"}, 0, 0, {{"site", "the site to show (required)"}, {"explain", "add the layer each value came from and what it overrode"}, kJson},
+       cmd_show, "show --site S [--explain] [--json]", "the effective settings of a site"},
+      {{"enqueue"}, 0, 0,
+       {{"site", "the site (required)"}, {"to", "To addresses, comma-separated"}, {"cc", "Cc addresses, comma-separated"},
+        {"bcc", "Bcc addresses, comma-separated"}, {"subject", "subject (one line)"}, {"body-file", "file holding the text body"},
+        {"html-file", "file holding the HTML body"}, {"from", "sender address; default the site's EMailFromAddress"}},
+       cmd_enqueue, "enqueue --site S --to A[,B] [--cc ..] [--bcc ..] [--subject ..] [--body-file F] [--html-file F] [--from ..]",
+       "queue one message; prints its id (held at once when the site's configuration is invalid)"},
+      {{"queue"}, 0, 0,
+       {{"site", "only this site's mail"},
+        {"status", "only this status: queued, held (queued but held: invalid site), sending, sent, failed, cancelled"},
+        {"limit", "at most N lines, newest first (default 100; the summary counts everything that matched)"},
+        {"by-site", "add one summary line per site"}, kJson},
+       cmd_queue, "queue [--site S] [--status ST] [--limit N] [--by-site] [--json]",
+       "list mail: a header line, one line per message, a summary line of counts per status"},
+      {{"queue", "show"}, 1, 1, {kJson}, cmd_queue_show, "queue show ID [--json]",
+       "one message: envelope, headers, times, attempts, last error, SMTP reply, every recipient's state"},
+      {{"queue", "retry"}, 0, 1000, {{"failed", "every failed message instead of IDs"}, {"site", "with --failed: only this site"}},
+       cmd_queue_retry, "queue retry ID... | queue retry --failed [--site S]", "requeue failed, cancelled or queued mail now"},
+      {{"queue", "cancel"}, 1, 1000, {}, cmd_queue_cancel, "queue cancel ID...", "cancel mail that is queued or failed"},
+      {{"queue", "purge"}, 0, 0,
+       {{"older-than", "required: age since queued, a number and a unit s, m, h, d or w (90m, 12h, 30d, 2w)"},
+        {"status", "comma-separated, from sent, failed, cancelled (default sent,cancelled); queued and sending mail is never purged"},
+        {"site", "only this site's mail"}},
+       cmd_queue_purge, "queue purge --older-than DURATION [--status sent,cancelled] [--site S]", "delete finished mail; prints how many"},
+      {{"reload"}, 0, 0, {{"wait", "seconds to wait for acknowledgements (default 5)"}}, cmd_reload, "reload [--wait SECONDS]",
+       "ask every running sitemaild to reload DB keys and site files; prints how many acknowledged (exit 1 when none)"},
+      {{"test"}, 0, 0,
+       {{"site", "the site to test (required)"}, {"send-to", "also send a test message to ADDR"},
+        {"transcript", "print the SMTP dialogue, every line of every reply (credentials redacted)"},
+        {"timeout", "seconds per network operation instead of the site's Timeout (0 = none)"}},
+       cmd_test, "test --site S [--send-to ADDR] [--transcript] [--timeout SECONDS]",
+       "connect, EHLO, TLS and AUTH exactly as delivery would, then QUIT; one verdict line: OK, CONNECT_FAILED, "
+       "PROXY_FAILED, TLS_FAILED, AUTH_FAILED, REJECTED, CONFIG_INVALID or FAILED; progress on stderr"},
+  };
+  return c;
+}
+
+// `text` word-wrapped to 80 columns, every line after the first indented by `indent`.
+std::string wrap(const std::string& text, std::size_t indent, std::size_t first_column) {
+  std::string out, word;
+  std::size_t col = first_column;
+  auto flush = [&] {
+    if (word.empty()) return;
+    if (col > indent && col + 1 + word.size() > 80) {
+      out += "\n" + std::string(indent, ' ');
+      col = indent;
+    } else if (col > first_column || (col > indent && !out.empty())) {
+      out += ' ';
+      ++col;
+    }
+    out += word;
+    col += word.size();
+    word.clear();
+  };
+  for (char ch : text) {
+    if (ch == ' ') flush();
+    else word += ch;
+  }
+  flush();
+  return out;
+}
+
+void print_help(const po::options_description& common) {
+  std::cout << "usage: sitemailctl [options] COMMAND ...\n\ncommands:\n";
+  for (const auto& c : commands()) std::cout << "  " << c.usage << "\n      " << wrap(c.what, 6, 6) << "\n";
+  std::cout << "\n" << common << "\n`sitemailctl COMMAND --help` lists the options of one command.\n"
+            << "exit status: 0 success, 1 the check or action failed, 2 usage or environment error\n";
+}
+
+// `sitemailctl COMMAND --help`: its usage, what it does, then only the options it accepts
+// (what each means for this command, with the allowed values), then the common options.
+void print_command_help(const Command& c, const po::options_description& cmd_opts, const po::options_description& common) {
+  std::cout << "usage: sitemailctl " << c.usage << "\n\n" << wrap(c.what, 0, 0) << "\n";
+  if (!c.options.empty()) std::cout << "\noptions of this command:\n";
+  for (const auto& o : c.options) {
+    const auto* def = cmd_opts.find_nothrow(o.name, false);
+    const std::string param = def ? def->format_parameter() : std::string();
+    std::string head = "  --" + o.name + (param.empty() ? "" : " " + param);
+    if (head.size() < 26) head.resize(26, ' ');
+    else head += "\n" + std::string(26, ' ');
+    std::cout << head << wrap(o.help, 26, 26) << "\n";
+  }
+  std::cout << "\n" << common << "\nexit status: 0 success, 1 the check or action failed, 2 usage or environment error\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  po::options_description common("options");
+  add_common_options(common);
+  po::options_description cmd_opts("command options");
+  // Every command option once (parsing); what each means per command is in commands().
+  auto text = [](const char* name) { return po::value<std::string>()->value_name(name); };
+  cmd_opts.add_options()("site", text("S"), "site code (NVTGC)")("json", "print JSON")("strict", "check: warnings fail too")(
+      "explain", "show: where each value came from")("send-to", text("ADDR"), "test: also send a test message")(
+      "transcript", "test: print the SMTP dialogue")("timeout", text("SECONDS"), "test: seconds per network operation")(
+      "to", text("ADDRS"), "enqueue: To")("cc", text("ADDRS"), "enqueue: Cc")("bcc", text("ADDRS"), "enqueue: Bcc")(
+      "subject", text("TEXT"), "enqueue: subject")("body-file", text("FILE"), "enqueue: text body")(
+      "html-file", text("FILE"), "enqueue: HTML body")("from", text("ADDR"), "enqueue: sender")(
+      "status", text("ST"), "queue, queue purge: status filter")("limit", text("N"), "queue: at most N lines")(
+      "by-site", "queue: per-site summary")("failed", "queue retry: every failed message")(
+      "older-than", text("DURATION"), "queue purge: age")("wait", text("SECONDS"), "reload: wait for acknowledgements");
+  po::options_description hidden;
+  hidden.add_options()("words", po::value<std::vector<std::string>>(), "");
+  po::options_description all;
+  all.add(common).add(cmd_opts).add(hidden);
+  po::positional_options_description pos;
+  pos.add("words", -1);
+
+  CtlArgs args;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), args.vm);
+    po::notify(args.vm);
+  } catch (const po::error& e) {
+    std::cerr << "sitemailctl: " << e.what() << " (see sitemailctl --help)\n";
+    return kExitUsage;
+  }
+  if (args.vm.count("version")) {
+    std::cout << "sitemailctl " << SITEMAIL_VERSION << "\n";
+    return kExitOk;
+  }
+  std::vector<std::string> words;
+  if (args.vm.count("words")) words = args.vm["words"].as<std::vector<std::string>>();
+  const Command* found = nullptr;
+  for (const auto& c : commands()) {
+    if (words.size() < c.path.size()) continue;
+    if (std::equal(c.path.begin(), c.path.end(), words.begin())) found = &c;
+  }
+  if (args.vm.count("help") || words.empty()) {
+    if (found) print_command_help(*found, cmd_opts, common);
+    else print_help(common);
+    return words.empty() && !args.vm.count("help") ? kExitUsage : kExitOk;
+  }
+  if (!found) {
+    std::cerr << "sitemailctl: unknown command '" << words[0] << (words.size() > 1 ? " " + words[1] : "")
+              << "' (see sitemailctl --help)\n";
+    return kExitUsage;
+  }
+  args.words.assign(words.begin() + static_cast<long>(found->path.size()), words.end());
+  if (static_cast<int>(args.words.size()) < found->min_words || static_cast<int>(args.words.size()) > found->max_words) {
+    std::cerr << "sitemailctl: usage: sitemailctl " << found->usage << " (see sitemailctl " << found->path[0]
+              << (found->path.size() > 1 ? " " + found->path[1] : "") << " --help)\n";
+    return kExitUsage;
+  }
+  for (const auto& o : cmd_opts.options()) {
+    const auto& name = o->long_name();
+    if (args.vm.count(name) && !found->allows(name)) {
+      std::cerr << "sitemailctl: --" << name << " does not apply to '" << words[0] << "'\n";
+      return kExitUsage;
+    }
+  }
+  try {
+    args.conf = resolve_conf(args.vm);
+    return found->run(args);
+  } catch (const UsageError& e) {
+    std::cerr << "sitemailctl: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const PgError& e) {
+    std::cerr << "sitemailctl: database: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "sitemailctl: " << e.what() << "\n";
+    return kExitUsage;
+  }
+}

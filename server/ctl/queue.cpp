@@ -1,0 +1,226 @@
+// queue.cpp — `sitemailctl enqueue`, `queue`, `queue retry` and `queue cancel`: the
+// outbox from the admin's side (`queue show` and `queue purge` are in queue_show.cpp). Addresses are validated before a row is
+// written; retry/cancel only touch rows that are not being sent right now.
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "commands.hpp"
+#include "housekeeping.hpp"
+#include "message.hpp"
+#include "pg.hpp"
+#include "text_util.hpp"
+
+namespace sitemail {
+
+namespace {
+
+std::string read_file_or_throw(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError("cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool valid_list(const std::string& list, const char* what) {
+  for (const auto& part : split(list, ',')) {
+    if (trim(part).empty()) continue;
+    std::string err;
+    if (!smtp::parse_address(part, err)) {
+      std::cerr << "sitemailctl: --" << what << ": " << err << "\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<std::string> ids_or_throw(const std::vector<std::string>& words) {
+  for (const auto& w : words)
+    if (w.empty() || w.find_first_not_of("0123456789") != std::string::npos) throw UsageError("'" + w + "' is not a message id");
+  return words;
+}
+
+}  // namespace
+
+int cmd_enqueue(CtlArgs& a) {
+  const std::string site = a.opt("site");
+  if (site.empty()) throw UsageError("enqueue needs --site S");
+  const std::string to = a.opt("to"), cc = a.opt("cc"), bcc = a.opt("bcc"), from = a.opt("from");
+  if (to.empty() && cc.empty() && bcc.empty()) throw UsageError("enqueue needs --to (or --cc/--bcc)");
+  if (!valid_list(to, "to") || !valid_list(cc, "cc") || !valid_list(bcc, "bcc") || !valid_list(from, "from")) return kExitFailed;
+  const std::string subject = a.opt("subject");
+  if (has_control_chars(subject, "\t")) {
+    std::cerr << "sitemailctl: --subject contains control characters\n";
+    return kExitFailed;
+  }
+  std::string text = a.flag("body-file") ? read_file_or_throw(a.opt("body-file")) : "";
+  std::string html = a.flag("html-file") ? read_file_or_throw(a.opt("html-file")) : "";
+  // Mail for a site whose configuration is invalid is held from the start, and says why.
+  std::string held;
+  try {
+    auto site_now = load_ctl_sites(a)->find_or_resolve(site);
+    if (!site_now->valid) held = held_reason(*site_now);
+  } catch (const UsageError&) {
+    throw;
+  } catch (const std::exception&) {
+    // the daemon marks it when it sees it
+  }
+  PgConn db(require_database(a.conf));
+  auto opt = [](const std::string& v) { return v.empty() ? PgParam{} : PgParam{v}; };
+  auto r = db.exec(
+      "INSERT INTO outbox (nvtgc, to_addrs, cc_addrs, bcc_addrs, from_addr, subject, body_text, body_html, last_error) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+      {site, opt(to), opt(cc), opt(bcc), opt(from), subject, opt(text), opt(html), opt(held)});
+  std::cout << r.get(0, 0) << "\n";
+  if (!held.empty()) std::cerr << "sitemailctl: message " << r.get(0, 0) << " is " << held << "\n";
+  return kExitOk;
+}
+
+namespace {
+
+// "2 queued (1 held), 1 sent" — counts per status in the order mail moves through them.
+std::string count_line(const std::map<std::string, long long>& by_status, long long held) {
+  std::string out;
+  long long total = 0;
+  for (const char* st : {"queued", "sending", "sent", "failed", "cancelled"}) {
+    auto it = by_status.find(st);
+    if (it == by_status.end() || it->second == 0) continue;
+    total += it->second;
+    out += (out.empty() ? "" : ", ") + std::to_string(it->second) + " " + st;
+    if (std::string(st) == "queued" && held > 0) out += " (" + std::to_string(held) + " held)";
+  }
+  return std::to_string(total) + (total == 1 ? " message" : " messages") + (out.empty() ? "" : ": " + out);
+}
+
+// An address list with a display name ("Ann <a@x.example>, b@x.example") is quoted so the
+// line still splits into fields at spaces.
+std::string quoted_if_spaced(const std::string& v) {
+  return v.find(' ') == std::string::npos && v.find('"') == std::string::npos ? v : "\"" + v + "\"";
+}
+
+}  // namespace
+
+int cmd_queue(CtlArgs& a) {
+  PgConn db(require_database(a.conf));
+  const std::string site = a.opt("site"), status = a.opt("status");
+  const std::string limit = a.opt("limit", "100");
+  if (limit.find_first_not_of("0123456789") != std::string::npos || limit.empty() || limit.size() > 9)
+    throw UsageError("--limit needs a number");
+  if (!status.empty() && status != "queued" && status != "held" && status != "sending" && status != "sent" &&
+      status != "failed" && status != "cancelled")
+    throw UsageError("--status must be one of queued, held, sending, sent, failed, cancelled");
+  // $2 'held' = queued rows the daemon holds because their site's configuration is invalid.
+  const std::string where =
+      "($1 = '' OR nvtgc = $1) AND ($2 = '' OR status = $2 OR ($2 = 'held' AND status = 'queued' AND last_error LIKE 'held:%'))";
+  auto r = db.exec(
+      "SELECT id, nvtgc, status, attempts, to_char(next_attempt_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+      " coalesce(to_addrs,''), coalesce(subject,''), coalesce(last_error,''), coalesce(smtp_reply,''),"
+      " status = 'queued' AND coalesce(last_error, '') LIKE 'held:%' FROM outbox WHERE " + where +
+          " ORDER BY id DESC LIMIT $3::int",
+      {site, status, limit});
+  auto counts = db.exec("SELECT nvtgc, status, count(*), count(*) FILTER (WHERE status = 'queued' AND last_error LIKE 'held:%') "
+                        "FROM outbox WHERE " + where + " GROUP BY nvtgc, status ORDER BY nvtgc, status",
+                        {site, status});
+  std::map<std::string, long long> total;
+  long long total_held = 0;
+  std::map<std::string, std::pair<std::map<std::string, long long>, long long>> per_site;
+  for (int i = 0; i < counts.rows(); ++i) {
+    total[counts.get(i, 1)] += counts.get_int(i, 2);
+    total_held += counts.get_int(i, 3);
+    auto& ps = per_site[counts.get(i, 0)];
+    ps.first[counts.get(i, 1)] += counts.get_int(i, 2);
+    ps.second += counts.get_int(i, 3);
+  }
+  if (a.flag("json")) {
+    std::string out = "{\"messages\":[";
+    for (int i = 0; i < r.rows(); ++i) {
+      out += std::string(i ? "," : "") + "{\"id\":" + r.get(i, 0) + ",\"site\":\"" + json_escape(r.get(i, 1)) +
+             "\",\"status\":\"" + r.get(i, 2) + "\",\"held\":" + (r.get(i, 9) == "t" ? "true" : "false") +
+             ",\"attempts\":" + r.get(i, 3) + ",\"next_attempt_at\":\"" + r.get(i, 4) + "\",\"to\":\"" +
+             json_escape(r.get(i, 5)) + "\",\"subject\":\"" + json_escape(r.get(i, 6)) + "\",\"last_error\":\"" +
+             json_escape(r.get(i, 7)) + "\",\"smtp_reply\":\"" + json_escape(r.get(i, 8)) + "\"}";
+    }
+    auto counts_json = [](const std::map<std::string, long long>& m, long long held) {
+      std::string o = "{";
+      for (const auto& [st, n] : m) o += "\"" + st + "\":" + std::to_string(n) + ",";
+      return o + "\"held\":" + std::to_string(held) + "}";
+    };
+    out += "],\"summary\":" + counts_json(total, total_held);
+    if (a.flag("by-site")) {
+      out += ",\"sites\":{";
+      bool first = true;
+      for (const auto& [code, ps] : per_site) {
+        out += std::string(first ? "" : ",") + "\"" + json_escape(code) + "\":" + counts_json(ps.first, ps.second);
+        first = false;
+      }
+      out += "}";
+    }
+    std::cout << out << "}\n";
+    return kExitOk;
+  }
+  // Text: a header naming the fields, one line per message (every value escaped with
+  // printable(), so a subject holding a newline cannot print a fake line), then summaries.
+  std::string out = "ID SITE STATUS attempts=N next=UTC to=ADDRESSES subject=\"...\" [error=\"...\"]\n";
+  for (int i = 0; i < r.rows(); ++i) {
+    const bool held = r.get(i, 9) == "t";
+    out += r.get(i, 0) + " " + printable(r.get(i, 1)) + " " + (held ? "held" : r.get(i, 2)) + " attempts=" + r.get(i, 3) +
+           " next=" + r.get(i, 4) + " to=" + quoted_if_spaced(printable(r.get(i, 5))) + " subject=\"" + printable(r.get(i, 6)) + "\"";
+    if (!r.get(i, 7).empty()) out += " error=\"" + printable(r.get(i, 7)) + "\"";
+    out += "\n";
+  }
+  long long all = 0;
+  for (const auto& [st, n] : total) all += n;
+  out += "-- " + count_line(total, total_held);
+  if (all > r.rows()) out += " (" + std::to_string(r.rows()) + " shown)";
+  out += "\n";
+  if (a.flag("by-site"))
+    for (const auto& [code, ps] : per_site) out += "-- " + printable(code) + ": " + count_line(ps.first, ps.second) + "\n";
+  std::cout << out;
+  return kExitOk;
+}
+
+int cmd_queue_retry(CtlArgs& a) {
+  PgConn db(require_database(a.conf));
+  if (a.flag("failed")) {
+    if (!a.words.empty()) throw UsageError("give either message ids or --failed");
+    auto r = db.exec("UPDATE outbox SET status = 'queued', next_attempt_at = now(), attempts = 0 "
+                     "WHERE status = 'failed' AND ($1 = '' OR nvtgc = $1)",
+                     {a.opt("site")});
+    std::cout << "requeued " << r.affected() << "\n";
+    return kExitOk;
+  }
+  if (a.words.empty()) throw UsageError("queue retry needs message ids or --failed");
+  int missing = 0;
+  for (const auto& id : ids_or_throw(a.words)) {
+    auto r = db.exec("UPDATE outbox SET status = 'queued', next_attempt_at = now() "
+                     "WHERE id = $1::bigint AND status IN ('queued', 'failed', 'cancelled')",
+                     {id});
+    if (r.affected() == "0") {
+      std::cerr << "sitemailctl: message " << id << " cannot be retried (sent, being sent, or unknown)\n";
+      ++missing;
+    } else {
+      std::cout << "requeued " << id << "\n";
+    }
+  }
+  return missing ? kExitFailed : kExitOk;
+}
+
+int cmd_queue_cancel(CtlArgs& a) {
+  if (a.words.empty()) throw UsageError("queue cancel needs message ids");
+  PgConn db(require_database(a.conf));
+  int missing = 0;
+  for (const auto& id : ids_or_throw(a.words)) {
+    auto r = db.exec("UPDATE outbox SET status = 'cancelled' WHERE id = $1::bigint AND status IN ('queued', 'failed')", {id});
+    if (r.affected() == "0") {
+      std::cerr << "sitemailctl: message " << id << " cannot be cancelled (sent, being sent, cancelled or unknown)\n";
+      ++missing;
+    } else {
+      std::cout << "cancelled " << id << "\n";
+    }
+  }
+  return missing ? kExitFailed : kExitOk;
+}
+
+}  // namespace sitemail
