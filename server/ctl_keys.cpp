@@ -61,11 +61,13 @@ int cmd_keys_list(CtlArgs& a) {
     const auto& d = def(*s);
     std::string shown = format_raw(d, r.get(i, 2));
     if (json) {
-      out += std::string(first ? "" : ",") + "{\"site\":\"" + json_escape(r.get(i, 0)) + "\",\"key\":\"" +
-             json_escape(r.get(i, 1)) + "\",\"setting\":\"" + std::string(d.name) + "\",\"value\":\"" +
-             json_escape(shown) + "\"}";
+      bool replaced = false;
+      out += std::string(first ? "" : ",") + "{\"site\":\"" + json_escape(r.get(i, 0), &replaced) + "\",\"key\":\"" +
+             json_escape(r.get(i, 1), &replaced) + "\",\"setting\":\"" + std::string(d.name) + "\",\"value\":\"" +
+             json_escape(shown, &replaced) + "\"" +
+             (replaced ? ",\"note\":\"invalid UTF-8 replaced with U+FFFD\"" : "") + "}";
     } else {
-      out += r.get(i, 0) + " " + r.get(i, 1) + " = " + shown + "\n";
+      out += printable(r.get(i, 0)) + " " + printable(r.get(i, 1)) + " = " + printable(shown) + "\n";
     }
     first = false;
   }
@@ -94,7 +96,9 @@ int cmd_keys_set(CtlArgs& a) {
   const SettingDef* d = setting_or_report(a.words[0]);
   if (!d) return kExitFailed;
   const std::string& value = a.words[1];
-  ParseContext ctx{a.conf.config_dir, nullptr, /*resolve_secrets=*/false};
+  ParseContext ctx;
+  ctx.config_dir = a.conf.config_dir;
+  ctx.resolve_secrets = false;
   auto parsed = parse_value(*d, value, ctx);
   if (!parsed.value) {
     std::cerr << Diagnostic{"db:" + site, std::string(d->name), Severity::error, parsed.error}.to_line() << "\n";
