@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   add_common_options(common);
   po::options_description cmd_opts("command options");
   cmd_opts.add_options()("site", po::value<std::string>(), "site code (NVTGC)")("json", "print JSON")(
-      "strict", "check: warnings fail too")("explain", "show: where each value came from")(
+      "strict", "check: warnings fail too; also report DB keys a file hides")("explain", "show: where each value came from")(
       "send-to", po::value<std::string>(), "test: also send a test message to ADDR")(
       "transcript", "test: print the SMTP dialogue (credentials redacted)")(
       "to", po::value<std::string>(), "enqueue: To addresses, comma-separated")("cc", po::value<std::string>(), "enqueue: Cc")(
