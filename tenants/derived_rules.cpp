@@ -208,8 +208,8 @@ void check_auth(EffectiveSettings& es, Diagnostics& d) {
   if (clear && (es.tls == TlsMode::none || es.tls == TlsMode::opportunistic))
     add(d, es, Setting::AuthMethod, Severity::warning,
         std::string(enum_name(def(Setting::AuthMethod), es.number(Setting::AuthMethod))) +
-            (es.tls == TlsMode::none ? " sends the password in clear: TLS is off"
-                                     : " sends the password in clear when the relay does not offer STARTTLS") +
+            (method == AuthMethod::xoauth2 ? " sends the token in clear" : " sends the password in clear") +
+            (es.tls == TlsMode::none ? ": TLS is off" : " when the relay does not offer STARTTLS") +
             " (set EMailSecure = Yes with sslExplicit or sslImplicit)");
 }
 
