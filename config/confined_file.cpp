@@ -57,8 +57,11 @@ int open_walk(int dirfd, const std::string& name, int flags) {
   return out;
 }
 
+bool g_use_openat2 = true;
+
 // Opens `name` beneath dirfd: openat2(RESOLVE_BENEATH), or the O_NOFOLLOW walk.
 int open_beneath(int dirfd, const std::string& name, int flags) {
+  if (!g_use_openat2) return open_walk(dirfd, name, flags);
   open_how how{};
   how.flags = static_cast<std::uint64_t>(flags);
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
@@ -125,6 +128,8 @@ FileRead read_fd(Fd fd, const std::string& path, std::size_t max_bytes) {
 }
 
 }  // namespace
+
+void use_openat2_for_tests(bool on) { g_use_openat2 = on; }
 
 std::string confined_name_problem(std::string_view name) {
   if (name.empty()) return "an empty name";

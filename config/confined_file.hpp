@@ -50,6 +50,10 @@ struct FolderRead {
 // "" when `name` is a folder that can be opened under the root, else why not.
 [[nodiscard]] std::string folder_problem(const FileRoot& root, const std::string& name);
 
+// Tests only: false makes confined opens take the O_NOFOLLOW walk, as on kernels without
+// openat2, so both paths are tested on any machine.
+void use_openat2_for_tests(bool on);
+
 // "group or others can read or write it (mode 0644); chmod 600 PATH" when mode & 077, else "".
 [[nodiscard]] std::string exposed_mode_problem(unsigned mode, const std::string& path);
 

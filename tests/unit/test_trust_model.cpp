@@ -112,6 +112,46 @@ BOOST_AUTO_TEST_CASE(delegated_site_file_cannot_reach_outside_its_folder) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(without_openat2_no_symbolic_link_is_followed_at_all) {
+  ConfigDir d("walk");
+  d.write("ILL-smtp.secret", "victim-file-secret\n");
+  d.write("EVIL/own.secret", "evil-own\n");
+  d.write("EVIL/sub/deeper.secret", "deeper\n");
+  fs::create_symlink("../ILL-smtp.secret", d.root / "EVIL" / "link.secret");
+  fs::create_symlink("own.secret", d.root / "EVIL" / "inside.secret");
+  const FileRoot root{(d.root / "EVIL").string(), true};
+  use_openat2_for_tests(false);
+  auto escaped = read_config_file(root, "link.secret", 100);
+  auto inside = read_config_file(root, "inside.secret", 100);
+  auto nested = read_config_file(root, "sub/deeper.secret", 100);
+  use_openat2_for_tests(true);
+  BOOST_TEST(!escaped.data);
+  BOOST_TEST(escaped.error.find("symbolic link") != std::string::npos, escaped.error);
+  BOOST_TEST(!inside.data);  // stricter than openat2: no link at all
+  BOOST_REQUIRE(nested.data);
+  BOOST_TEST(*nested.data == "deeper\n");
+  // With openat2 a link that stays inside is followed, one that leaves is refused.
+  BOOST_TEST(*read_config_file(root, "inside.secret", 100).data == "evil-own\n");
+  BOOST_TEST(read_config_file(root, "link.secret", 100).error.find("leads outside") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_link_inside_a_machine_store_folder_cannot_lead_out) {
+  ConfigDir d("folder");
+  d.write("ILL-private/client.pem", "-----BEGIN CERTIFICATE-----\n");
+  fs::create_directories(d.root / "EVIL" / "certs" / "MY");
+  fs::create_symlink("../../../ILL-private/client.pem", d.root / "EVIL" / "certs" / "MY" / "client.pem");
+  d.site("EVIL", "<SslCertStoreType>sstMachine</SslCertStoreType>\n<SslCertStore>MY</SslCertStore>\n"
+                 "<SslCertSubject>*</SslCertSubject>\n");
+  auto t = d.load(true);
+  BOOST_TEST(!t->find("EVIL")->valid);
+  BOOST_TEST(problems(*t, "EVIL").find("EVIL.config:5: SslCertStore: error: cannot read " +
+                                       (d.root / "EVIL" / "certs" / "MY" / "client.pem").string() +
+                                       ": it leads outside the site's folder") != std::string::npos, problems(*t, "EVIL"));
+  auto folder = read_config_folder(FileRoot{(d.root / "EVIL").string(), true}, "certs/MY", 1000);
+  BOOST_REQUIRE_EQUAL(folder.files.size(), 1u);
+  BOOST_TEST(!folder.files[0].data);
+}
+
 BOOST_AUTO_TEST_CASE(delegated_site_file_may_use_its_own_folder_and_allowed_env) {
   ConfigDir d("own");
   d.write("EVIL/own.secret", "evil-own-file-secret\n");
