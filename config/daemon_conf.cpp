@@ -59,6 +59,19 @@ const std::vector<KeyDef>& key_defs() {
          else return "'" + v + "' is not one of layer, replace";
          return {};
        }},
+      {"sites.delegate_site_files",
+       "yes: each site owns its <site>.config; paths in it stay inside <config_dir>/<site>/ and env: names "
+       "are limited to sites.site_env_allow (see README, Trust model)",
+       [](const DaemonConf& c) { return std::string(c.delegate_site_files ? "yes" : "no"); },
+       [](DaemonConf& c, const std::string& v) -> std::string {
+         for (auto t : {"yes", "true", "1"})
+           if (iequals(v, t)) return c.delegate_site_files = true, std::string();
+         for (auto f : {"no", "false", "0"})
+           if (iequals(v, f)) return c.delegate_site_files = false, std::string();
+         return "'" + v + "' is not one of yes, no";
+       }},
+      {"sites.site_env_allow", "space-separated environment variables a delegated site file may name with env:",
+       [](const DaemonConf& c) { return c.site_env_allow; }, str_setter(&DaemonConf::site_env_allow)},
       {"metrics.listen", "address:port for /metrics and /healthz; empty = off",
        [](const DaemonConf& c) { return c.metrics_listen; }, str_setter(&DaemonConf::metrics_listen)},
       {"delivery.max_connections", "SMTP connections open at once, all sites together",

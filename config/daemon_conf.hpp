@@ -16,6 +16,8 @@ struct DaemonConf {
   std::string config_dir = "/etc/sitemail"; // [sites] config_dir
   std::string default_site = "ILL";         // [sites] default_site
   SiteFilesMode site_files = SiteFilesMode::layer;  // [sites] site_files
+  bool delegate_site_files = false;         // [sites] delegate_site_files: each site owns its <site>.config
+  std::string site_env_allow;               // [sites] site_env_allow: env: names a delegated site file may use
   std::string metrics_listen = "127.0.0.1:9465";    // [metrics] listen; empty = off
   int max_connections = 100;      // [delivery] max_connections: all sites together
   int batch_size = 200;           // [delivery] batch_size: rows claimed per query

@@ -14,7 +14,9 @@ struct Diagnostic {
   std::string setting;  // canonical setting name, or the name as written when unknown
   Severity severity = Severity::error;
   std::string message;  // our own words; remote text never goes here unsanitised
+  bool strict_only = false;  // reported by `check --strict` only (a value hidden by a higher layer)
 
+  // `WHERE: SETTING: error|warning: message`, control characters escaped (printable()).
   [[nodiscard]] std::string to_line() const;
   [[nodiscard]] bool is_error() const { return severity == Severity::error; }
 };
@@ -23,5 +25,7 @@ using Diagnostics = std::vector<Diagnostic>;
 
 [[nodiscard]] bool has_errors(const Diagnostics& d);
 [[nodiscard]] const char* severity_word(Severity s);
+// Sorts problems by file (or db:<site>), then line, keeping the order of equal places.
+void sort_by_place(Diagnostics& d);
 
 }  // namespace sitemail

@@ -1,15 +1,20 @@
-// mail_settings_file.cpp — MailSettings XML: Property_Tree gives the values; a small
-// scanner over the same (already well-formed) text gives each top-level element's line,
-// which Property_Tree does not record.
+// mail_settings_file.cpp — MailSettings XML: the file is opened and measured before it is
+// read (kMaxSiteFileBytes), scanned for encoding, bounds and structure (site_file_scan),
+// and only then parsed by Property_Tree for the values; the scan gives each element's line.
 #include "mail_settings_file.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <boost/property_tree/ptree.hpp>
-#include <cerrno>
 #include <boost/property_tree/xml_parser.hpp>
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <sstream>
 
+#include "site_file_scan.hpp"
 #include "text_util.hpp"
 
 namespace sitemail {
@@ -17,69 +22,6 @@ namespace sitemail {
 namespace {
 
 namespace pt = boost::property_tree;
-
-struct ElementPos {
-  std::string name;
-  int line;
-};
-
-int line_at(const std::string& t, std::size_t pos, std::size_t& counted_to, int& line) {
-  for (; counted_to < pos && counted_to < t.size(); ++counted_to)
-    if (t[counted_to] == '\n') ++line;
-  return line;
-}
-
-struct Scan {
-  std::vector<ElementPos> children;  // start tags of the root's children, in order
-  int error_line = 0;                // a mismatched closing tag (rapidxml does not check them)
-  std::string error;
-};
-
-Scan scan_elements(const std::string& t) {
-  Scan out;
-  std::vector<std::string> open;
-  std::size_t i = 0, counted = 0;
-  int line = 1;
-  auto skip_to = [&](std::string_view end) {
-    auto p = t.find(end, i);
-    i = p == std::string::npos ? t.size() : p + end.size();
-  };
-  while ((i = t.find('<', i)) != std::string::npos) {
-    if (t.compare(i, 4, "<!--") == 0) { skip_to("-->"); continue; }
-    if (t.compare(i, 9, "<![CDATA[") == 0) { skip_to("]]>"); continue; }
-    if (t.compare(i, 2, "<?") == 0) { skip_to("?>"); continue; }
-    if (t.compare(i, 2, "<!") == 0) { skip_to(">"); continue; }
-    const std::size_t start = i;
-    const bool closing = t.compare(i, 2, "</") == 0;
-    const std::size_t name_begin = i + (closing ? 2 : 1);
-    std::size_t name_end = t.find_first_of(" \t\r\n/>", name_begin);
-    if (name_end == std::string::npos) name_end = t.size();
-    std::string name = t.substr(name_begin, name_end - name_begin);
-    std::size_t j = name_end;
-    char q = 0;
-    for (; j < t.size(); ++j) {
-      if (q) { if (t[j] == q) q = 0; continue; }
-      if (t[j] == '"' || t[j] == '\'') q = t[j];
-      else if (t[j] == '>') break;
-    }
-    i = j + 1;
-    if (closing) {
-      if (open.empty() || open.back() != name) {
-        if (out.error.empty()) {
-          out.error_line = line_at(t, start, counted, line);
-          out.error = "</" + name + "> does not close " + (open.empty() ? std::string("any element") : "<" + open.back() + ">");
-        }
-        return out;
-      }
-      open.pop_back();
-      continue;
-    }
-    const bool self_closing = j > 0 && j < t.size() && t[j - 1] == '/';
-    if (open.size() == 1) out.children.push_back({name, line_at(t, start, counted, line)});
-    if (!self_closing) open.push_back(name);
-  }
-  return out;
-}
 
 void diag(RawLayer& l, int line, std::string setting, Severity sev, std::string msg) {
   l.diagnostics.push_back(
@@ -92,6 +34,12 @@ RawLayer parse_mail_settings(const std::string& text, const std::string& label) 
   RawLayer layer;
   layer.label = label;
   layer.present = true;
+  auto scan = scan_site_file(text);
+  if (!scan.ok()) {
+    diag(layer, scan.error_line, "", Severity::error, scan.error_line > 0 ? "malformed XML: " + scan.error : scan.error);
+    return layer;
+  }
+  if (!scan.warning.empty()) diag(layer, scan.warning_line, "", Severity::warning, scan.warning);
   pt::ptree tree;
   try {
     std::istringstream in(text);
@@ -116,11 +64,6 @@ RawLayer parse_mail_settings(const std::string& text, const std::string& label) 
     return layer;
   }
   const pt::ptree& root = *root_ptr;
-  auto scan = scan_elements(text);
-  if (!scan.error.empty()) {
-    diag(layer, scan.error_line, "", Severity::error, "malformed XML: " + scan.error);
-    return layer;
-  }
   const auto& positions = scan.children;
   std::size_t pos_index = 0;
   std::map<Setting, int> seen;  // setting -> first line
@@ -154,19 +97,43 @@ RawLayer parse_mail_settings(const std::string& text, const std::string& label) 
 }
 
 RawLayer read_mail_settings_file(const std::string& path, const std::string& label) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    RawLayer l;
-    l.label = label;
+  RawLayer l;
+  l.label = label;
+  // O_NONBLOCK: a FIFO in the config dir must not stall the open; the size is known
+  // before a byte is read, so a huge file costs nothing.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
     if (errno != ENOENT) {
       l.present = true;
-      diag(l, 0, "", Severity::error, "cannot read " + path);
+      diag(l, 0, "", Severity::error, "cannot read " + path + ": " + std::strerror(errno));
     }
     return l;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_mail_settings(ss.str(), label);
+  l.present = true;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    diag(l, 0, "", Severity::error, "cannot read " + path + ": not a regular file");
+    return l;
+  }
+  if (static_cast<std::size_t>(st.st_size) > kMaxSiteFileBytes) {
+    ::close(fd);
+    diag(l, 0, "", Severity::error,
+         "file size " + std::to_string(st.st_size) + " bytes exceeds the limit of " + std::to_string(kMaxSiteFileBytes) +
+             " bytes (1 MiB)");
+    return l;
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  std::string text;
+  char buf[16384];
+  while (text.size() <= kMaxSiteFileBytes) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return parse_mail_settings(text, label);  // a file that grew past the limit is refused by the scan
 }
 
 RawLayer layer_from_db_rows(std::string label, const std::vector<DbKeyRow>& rows) {
@@ -176,7 +143,12 @@ RawLayer layer_from_db_rows(std::string label, const std::vector<DbKeyRow>& rows
   std::map<Setting, std::string> seen;
   for (const auto& r : rows) {
     auto s = find_setting(r.key);
-    if (!s) continue;  // not ours
+    if (!s) {
+      if (auto near = db_key_near_miss(r.key); !near.empty())
+        diag(layer, 0, r.key, Severity::warning,
+             "not a sitemail setting, ignored; did you mean " + near + "? (keys of other applications are not reported)");
+      continue;  // not ours
+    }
     const std::string canonical(def(*s).name);
     if (auto it = seen.find(*s); it != seen.end()) {
       diag(layer, 0, canonical, Severity::error,
@@ -187,6 +159,25 @@ RawLayer layer_from_db_rows(std::string label, const std::vector<DbKeyRow>& rows
     layer.entries.push_back({*s, r.value, r.key, 0});
   }
   return layer;
+}
+
+}  // namespace sitemail
+
+namespace sitemail {
+
+std::string db_key_near_miss(std::string_view key) {
+  if (key.size() < 6 || find_setting(key)) return {};
+  const std::size_t limit = key.size() >= 10 ? 2 : 1;
+  std::string best;
+  std::size_t best_d = limit + 1;
+  for (auto name : all_setting_names()) {
+    auto dist = edit_distance(key, name);
+    if (dist < best_d) {
+      best_d = dist;
+      best = std::string(def(*find_setting(name)).name);
+    }
+  }
+  return best_d <= limit ? best : std::string();
 }
 
 }  // namespace sitemail

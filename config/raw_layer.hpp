@@ -34,12 +34,19 @@ struct RawLayer {
 };
 
 // Builds a layer from (key, value) pairs as read from the customization table. Keys that
-// are not in the catalogue are ignored (other applications keep their own keys there);
-// the same setting twice (e.g. EMailSecure and EmailSecure) is an error.
+// are not in the catalogue are ignored (other applications keep their own keys there),
+// except near misses of a setting name (db_key_near_miss), which are warned about; the same
+// setting twice (e.g. EMailSecure and EmailSecure) is an error.
 struct DbKeyRow {
   std::string key;
   std::string value;
 };
 [[nodiscard]] RawLayer layer_from_db_rows(std::string label, const std::vector<DbKeyRow>& rows);
+
+// The setting a customization key not in the catalogue was probably meant to be (a typo
+// such as EMailSMTPServr), or "" when it is not close enough to be anything but another
+// application's key: at most 1 edit for keys of 6-9 characters, 2 for 10 or more; keys
+// shorter than 6 characters are never reported.
+[[nodiscard]] std::string db_key_near_miss(std::string_view key);
 
 }  // namespace sitemail

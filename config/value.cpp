@@ -1,13 +1,13 @@
 // value.cpp — per-type parsers behind parse_value(); see value.hpp.
 #include "value.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include "credentials.hpp"
+#include "confined_file.hpp"
 #include "text_util.hpp"
 
 namespace sitemail {
@@ -137,20 +137,16 @@ ParseOutcome parse_headers(std::string_view s) {
   return ok(Value{norm, replace ? 1 : 0, {}, {}});
 }
 
-std::optional<std::string> read_secret_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string v = ss.str();
-  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
-  return v;
-}
-
 ParseOutcome parse_secret(std::string_view s, const ParseContext& ctx) {
   if (s.starts_with("env:")) {
     std::string name(s.substr(4));
     if (name.empty()) return fail("env: needs a variable name");
+    if (ctx.confined && std::find(ctx.env_allow.begin(), ctx.env_allow.end(), name) == ctx.env_allow.end()) {
+      std::string allowed;
+      for (const auto& a : ctx.env_allow) allowed += (allowed.empty() ? "" : " ") + a;
+      return fail("env:" + name + " is not allowed in a delegated site file ([sites] site_env_allow: " +
+                  (allowed.empty() ? std::string("empty") : allowed) + ")");
+    }
     Value v{{}, 0, {}, "env:" + name};
     if (!ctx.resolve_secrets) return ok(v);
     std::optional<std::string> got;
@@ -163,13 +159,18 @@ ParseOutcome parse_secret(std::string_view s, const ParseContext& ctx) {
   if (s.starts_with("file:")) {
     std::string path(s.substr(5));
     if (path.empty()) return fail("file: needs a path");
+    if (ctx.confined)
+      if (auto problem = confined_name_problem(path); !problem.empty()) return fail(quote(s) + " is " + problem);
     Value v{{}, 0, {}, "file:" + path};
     if (!ctx.resolve_secrets) return ok(v);
-    std::string full = (path.front() == '/' || ctx.config_dir.empty()) ? path : ctx.config_dir + "/" + path;
-    auto got = read_secret_file(full);
-    if (!got) return fail("cannot read secret file " + full);
-    v.text = *got;
-    return ok(v);
+    const FileRoot root{ctx.confined ? ctx.confine_dir : ctx.config_dir, ctx.confined};
+    auto got = read_config_file(root, path, kMaxSecretFileBytes);
+    if (!got.data) return fail(got.error.starts_with("cannot read ") ? "cannot read secret file " + got.error.substr(12)
+                                                                    : got.error);
+    std::string text = std::move(*got.data);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    v.text = std::move(text);
+    return ok(v, exposed_mode_problem(got.mode, got.path));
   }
   if (has_control_chars(s)) return fail("contains control characters");
   return ok(Value{std::string(s), 0, {}, {}});
@@ -198,6 +199,8 @@ ParseOutcome parse_value(const SettingDef& d, std::string_view raw, const ParseC
     case ValueType::text:
     case ValueType::path:
       if (has_control_chars(s)) return fail("contains control characters");
+      if (d.type == ValueType::path && ctx.confined && !s.empty())
+        if (auto problem = confined_name_problem(s); !problem.empty()) return fail(quote(s) + " is " + problem);
       return ok(Value{std::string(s), 0, {}, {}});
     case ValueType::blob: {
       auto t = trim(s);

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "catalogue.hpp"
 
@@ -28,6 +29,11 @@ struct ParseContext {
   std::string config_dir;  // base for relative file: paths
   std::function<std::optional<std::string>(const std::string&)> getenv;  // null = process env
   bool resolve_secrets = true;  // false: check the indirection's syntax only (keys set)
+  // A value from a delegated site file (CONTRACT §6): file: names resolve only beneath
+  // confine_dir (<config_dir>/<site>), env: only for the names in env_allow.
+  bool confined = false;
+  std::string confine_dir;
+  std::vector<std::string> env_allow;
 };
 
 struct ParseOutcome {

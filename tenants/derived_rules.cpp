@@ -4,9 +4,8 @@
 #include <netdb.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 
 #include "resolver.hpp"
 #include "text_util.hpp"
@@ -15,18 +14,23 @@ namespace sitemail {
 
 namespace {
 
-namespace fs = std::filesystem;
-
 SettingResolution& at(EffectiveSettings& es, Setting s) { return es.settings[static_cast<std::size_t>(s)]; }
 std::string name(Setting s) { return std::string(def(s).name); }
 
-void add(Diagnostics& d, const EffectiveSettings& es, Setting s, Severity sev, std::string msg) {
-  const auto& r = es.at(s);
-  std::string where = r.is_default() ? "db:" + es.site : r.where;
+bool explicitly_set(const EffectiveSettings& es, Setting s) { return !es.at(s).is_default(); }
+
+// A problem about setting `s` is reported where the admin can fix it: at the layer the
+// first explicitly set setting of `causes` came from (`s` itself first), else at the
+// site's own file, else at db:<site>.
+void add(Diagnostics& d, const EffectiveSettings& es, Setting s, Severity sev, std::string msg,
+         std::initializer_list<Setting> causes = {}) {
+  std::string where;
+  if (explicitly_set(es, s)) where = es.at(s).where;
+  for (auto c : causes)
+    if (where.empty() && explicitly_set(es, c)) where = es.at(c).where;
+  if (where.empty()) where = es.home.empty() ? "db:" + es.site : es.home;
   d.push_back({where, name(s), sev, std::move(msg)});
 }
-
-bool explicitly_set(const EffectiveSettings& es, Setting s) { return !es.at(s).is_default(); }
 
 void derive_tls(EffectiveSettings& es) {
   const auto& port = es.get(Setting::EMailSMTPPort);
@@ -80,6 +84,7 @@ void derive_firewall(EffectiveSettings& es, Diagnostics& d) {
             " needs a FirewallHost");
   if (fwport.number == 0) {
     es.firewall_port = type == FirewallType::tunnel ? 80 : 1080;
+    at(es, Setting::FirewallPort).value.number = es.firewall_port;  // `show` prints the port actually used
     at(es, Setting::FirewallPort)
         .notes.push_back("0 means automatic: " + std::to_string(es.firewall_port) + " for " +
                          std::string(enum_name(def(Setting::FirewallType), es.number(Setting::FirewallType))));
@@ -91,15 +96,19 @@ void derive_firewall(EffectiveSettings& es, Diagnostics& d) {
       at(es, Setting::FirewallPassword).notes.push_back("ignored because SOCKS4 has no passwords (user-id only)");
 }
 
-std::string in_config_dir(const std::string& dir, const std::string& p) {
-  return (p.empty() || p.front() == '/' || dir.empty()) ? p : dir + "/" + p;
-}
-
-bool readable_file(const std::string& p) {
-  std::error_code ec;
-  if (!fs::is_regular_file(p, ec)) return false;
-  std::ifstream f(p);
-  return static_cast<bool>(f);
+// A client certificate store or CA file that can be read (and, for stores holding a
+// private key, is not open to group or others).
+void check_file(const EffectiveSettings& es, Diagnostics& d, const ResolveEnv& env, Setting s, const std::string& name,
+                const std::string& what, bool secret) {
+  auto got = read_config_file(es.file_root(s, env.config_dir), name, kMaxCertFileBytes);
+  if (!got.data) {
+    const std::string prefix = "cannot read ";
+    add(d, es, s, Severity::error,
+        got.error.starts_with(prefix) ? prefix + what + " " + got.error.substr(prefix.size()) : got.error);
+    return;
+  }
+  if (secret)
+    if (auto exposed = exposed_mode_problem(got.mode, got.path); !exposed.empty()) add(d, es, s, Severity::warning, exposed);
 }
 
 void check_client_cert(const EffectiveSettings& es, Diagnostics& d, const ResolveEnv& env) {
@@ -114,17 +123,25 @@ void check_client_cert(const EffectiveSettings& es, Diagnostics& d, const Resolv
     add(d, es, Setting::SslCertStore, Severity::error, "a client certificate is selected but SslCertStore is empty");
     return;
   }
+  const auto root = es.file_root(Setting::SslCertStore, env.config_dir);
   switch (type) {
     case CertStoreType::user:
-    case CertStoreType::pfx_file: {
-      auto p = in_config_dir(env.config_dir, store);
-      if (!readable_file(p)) add(d, es, Setting::SslCertStore, Severity::error, "cannot read certificate file " + p);
+    case CertStoreType::pfx_file:
+      if (root.confined)
+        if (auto p = confined_name_problem(store); !p.empty()) {
+          add(d, es, Setting::SslCertStore, Severity::error, "'" + store + "' is " + p);
+          break;
+        }
+      check_file(es, d, env, Setting::SslCertStore, store, "certificate file", true);
       break;
-    }
     case CertStoreType::pem_key:
       if (store.find("-----BEGIN") == std::string::npos) {
-        auto p = in_config_dir(env.config_dir, store);
-        if (!readable_file(p)) add(d, es, Setting::SslCertStore, Severity::error, "cannot read PEM file " + p);
+        if (root.confined)
+          if (auto p = confined_name_problem(store); !p.empty()) {
+            add(d, es, Setting::SslCertStore, Severity::error, "'" + store + "' is " + p);
+            break;
+          }
+        check_file(es, d, env, Setting::SslCertStore, store, "PEM file", true);
       }
       break;
     case CertStoreType::pfx_blob: {
@@ -137,12 +154,26 @@ void check_client_cert(const EffectiveSettings& es, Diagnostics& d, const Resolv
       break;
     }
     case CertStoreType::machine: {
-      auto p = in_config_dir(env.config_dir, "certs/" + store);
-      std::error_code ec;
-      if (store.find('/') != std::string::npos || store.find("..") != std::string::npos)
+      if (store.find('/') != std::string::npos || store.find("..") != std::string::npos) {
         add(d, es, Setting::SslCertStore, Severity::error, "sstMachine store name must not contain '/' or '..'");
-      else if (!fs::is_directory(p, ec))
-        add(d, es, Setting::SslCertStore, Severity::error, "certificate folder " + p + " does not exist");
+        break;
+      }
+      const std::string folder = "certs/" + store;
+      if (auto p = folder_problem(root, folder); !p.empty()) {
+        add(d, es, Setting::SslCertStore, Severity::error, p);
+        break;
+      }
+      auto files = read_config_folder(root, folder, kMaxCertFileBytes);
+      for (const auto& f : files.files) {
+        if (!f.data) {
+          // Confined, a file that leads outside is a violation; otherwise one unreadable
+          // file in a folder store does not hide the others.
+          if (root.confined) add(d, es, Setting::SslCertStore, Severity::error, f.error);
+          continue;
+        }
+        if (auto exposed = exposed_mode_problem(f.mode, f.path); !exposed.empty())
+          add(d, es, Setting::SslCertStore, Severity::warning, exposed);
+      }
       break;
     }
   }
@@ -164,10 +195,35 @@ void check_auth(EffectiveSettings& es, Diagnostics& d) {
     if (user) at(es, Setting::SMTPUserID).notes.push_back("ignored because AuthMethod is NoLoginMethod");
     return;
   }
+  if (!es.flag(Setting::AllowExtensions))
+    add(d, es, Setting::AllowExtensions, Severity::error,
+        "false (HELO only) can never deliver for this site: SMTP AUTH needs EHLO, but SMTPUserID is set",
+        {Setting::SMTPUserID});
   if (es.tls == TlsMode::none && method == AuthMethod::automatic)
     add(d, es, Setting::AuthMethod, Severity::warning,
         "TLS is off, so Auto will only use CRAM-MD5 or NTLM and never send the password in clear; set "
-        "EMailSecure = Yes or name a clear mechanism explicitly");
+        "EMailSecure = Yes or name a clear mechanism explicitly",
+        {Setting::SMTPUserID, Setting::EMailSecure});
+  const bool clear = method == AuthMethod::plain || method == AuthMethod::login || method == AuthMethod::xoauth2;
+  if (clear && (es.tls == TlsMode::none || es.tls == TlsMode::opportunistic))
+    add(d, es, Setting::AuthMethod, Severity::warning,
+        std::string(enum_name(def(Setting::AuthMethod), es.number(Setting::AuthMethod))) +
+            (method == AuthMethod::xoauth2 ? " sends the token in clear" : " sends the password in clear") +
+            (es.tls == TlsMode::none ? ": TLS is off" : " when the relay does not offer STARTTLS") +
+            " (set EMailSecure = Yes with sslExplicit or sslImplicit)");
+}
+
+// Combinations that can never deliver (errors) or that do not do what they seem to (warnings).
+void check_combinations(const EffectiveSettings& es, Diagnostics& d) {
+  if (!es.flag(Setting::AllowExtensions) && es.tls == TlsMode::starttls_required)
+    add(d, es, Setting::AllowExtensions, Severity::error,
+        "false (HELO only) can never deliver for this site: STARTTLS is required and needs EHLO");
+  const auto& mode = es.at(Setting::SslStartMode);
+  if (es.get(Setting::EMailSMTPPort).port_tls == PortTls::unspecified && !es.flag(Setting::EMailSecure) &&
+      !mode.is_default() && mode.valid && mode.value.number != static_cast<int>(SslStartMode::automatic))
+    add(d, es, Setting::SslStartMode, Severity::warning,
+        std::string(enum_name(def(Setting::SslStartMode), mode.value.number)) +
+            " is ignored because EMailSecure is No: mail goes out without TLS (set EMailSecure = Yes)");
 }
 
 }  // namespace
@@ -204,11 +260,10 @@ void apply_derived_rules(EffectiveSettings& es, Diagnostics& d, const ResolveEnv
     es.helo = es.text(Setting::FullyQualifiedDomainName);
   }
   check_auth(es, d);
+  check_combinations(es, d);
   check_client_cert(es, d, env);
-  if (!es.text(Setting::SslCaFile).empty()) {
-    auto p = in_config_dir(env.config_dir, es.text(Setting::SslCaFile));
-    if (!readable_file(p)) add(d, es, Setting::SslCaFile, Severity::error, "cannot read CA file " + p);
-  }
+  if (!es.text(Setting::SslCaFile).empty() && es.at(Setting::SslCaFile).valid)
+    check_file(es, d, env, Setting::SslCaFile, es.text(Setting::SslCaFile), "CA file", false);
   if (!es.text(Setting::SslAcceptServerCert).empty() && !es.text(Setting::SslCaFile).empty())
     at(es, Setting::SslCaFile).notes.push_back("ignored because SslAcceptServerCert pins the server certificate");
   if (es.tls == TlsMode::none) {

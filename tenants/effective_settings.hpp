@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "catalogue.hpp"
+#include "confined_file.hpp"
 #include "diagnostic.hpp"
 #include "value.hpp"
 
@@ -29,6 +30,9 @@ struct SettingResolution {
   std::string where;                      // "db:ACME", "SMTP.config:7", ...; empty = built-in default
   std::vector<OverriddenValue> overridden;  // nearest first; the built-in default is implied last
   std::vector<std::string> notes;           // "ignored because ...", "0 means ..."
+  // Set when the value came from a delegated site file: file names in it resolve only
+  // beneath this folder (<config_dir>/<site>), see confined_file.hpp.
+  std::string confine_to;
   [[nodiscard]] bool is_default() const { return where.empty(); }
   [[nodiscard]] std::string source() const { return where.empty() ? std::string(kBuiltinDefault) : where; }
 };
@@ -41,6 +45,7 @@ struct EffectiveSettings {
   std::array<SettingResolution, kSettingCount> settings;
   std::vector<std::string> layers;   // labels of the layers read, lowest first
   std::vector<std::string> notes;    // site-level notes (e.g. SMTP.config skipped in replace mode)
+  std::string home;                  // where a problem of a defaulted setting is reported: the site file, else db:<site>
 
   // Derived values
   TlsMode tls = TlsMode::none;
@@ -53,6 +58,12 @@ struct EffectiveSettings {
   [[nodiscard]] const std::string& text(Setting s) const { return get(s).text; }
   [[nodiscard]] std::int64_t number(Setting s) const { return get(s).number; }
   [[nodiscard]] bool flag(Setting s) const { return get(s).flag(); }
+  // The root file names in setting s resolve against: confined to the site's folder when
+  // the value came from a delegated site file, else the config dir.
+  [[nodiscard]] FileRoot file_root(Setting s, const std::string& config_dir) const {
+    const auto& r = at(s);
+    return r.confine_to.empty() ? FileRoot{config_dir, false} : FileRoot{r.confine_to, true};
+  }
 };
 
 struct ResolvedSite {

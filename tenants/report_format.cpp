@@ -23,11 +23,22 @@ std::string shown_value(const SettingDef& d, const SettingResolution& r) {
   return format_value(d, r.value);
 }
 
-std::string json_str(std::string_view s) { return "\"" + json_escape(s) + "\""; }
+// JSON strings of one object; remembers whether invalid UTF-8 had to be replaced so the
+// object can say so in a "note" field.
+struct Json {
+  bool replaced = false;
+  std::string str(std::string_view s) { return "\"" + json_escape(s, &replaced) + "\""; }
+  // `,"note":...` when something in this object was replaced, else "".
+  [[nodiscard]] std::string note() const {
+    return replaced ? std::string(",\"note\":\"") + kJsonReplacedNote + "\"" : std::string();
+  }
+};
 
 std::string diag_json(const Diagnostic& d) {
-  return "{\"where\":" + json_str(d.where) + ",\"setting\":" + json_str(d.setting) + ",\"severity\":" +
-         json_str(severity_word(d.severity)) + ",\"message\":" + json_str(d.message) + "}";
+  Json j;
+  std::string body = "{\"where\":" + j.str(d.where) + ",\"setting\":" + j.str(d.setting) +
+                     ",\"severity\":" + j.str(severity_word(d.severity)) + ",\"message\":" + j.str(d.message);
+  return body + j.note() + "}";
 }
 
 }  // namespace
@@ -36,62 +47,68 @@ std::string format_show(const ResolvedSite& site, bool explain) {
   std::string out;
   const auto& es = *site.settings;
   if (explain) {
-    out += "# site " + site.site + ": " + (site.valid ? "valid" : "invalid") + "; layers: " + join(es.layers, " < ") +
-           "\n";
-    for (const auto& n : es.notes) out += "# " + n + "\n";
+    out += "# site " + printable(site.site) + ": " + (site.valid ? "valid" : "invalid") +
+           "; layers: " + printable(join(es.layers, " < ")) + "\n";
+    for (const auto& n : es.notes) out += "# " + printable(n) + "\n";
   }
   for (const auto& d : catalogue()) {
     const auto& r = es.at(d.id);
-    out += std::string(d.name) + " = " + shown_value(d, r);
+    out += std::string(d.name) + " = " + printable(shown_value(d, r));
     if (!explain) {
       out += "\n";
       continue;
     }
-    out += "  [" + r.source() + "]";
-    if (!r.value.indirection.empty()) out += " via " + r.value.indirection;
+    out += "  [" + printable(r.source()) + "]";
+    if (!r.value.indirection.empty()) out += " via " + printable(r.value.indirection);
     out += "\n";
     for (const auto& diag : site.diagnostics)
-      if (diag.setting == d.name && diag.where == r.source())
-        out += std::string("    ") + severity_word(diag.severity) + ": " + diag.message + "\n";
+      if (diag.setting == d.name && diag.where == r.source() && !diag.strict_only)
+        out += std::string("    ") + severity_word(diag.severity) + ": " + printable(diag.message) + "\n";
     if (!r.is_default()) {
-      for (const auto& o : r.overridden) out += "    overrides " + o.shown + "  [" + o.where + "]\n";
+      for (const auto& o : r.overridden)
+        out += "    overrides " + printable(o.shown) + "  [" + printable(o.where) + "]\n";
       out += "    overrides " + builtin_shown(d) + "  [" + kBuiltinDefault + "]\n";
     }
-    for (const auto& n : r.notes) out += "    " + n + "\n";
+    for (const auto& n : r.notes) out += "    " + printable(n) + "\n";
   }
   return out;
 }
 
 std::string format_show_json(const ResolvedSite& site) {
   const auto& es = *site.settings;
-  std::string out = "{\"site\":" + json_str(site.site) + ",\"valid\":" + (site.valid ? "true" : "false") +
-                    ",\"tls_mode\":" + json_str(tls_mode_name(es.tls)) + ",\"settings\":[";
+  Json j;
+  std::string out = "{\"site\":" + j.str(site.site) + ",\"valid\":" + (site.valid ? "true" : "false") +
+                    ",\"tls_mode\":" + j.str(tls_mode_name(es.tls)) + ",\"settings\":[";
   bool first = true;
   for (const auto& d : catalogue()) {
     const auto& r = es.at(d.id);
     if (!first) out += ",";
     first = false;
-    out += "{\"name\":" + json_str(d.name) + ",\"value\":" + json_str(shown_value(d, r)) +
-           ",\"source\":" + json_str(r.source()) + ",\"overridden\":[";
+    out += "{\"name\":" + j.str(d.name) + ",\"value\":" + j.str(shown_value(d, r)) + ",\"source\":" + j.str(r.source()) +
+           ",\"overridden\":[";
     if (!r.is_default()) {
-      for (const auto& o : r.overridden)
-        out += "{\"source\":" + json_str(o.where) + ",\"value\":" + json_str(o.shown) + "},";
-      out += "{\"source\":\"" + std::string(kBuiltinDefault) + "\",\"value\":" + json_str(builtin_shown(d)) + "}";
+      for (const auto& o : r.overridden) out += "{\"source\":" + j.str(o.where) + ",\"value\":" + j.str(o.shown) + "},";
+      out += "{\"source\":\"" + std::string(kBuiltinDefault) + "\",\"value\":" + j.str(builtin_shown(d)) + "}";
     }
     out += "],\"notes\":[";
-    for (std::size_t i = 0; i < r.notes.size(); ++i) out += (i ? "," : "") + json_str(r.notes[i]);
+    for (std::size_t i = 0; i < r.notes.size(); ++i) out += (i ? "," : "") + j.str(r.notes[i]);
     out += "]}";
   }
   out += "],\"problems\":[";
-  for (std::size_t i = 0; i < site.diagnostics.size(); ++i) out += (i ? "," : "") + diag_json(site.diagnostics[i]);
-  out += "]}\n";
+  bool first_problem = true;
+  for (const auto& d : site.diagnostics) {
+    if (d.strict_only) continue;
+    out += (first_problem ? "" : ",") + diag_json(d);
+    first_problem = false;
+  }
+  out += "]" + j.note() + "}\n";
   return out;
 }
 
 std::string format_sites(const SiteTable& table) {
   std::string out;
   for (const auto& [code, site] : table.sites) {
-    out += code + " " + (site->valid ? "valid" : "invalid") + " " + join(site->defined_in, ",");
+    out += printable(code) + " " + (site->valid ? "valid" : "invalid") + " " + printable(join(site->defined_in, ","));
     if (const auto* e = site->first_error()) out += " " + e->to_line();
     out += "\n";
   }
@@ -104,19 +121,21 @@ std::string format_sites_json(const SiteTable& table) {
   for (const auto& [code, site] : table.sites) {
     if (!first) out += ",";
     first = false;
-    out += "{\"site\":" + json_str(code) + ",\"valid\":" + (site->valid ? "true" : "false") + ",\"defined_in\":[";
-    for (std::size_t i = 0; i < site->defined_in.size(); ++i) out += (i ? "," : "") + json_str(site->defined_in[i]);
+    Json j;
+    out += "{\"site\":" + j.str(code) + ",\"valid\":" + (site->valid ? "true" : "false") + ",\"defined_in\":[";
+    for (std::size_t i = 0; i < site->defined_in.size(); ++i) out += (i ? "," : "") + j.str(site->defined_in[i]);
     out += "]";
     if (const auto* e = site->first_error()) out += ",\"problem\":" + diag_json(*e);
-    out += "}";
+    out += j.note() + "}";
   }
   return out + "]\n";
 }
 
-Diagnostics collect_problems(const SiteTable& table, const std::string& only_site) {
+Diagnostics collect_problems(const SiteTable& table, const std::string& only_site, bool strict) {
   Diagnostics out;
   std::set<std::string> seen;
   auto push = [&](const Diagnostic& d) {
+    if (d.strict_only && !strict) return;
     if (seen.insert(d.to_line()).second) out.push_back(d);
   };
   for (const auto& d : table.global) push(d);
@@ -124,6 +143,7 @@ Diagnostics collect_problems(const SiteTable& table, const std::string& only_sit
     if (!only_site.empty() && code != only_site) continue;
     for (const auto& d : site->diagnostics) push(d);
   }
+  sort_by_place(out);
   return out;
 }
 

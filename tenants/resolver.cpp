@@ -50,11 +50,20 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
       es->notes.push_back("SMTP.config not read because sites.site_files = replace and " + in.site_file->label +
                           " exists");
     else
-      use(in.smtp_config, "SMTP.config");
+      use(in.smtp_config, in.smtp_config->label);
   }
   if (has_site_file) use(in.site_file, in.site_file->label);
+  es->home = has_site_file ? in.site_file->label : "db:" + site;
 
-  ParseContext ctx{env.config_dir, env.getenv, true};
+  ParseContext ctx;
+  ctx.config_dir = env.config_dir;
+  ctx.getenv = env.getenv;
+  // A delegated site file owns only its own folder (CONTRACT §6, README "Trust model").
+  ParseContext confined = ctx;
+  confined.confined = true;
+  confined.confine_dir = env.config_dir + "/" + site;
+  confined.env_allow = env.site_env_allow;
+  const bool delegated = env.delegate_site_files && has_site_file;
   for (const auto& d : catalogue()) {
     auto& r = es->settings[static_cast<std::size_t>(d.id)];
     r.value = default_value(d);
@@ -64,7 +73,9 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
     if (cands.empty()) continue;
     // The highest layer wins; lower ones are listed as overridden, nearest first.
     const auto& top = cands.back();
-    auto parsed = parse_value(d, top.entry->raw, ctx);
+    const bool from_site_file = delegated && top.layer == in.site_file;
+    if (from_site_file) r.confine_to = confined.confine_dir;
+    auto parsed = parse_value(d, top.entry->raw, from_site_file ? confined : ctx);
     r.where = top.layer->where(*top.entry);
     if (parsed.value) {
       r.value = *parsed.value;
@@ -84,6 +95,19 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
       if (!lower.value)
         out.diagnostics.push_back(
             {where, std::string(d.name), Severity::warning, lower.error + " (overridden by " + r.where + ")"});
+      // A DB key that a file hides has no effect: the admin's `keys set` did nothing
+      // (the site's own keys; the default site's keys when SMTP.config covers every site).
+      const bool file_wins = top.layer == in.site_file || top.layer == in.smtp_config;
+      const bool hidden = file_wins && ((c.layer == in.db_site && in.db_site) ||
+                                        (c.layer == in.db_default && top.layer == in.smtp_config &&
+                                         env.mode == SiteFilesMode::layer));
+      if (hidden) {
+        Diagnostic h{where, std::string(d.name), Severity::warning,
+                     "has no effect: " + r.where + " overrides it" +
+                         (c.layer == in.db_default ? std::string(" for every site") : " for site " + site)};
+        h.strict_only = true;
+        out.diagnostics.push_back(std::move(h));
+      }
     }
   }
   apply_derived_rules(*es, out.diagnostics, env);

@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "daemon_conf.hpp"
 #include "effective_settings.hpp"
@@ -18,6 +19,8 @@ struct ResolveEnv {
   SiteFilesMode mode = SiteFilesMode::layer;
   std::string host_fqdn;  // the EHLO default; see host_fqdn()
   std::function<std::optional<std::string>(const std::string&)> getenv;  // null = process env
+  bool delegate_site_files = false;       // [sites] delegate_site_files (CONTRACT §6)
+  std::vector<std::string> site_env_allow;  // [sites] site_env_allow
 };
 
 struct SiteLayers {

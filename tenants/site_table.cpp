@@ -1,6 +1,8 @@
 // site_table.cpp — discovery and resolution of every site; see site_table.hpp.
 #include "site_table.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 
 #include "mail_settings_file.hpp"
@@ -9,6 +11,15 @@
 namespace sitemail {
 
 namespace fs = std::filesystem;
+
+std::string site_code_problem(std::string_view code) {
+  const bool ok_len = !code.empty() && code.size() <= kMaxSiteCodeLength;
+  bool ok = ok_len && std::isalnum(static_cast<unsigned char>(code.front()));
+  for (char c : code) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-');
+  if (ok) return {};
+  return "'" + std::string(code) + "' is not a site code (1-" + std::to_string(kMaxSiteCodeLength) +
+         " letters, digits, '-' or '_', starting with a letter or digit)";
+}
 
 std::shared_ptr<const ResolvedSite> SiteTable::find(const std::string& site) const {
   auto it = sites.find(site);
@@ -35,28 +46,59 @@ std::shared_ptr<const SiteTable> load_site_table(const DbSnapshot& db, const Res
   for (const auto& [site, rows] : db.keys_by_site) where[site].push_back("db");
   for (const auto& site : db.outbox_sites) where[site].push_back("outbox");
 
-  std::string smtp_config_path;
+  std::string smtp_config_path, smtp_config_name;
+  std::vector<std::string> smtp_variants;  // smtp.config, Smtp.config, ... (case-insensitive match)
   std::error_code ec;
   if (!env.config_dir.empty()) {
     fs::directory_iterator it(env.config_dir, ec);
     if (ec) {
       table->global.push_back({env.config_dir, "", Severity::error, "cannot read config dir: " + ec.message()});
     } else {
+      std::vector<std::pair<std::string, std::string>> files;  // name, path
       for (const auto& entry : it) {
         const auto name = entry.path().filename().string();
         if (!name.ends_with(".config") || name.size() <= 7) continue;
         if (!entry.is_regular_file(ec)) continue;
+        files.emplace_back(name, entry.path().string());
+      }
+      std::sort(files.begin(), files.end());
+      for (const auto& [name, path] : files) {
         const auto stem = name.substr(0, name.size() - 7);
         if (iequals(stem, "SMTP")) {
-          smtp_config_path = entry.path().string();
+          smtp_variants.push_back(name);
+          if (smtp_config_path.empty() || name == "SMTP.config") {
+            smtp_config_path = path;
+            smtp_config_name = name;
+          }
+          continue;
+        }
+        if (auto why = site_code_problem(stem); !why.empty()) {
+          table->global.push_back({name, "", Severity::warning, why + "; the file is ignored"});
+          continue;
+        }
+        if (env.delegate_site_files && stem == "certs") {
+          table->global.push_back({name, "", Severity::warning,
+                                   "'certs' is reserved for the server's certificate folder when "
+                                   "sites.delegate_site_files = yes; the file is ignored"});
           continue;
         }
         where[stem].push_back(name);
-        file_of[stem] = entry.path().string();
+        file_of[stem] = path;
+      }
+      for (const auto& v : smtp_variants)
+        if (v != smtp_config_name)
+          table->global.push_back({v, "", Severity::warning, "ignored: " + smtp_config_name + " is read (one SMTP.config only)"});
+      // A site file whose name differs from a known site only in case is its own site.
+      for (const auto& [stem, path] : file_of) {
+        if (where[stem].size() != 1) continue;  // also in the DB or outbox: exactly that code
+        for (const auto& [other, defined] : where)
+          if (other != stem && iequals(other, stem) && !file_of.count(other))
+            table->global.push_back({stem + ".config", "", Severity::warning,
+                                     "defines a separate site '" + stem + "', not site '" + other +
+                                         "' (site codes are case-sensitive); did you mean " + other + ".config?"});
       }
     }
   }
-
   auto default_layer = [&] {
     auto it = db.keys_by_site.find(env.default_site);
     return std::make_shared<RawLayer>(
@@ -64,7 +106,7 @@ std::shared_ptr<const SiteTable> load_site_table(const DbSnapshot& db, const Res
   }();
   table->db_default = default_layer;
   if (!smtp_config_path.empty())
-    table->smtp_config = std::make_shared<RawLayer>(read_mail_settings_file(smtp_config_path, "SMTP.config"));
+    table->smtp_config = std::make_shared<RawLayer>(read_mail_settings_file(smtp_config_path, smtp_config_name));
 
   for (const auto& [site, defined] : where) {
     RawLayer db_site, file;

@@ -31,6 +31,12 @@ struct SiteTable {
   [[nodiscard]] std::shared_ptr<const ResolvedSite> find_or_resolve(const std::string& site) const;
 };
 
+// The rule for site codes taken from file names (`<site>.config`): 1-32 ASCII letters,
+// digits, '-' or '_', starting with a letter or digit. "" when `code` follows it, else why
+// not. (Codes in the database are whatever the applications wrote; they are printed escaped.)
+inline constexpr std::size_t kMaxSiteCodeLength = 32;
+[[nodiscard]] std::string site_code_problem(std::string_view code);
+
 // Discovers the sites (DB keys, outbox, *.config files) and resolves each one.
 [[nodiscard]] std::shared_ptr<const SiteTable> load_site_table(const DbSnapshot& db, const ResolveEnv& env);
 

@@ -95,9 +95,11 @@ int cmd_keys_list(CtlArgs& a) {
     const auto& d = def(*s);
     std::string shown = format_raw(d, r.get(i, 2));
     if (json) {
-      out += std::string(first ? "" : ",") + "{\"site\":\"" + json_escape(r.get(i, 0)) + "\",\"key\":\"" +
-             json_escape(r.get(i, 1)) + "\",\"setting\":\"" + std::string(d.name) + "\",\"value\":\"" +
-             json_escape(shown) + "\"}";
+      bool replaced = false;
+      out += std::string(first ? "" : ",") + "{\"site\":\"" + json_escape(r.get(i, 0), &replaced) + "\",\"key\":\"" +
+             json_escape(r.get(i, 1), &replaced) + "\",\"setting\":\"" + std::string(d.name) + "\",\"value\":\"" +
+             json_escape(shown, &replaced) + "\"" +
+             (replaced ? ",\"note\":\"invalid UTF-8 replaced with U+FFFD\"" : "") + "}";
     } else {
       out += printable(r.get(i, 0)) + " " + printable(r.get(i, 1)) + " = " + printable(shown) + "\n";
     }
@@ -132,7 +134,9 @@ int cmd_keys_set(CtlArgs& a) {
     if (!std::getline(std::cin, value)) throw UsageError("keys set " + std::string(d->name) + " -: no line on standard input");
     if (!value.empty() && value.back() == '\r') value.pop_back();
   }
-  ParseContext ctx{a.conf.config_dir, nullptr, /*resolve_secrets=*/false};
+  ParseContext ctx;
+  ctx.config_dir = a.conf.config_dir;
+  ctx.resolve_secrets = false;
   auto parsed = parse_value(*d, value, ctx);
   if (!parsed.value) {
     std::cerr << Diagnostic{"db:" + site, std::string(d->name), Severity::error, parsed.error}.to_line() << "\n";

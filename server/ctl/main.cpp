@@ -44,7 +44,7 @@ const std::vector<Command>& commands() {
       {{"keys", "unset"}, 1, 1, {kSiteKeys}, cmd_keys_unset, "keys unset KEY [--site S]",
        "remove a key (every spelling of it), then print the effective value"},
       {{"sites"}, 0, 0, {kJson}, cmd_sites, "sites [--json]", "every known site, where it is defined, and whether it is valid"},
-      {{"check"}, 0, 0, {{"site", "check only this site"}, {"strict", "warnings fail too (exit 1)"}, kJson}, cmd_check,
+      {{"check"}, 0, 0, {{"site", "check only this site"}, {"strict", "warnings fail too (exit 1); also report DB keys a file hides"}, kJson}, cmd_check,
        "check [--site S] [--strict] [--json]", "validate DB keys and site files; one FILE[:LINE]: SETTING: problem line each"},
       {{"show"}, 0, 0, {{"site", "the site to show (required)"}, {"explain", "add the layer each value came from and what it overrode"}, kJson},
        cmd_show, "show --site S [--explain] [--json]", "the effective settings of a site"},
@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
   po::options_description cmd_opts("command options");
   // Every command option once (parsing); what each means per command is in commands().
   auto text = [](const char* name) { return po::value<std::string>()->value_name(name); };
-  cmd_opts.add_options()("site", text("S"), "site code (NVTGC)")("json", "print JSON")("strict", "check: warnings fail too")(
+  cmd_opts.add_options()("site", text("S"), "site code (NVTGC)")("json", "print JSON")("strict", "check: warnings fail too; also report DB keys a file hides")(
       "explain", "show: where each value came from")("send-to", text("ADDR"), "test: also send a test message")(
       "transcript", "test: print the SMTP dialogue")("timeout", text("SECONDS"), "test: seconds per network operation")(
       "to", text("ADDRS"), "enqueue: To")("cc", text("ADDRS"), "enqueue: Cc")("bcc", text("ADDRS"), "enqueue: Bcc")(

@@ -5,6 +5,7 @@
 #include "commands.hpp"
 #include "report_format.hpp"
 #include "site_source.hpp"
+#include "text_util.hpp"
 
 namespace sitemail {
 
@@ -19,7 +20,7 @@ int cmd_sites(CtlArgs& a) {
   auto table = load_ctl_sites(a);
   std::cout << (a.flag("json") ? format_sites_json(*table) : format_sites(*table));
   for (const auto& d : table->global) std::cerr << d.to_line() << "\n";
-  bool all_valid = table->global.empty();
+  bool all_valid = !has_errors(table->global);
   for (const auto& [code, site] : table->sites) all_valid = all_valid && site->valid;
   return all_valid ? kExitOk : kExitFailed;
 }
@@ -28,10 +29,10 @@ int cmd_check(CtlArgs& a) {
   auto table = load_ctl_sites(a);
   const std::string site = a.opt("site");
   if (!site.empty() && !table->find(site)) {
-    std::cerr << "sitemailctl: unknown site '" << site << "' (not in customization, outbox or the config dir)\n";
+    std::cerr << "sitemailctl: unknown site '" << printable(site) << "' (not in customization, outbox or the config dir)\n";
     return kExitFailed;
   }
-  auto problems = collect_problems(*table, site);
+  auto problems = collect_problems(*table, site, a.flag("strict"));
   std::cout << (a.flag("json") ? format_check_json(problems) : format_check(problems));
   bool errors = has_errors(problems);
   bool fail = errors || (a.flag("strict") && !problems.empty());

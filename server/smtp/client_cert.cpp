@@ -8,18 +8,13 @@
 
 #include <algorithm>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
 #include "codec.hpp"
+#include "confined_file.hpp"
 #include "text_util.hpp"
 
 namespace sitemail::smtp {
 
 namespace {
-
-namespace fs = std::filesystem;
 
 std::string openssl_error() {
   unsigned long e = ERR_get_error();
@@ -38,14 +33,6 @@ std::string subject_of(X509* x) {
   std::string s(data, static_cast<std::size_t>(n));
   BIO_free(b);
   return s;
-}
-
-std::string read_file(const std::string& p, bool& ok) {
-  std::ifstream in(p, std::ios::binary);
-  ok = static_cast<bool>(in);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 int pem_password_cb(char* buf, int size, int, void* u) {
@@ -109,16 +96,16 @@ std::string load_pkcs12(const std::string& der, const std::string& password, con
   return {};
 }
 
-std::string load_file(const std::string& path, const std::string& password, std::vector<CertCandidate>& out) {
-  bool ok = false;
-  auto data = read_file(path, ok);
-  if (!ok) return "cannot read " + path;
-  if (data.find("-----BEGIN") != std::string::npos) return load_pem(data, password, path, out);
-  return load_pkcs12(data, password, path, out);
+std::string load_data(const FileRead& f, const std::string& password, std::vector<CertCandidate>& out) {
+  if (!f.data) return f.error;
+  if (f.data->find("-----BEGIN") != std::string::npos) return load_pem(*f.data, password, f.path, out);
+  return load_pkcs12(*f.data, password, f.path, out);
 }
 
-std::string resolve(const std::string& dir, const std::string& p) {
-  return (p.empty() || p.front() == '/' || dir.empty()) ? p : dir + "/" + p;
+// Reads a store file through the confinement of the layer SslCertStore came from.
+std::string load_file(const FileRoot& root, const std::string& name, const std::string& password,
+                      std::vector<CertCandidate>& out) {
+  return load_data(read_config_file(root, name, kMaxCertFileBytes), password, out);
 }
 
 bool subject_matches(const std::string& subject, const std::string& want) {
@@ -140,12 +127,13 @@ ClientCertResult install_client_cert(SSL_CTX* ctx, const EffectiveSettings& s, c
   r.used = true;
   std::vector<CertCandidate> cands;
   std::string err;
+  const FileRoot root = s.file_root(Setting::SslCertStore, config_dir);
   switch (type) {
     case CertStoreType::user:
-    case CertStoreType::pfx_file: err = load_file(resolve(config_dir, store), password, cands); break;
+    case CertStoreType::pfx_file: err = load_file(root, store, password, cands); break;
     case CertStoreType::pem_key:
       if (store.find("-----BEGIN") != std::string::npos) err = load_pem(store, password, "SslCertStore (inline PEM)", cands);
-      else err = load_file(resolve(config_dir, store), password, cands);
+      else err = load_file(root, store, password, cands);
       break;
     case CertStoreType::pfx_blob: {
       auto der = codec::unbase64(store);
@@ -153,15 +141,14 @@ ClientCertResult install_client_cert(SSL_CTX* ctx, const EffectiveSettings& s, c
       break;
     }
     case CertStoreType::machine: {
-      auto dir = resolve(config_dir, "certs/" + store);
-      std::error_code ec;
-      std::vector<std::string> files;
-      for (const auto& e : fs::directory_iterator(dir, ec))
-        if (e.is_regular_file()) files.push_back(e.path().string());
-      if (ec) err = "cannot read certificate folder " + dir + ": " + ec.message();
-      std::sort(files.begin(), files.end());
-      for (const auto& f : files) {
-        auto e = load_file(f, password, cands);
+      if (store.find('/') != std::string::npos || store.find("..") != std::string::npos) {
+        err = "sstMachine store name must not contain '/' or '..'";
+        break;
+      }
+      auto folder = read_config_folder(root, "certs/" + store, kMaxCertFileBytes);
+      err = folder.error;
+      for (const auto& f : folder.files) {
+        auto e = load_data(f, password, cands);
         (void)e;  // one unreadable file in a folder store does not hide the others
       }
       break;

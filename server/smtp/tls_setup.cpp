@@ -1,7 +1,11 @@
 // tls_setup.cpp — the OpenSSL context of a site: TLS 1.2 or later, verification against
 // SslCaFile or the system store (unless SslAcceptServerCert pins the certificate), and
 // the client certificate. Host-name checks and SNI are per connection (transport.cpp).
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
 #include "client_cert.hpp"
+#include "confined_file.hpp"
 #include "transport.hpp"
 
 namespace sitemail::smtp {
@@ -19,6 +23,19 @@ X509_STORE* system_store() {
   return store;
 }
 
+// Adds every PEM certificate of `pem` to the context's trust store; false when there is none.
+bool load_ca_bundle(SSL_CTX* ctx, const std::string& pem) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  int added = 0;
+  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    if (X509_STORE_add_cert(store, x) == 1) ++added;
+    X509_free(x);
+  }
+  ERR_clear_error();
+  return added > 0;
+}
+
 }  // namespace
 
 std::shared_ptr<TlsSetup> make_tls_setup(const EffectiveSettings& s, const std::string& config_dir) {
@@ -33,9 +50,11 @@ std::shared_ptr<TlsSetup> make_tls_setup(const EffectiveSettings& s, const std::
     boost::system::error_code ec;
     const auto& ca = s.text(Setting::SslCaFile);
     if (!ca.empty()) {
-      std::string path = ca.front() == '/' || config_dir.empty() ? ca : config_dir + "/" + ca;
-      t->ctx->load_verify_file(path, ec);
-      if (ec) t->error = config_failure("cannot load SslCaFile " + path + ": " + ec.message());
+      // Read through the confinement of the layer the name came from, then load from memory.
+      auto got = read_config_file(s.file_root(Setting::SslCaFile, config_dir), ca, kMaxCertFileBytes);
+      if (!got.data) t->error = config_failure("cannot load SslCaFile: " + got.error);
+      else if (!load_ca_bundle(ctx, *got.data))
+        t->error = config_failure("cannot load SslCaFile " + got.path + ": no PEM certificate in it");
     } else {
       SSL_CTX_set1_cert_store(ctx, system_store());
     }

@@ -63,6 +63,30 @@ BOOST_AUTO_TEST_CASE(mutated_mail_settings_files_never_crash_and_always_explain)
   BOOST_TEST(malformed > 100);  // the mutations do reach the error paths
 }
 
+// Tag soup: deep, unbalanced, self-closing and comment-laden nesting in random mixes. The
+// bounds scan runs before the recursive parser, so no input reaches it deeper than the limit.
+BOOST_AUTO_TEST_CASE(random_tag_soup_never_crashes_and_depth_stays_bounded) {
+  std::mt19937 rng(99);
+  const std::vector<std::string> pieces = {"<a>", "</a>", "<b/>", "<!--", "-->", "<![CDATA[", "]]>", "<?x", "?>",
+                                           "<MailSettings>", "</MailSettings>", "<Timeout>", "</Timeout>", "5", "\n",
+                                           "<a x='>'>", "<", ">", "&amp;", "\xC3\xA9", "\xE9"};
+  int refused_depth = 0;
+  for (int i = 0; i < 400; ++i) {
+    std::string text;
+    const int n = static_cast<int>(rng() % 4000);
+    const bool deep = i % 4 == 0;
+    // (the deep inputs leave out the Latin-1 byte, which the encoding check would refuse first)
+    const std::size_t choices = deep ? pieces.size() - 1 : pieces.size();
+    for (int k = 0; k < n; ++k) text += deep && k < n / 2 ? std::string("<a>") : pieces[rng() % choices];
+    auto layer = parse_mail_settings(text, "S.config");
+    for (const auto& d : layer.diagnostics) {
+      BOOST_TEST(d.where.starts_with("S.config"));
+      refused_depth += d.message.find("exceeds the limit of 16 levels") != std::string::npos;
+    }
+  }
+  BOOST_TEST(refused_depth > 10);
+}
+
 BOOST_AUTO_TEST_CASE(random_bytes_from_a_relay_never_crash_the_session) {
   std::mt19937 rng(7);
   auto db = layer_from_db_rows("db:ILL", {{"EMailSMTPServer", "r.example"}, {"User", "u"}, {"Password", "p"},

@@ -1,6 +1,7 @@
 // test_explain_golden.cpp — golden files for `show --explain` (and `sites`): each case in
 // fixtures/golden/<case>/ has db.txt (SITE KEY VALUE lines), config/ (the config dir),
-// optional mode (layer|replace) and expected/<SITE>.txt. SITEMAIL_UPDATE_GOLDEN=1 rewrites
+// optional mode (layer|replace) and expected/<SITE>.txt, sites.txt and check-strict.txt
+// (`check --strict`: every problem, sorted by file and line). SITEMAIL_UPDATE_GOLDEN=1 rewrites
 // the expected files (review the diff before committing).
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
@@ -79,10 +80,11 @@ BOOST_AUTO_TEST_CASE(show_explain_and_sites_match_the_golden_files) {
     ++cases;
     auto table = load_case(c.path());
     compare(c.path() / "expected" / "sites.txt", format_sites(*table));
+    compare(c.path() / "expected" / "check-strict.txt", format_check(collect_problems(*table, "", /*strict=*/true)));
     for (const auto& [code, site] : table->sites)
       compare(c.path() / "expected" / (code + ".txt"), format_show(*site, true));
   }
-  BOOST_TEST(cases >= 3);
+  BOOST_TEST(cases >= 4);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

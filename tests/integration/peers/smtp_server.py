@@ -25,6 +25,8 @@ p.add_argument("--mechs", default="PLAIN,LOGIN,CRAM-MD5")
 p.add_argument("--token", help="accept XOAUTH2 with this bearer token (offers XOAUTH2)")
 p.add_argument("--close-after-message", action="store_true", help="drop the connection after each accepted message")
 p.add_argument("--auth-require-tls", action="store_true")
+p.add_argument("--log-credentials", action="store_true",
+               help="also write every login and password received to auth.log (tests that check no secret leaks)")
 a = p.parse_args()
 os.makedirs(a.out, exist_ok=True)
 USER, PASS = (a.user.split(":", 1) if a.user else (None, None))
@@ -37,6 +39,8 @@ def auth_log(line):
 def authenticator(server, session, envelope, mechanism, auth_data):
     ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == USER and auth_data.password.decode() == PASS
     auth_log(f"{mechanism} {'ok' if ok else 'fail'}")
+    if a.log_credentials and isinstance(auth_data, LoginPassword):
+        auth_log("CREDENTIALS %r %r" % (auth_data.login, auth_data.password))
     if ok:
         session.sm_mechanism = mechanism
     return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd sends the 535
