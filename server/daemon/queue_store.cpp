@@ -22,21 +22,20 @@ std::vector<ClaimedRow> QueueStore::claim(const ClaimLimits& l) {
   std::vector<std::string> rooms, busy;
   for (int r : l.rooms) rooms.push_back(std::to_string(r));
   for (int b : l.busy) busy.push_back(std::to_string(b));
-  // The candidate window is read without locks; the chosen rows are then locked with SKIP
-  // LOCKED and re-checked, so two instances never claim the same row.
+  // The candidate window is locked with SKIP LOCKED (rows another instance is claiming
+  // right now are passed over, so two instances never wait for or take the same row);
+  // the fair choice among the candidates is then made, and the rest unlocked at commit.
   auto r = db_.exec(
       "WITH cand AS ("
       "  SELECT id, nvtgc FROM outbox"
       "  WHERE status = 'queued' AND next_attempt_at <= now() AND NOT (nvtgc = ANY($3::text[]))"
-      "  ORDER BY next_attempt_at, id LIMIT $5),"
+      "  ORDER BY next_attempt_at, id LIMIT $5 FOR NO KEY UPDATE SKIP LOCKED),"
       " ranked AS ("
       "  SELECT c.id, row_number() OVER (PARTITION BY c.nvtgc ORDER BY c.id) AS rn, coalesce(x.room, $8::int) AS room,"
       "         coalesce(x.busy, 0) AS busy"
       "  FROM cand c LEFT JOIN unnest($6::text[], $7::int[], $10::int[]) AS x(site, room, busy) ON x.site = c.nvtgc),"
       // fair share: the next row of the site with the least in flight goes first
-      " pick AS (SELECT id FROM ranked WHERE rn <= room ORDER BY busy + rn, id LIMIT $4),"
-      " due AS (SELECT o.id FROM outbox o JOIN pick p ON p.id = o.id WHERE o.status = 'queued'"
-      "         FOR UPDATE OF o SKIP LOCKED) "
+      " due AS (SELECT id FROM ranked WHERE rn <= room ORDER BY busy + rn, id LIMIT $4) "
       "UPDATE outbox o SET status = 'sending', lease_owner = $1, lease_instance = nullif($9::int, 0),"
       "  lease_until = now() + make_interval(secs => $2::int), attempts = o.attempts + 1 "
       "FROM due WHERE o.id = due.id "
@@ -45,7 +44,7 @@ std::vector<ClaimedRow> QueueStore::claim(const ClaimLimits& l) {
       "  coalesce(o.body_text,''), coalesce(o.body_html,''), coalesce(o.headers,''), o.attempts, coalesce(o.done_rcpts,''),"
       "  extract(epoch from now() - o.created_at)",
       {owner_, std::to_string(l.lease_seconds), pg_text_array(l.excluded), std::to_string(l.limit),
-       std::to_string(std::max(l.limit * 4, 400)), pg_text_array(l.room_sites), pg_text_array(rooms),
+       std::to_string(std::max(l.limit * 2, 200)), pg_text_array(l.room_sites), pg_text_array(rooms),
        std::to_string(l.default_room), std::to_string(instance_), pg_text_array(busy)});
   std::vector<ClaimedRow> rows;
   rows.reserve(static_cast<std::size_t>(r.rows()));
