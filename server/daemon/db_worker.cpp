@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <optional>
 #include <thread>
 
 #include "log.hpp"
@@ -177,29 +178,6 @@ void DbWorker::session() {
           in_flight_ > static_cast<long long>(waiting))
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    std::vector<RowOutcome> batch;
-    {
-      std::lock_guard lock(mu_);
-      batch.swap(outcomes_);
-    }
-    if (!batch.empty()) {
-      try {
-        auto t0 = std::chrono::steady_clock::now();
-        int fenced = store.record(batch);
-        log::debug("recorded", {{"rows", std::to_string(batch.size())},
-                                {"ms", std::to_string(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count())}});
-        if (fenced) log::warn("lease_lost", {{"rows", std::to_string(fenced)}});
-      } catch (...) {
-        std::lock_guard lock(mu_);  // keep them for the next connection
-        outcomes_.insert(outcomes_.begin(), batch.begin(), batch.end());
-        throw;
-      }
-      in_flight_ -= static_cast<long long>(batch.size());
-      more = true;
-    }
-    if (stopping_) {
-      if (in_flight_ <= 0 || finished_) break;
-    }
     if (reload_.exchange(false)) {
       reload(db, store);
       acknowledge_reloads(db, std::exchange(reload_requests_, {}), owner_, registry_.current().get(), reload_error_);
@@ -223,13 +201,50 @@ void DbWorker::session() {
       metrics_.set_depth(store.depth());
       last_depth = now;
     }
+    // Outcomes are written and the next rows claimed in ONE transaction: one commit (one
+    // fsync on a durable PostgreSQL) per cycle instead of two.
+    std::vector<RowOutcome> batch;
+    {
+      std::lock_guard lock(mu_);
+      batch.swap(outcomes_);
+    }
+    const long long settled = static_cast<long long>(batch.size());
+    const bool claim_now = !stopping_ && (more || settled > 0) && in_flight_ - settled < cap &&
+                           registry_.current() != nullptr;  // no claims before a configuration loaded
     bool claimed_full = false;
-    if (!stopping_ && more && in_flight_ < cap && registry_.current()) {  // no claims before a configuration loaded
-      auto limits = claim_limits(cap - in_flight_);
-      auto t0 = std::chrono::steady_clock::now();
-      auto rows = claim_fair(store, limits);
-      log::debug("claimed", {{"rows", std::to_string(rows.size())}, {"in_flight", std::to_string(in_flight_.load())},
+    std::vector<ClaimedRow> rows;
+    ClaimLimits limits;
+    if (settled > 0 || claim_now) {
+      try {
+        std::optional<PgTransaction> tx;
+        if (settled > 0 && claim_now) tx.emplace(db);
+        auto t0 = std::chrono::steady_clock::now();
+        if (settled > 0) {
+          int fenced = store.record(batch);
+          if (fenced) log::warn("lease_lost", {{"rows", std::to_string(fenced)}});
+        }
+        auto t1 = std::chrono::steady_clock::now();
+        if (claim_now) {
+          limits = claim_limits(cap - (in_flight_ - settled));
+          rows = claim_fair(store, limits);
+        }
+        if (tx) tx->commit();
+        log::debug("cycle", {{"recorded", std::to_string(settled)}, {"claimed", std::to_string(rows.size())},
+                             {"in_flight", std::to_string(in_flight_.load())},
+                             {"record_ms", std::to_string(std::chrono::duration<double, std::milli>(t1 - t0).count())},
                              {"ms", std::to_string(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count())}});
+      } catch (...) {
+        std::lock_guard lock(mu_);  // nothing was written: keep them for the next connection
+        outcomes_.insert(outcomes_.begin(), batch.begin(), batch.end());
+        throw;
+      }
+      in_flight_ -= settled;
+      if (settled > 0) more = true;
+    }
+    if (stopping_) {
+      if (in_flight_ <= 0 || finished_) break;
+    }
+    if (claim_now) {
       if (!rows.empty()) {
         in_flight_ += static_cast<long long>(rows.size());
         {
