@@ -45,17 +45,19 @@ struct EnumChoice {
   std::vector<std::string_view> aliases;  // other spellings accepted (IPWorks names, SASL names)
 };
 
+// Rows are written with designated initializers (catalogue.cpp); every member has a default
+// so a row names only what differs from "optional text, no default, no limits".
 struct SettingDef {
-  Setting id;
-  std::string_view name;
-  std::vector<std::string_view> aliases;
-  ValueType type;
-  std::string_view default_text;  // as an admin would write it; "" = empty / none
+  Setting id{};
+  std::string_view name{};
+  std::vector<std::string_view> aliases{};
+  ValueType type{};
+  std::string_view default_text{};  // as an admin would write it; "" = empty / none
   bool secret = false;
   bool required = false;
   std::int64_t min = 0, max = 0;  // for seconds/count
-  std::vector<EnumChoice> choices;
-  std::string_view doc;
+  std::vector<EnumChoice> choices{};
+  std::string_view doc{};
 };
 
 [[nodiscard]] const std::vector<SettingDef>& catalogue();
