@@ -93,10 +93,34 @@ std::vector<SettingDef> build() {
                    {"AuthLoginMethod", 3, {"LOGIN", "amUserPassword"}},
                    {"CramMD5Method", 4, {"CRAM-MD5", "amCRAMMD5"}},
                    {"NTLM", 5, {"amNTLM", "NTLMv2"}},
-                   {"XOAUTH2", 6, {"amXOAUTH2"}}},
-       .doc = "SMTP AUTH mechanism; Auto = strongest offered, never a clear password without TLS"});
+                   {"XOAUTH2", 6, {"amXOAUTH2"}},
+                   {"OAUTHBEARER", 7, {}}},
+       .doc = "SMTP AUTH mechanism; Auto = strongest offered, never a clear password without TLS; "
+              "with a token (OAuthToken or a token endpoint) XOAUTH2 or OAUTHBEARER, whichever the relay offers"});
   add({.id = Setting::OAuthToken, .name = "OAuthToken", .type = VT::text, .secret = true,
-       .doc = "bearer token for XOAUTH2 (secret)"});
+       .doc = "a fixed bearer token for XOAUTH2/OAUTHBEARER, used as is when no token endpoint is configured (secret)"});
+  add({.id = Setting::OAuthProvider, .name = "OAuthProvider", .type = VT::enumeration, .default_text = "custom",
+       .choices = {{"custom", 0, {}},
+                   {"microsoft", 1, {"Microsoft365", "Office365", "azure"}},
+                   {"google", 2, {"gmail"}}},
+       .doc = "custom: OAuthTokenUrl/OAuthDeviceUrl as set; microsoft: Microsoft identity platform endpoints for "
+              "OAuthTenant; google: Google's endpoints (each with its default OAuthScope)"});
+  add({.id = Setting::OAuthTenant, .name = "OAuthTenant", .type = VT::text, .default_text = "organizations",
+       .doc = "Microsoft tenant id or domain (microsoft provider only)"});
+  add({.id = Setting::OAuthTokenUrl, .name = "OAuthTokenUrl", .type = VT::text,
+       .doc = "token endpoint (https); set, or implied by OAuthProvider, means tokens are obtained and refreshed "
+              "automatically"});
+  add({.id = Setting::OAuthDeviceUrl, .name = "OAuthDeviceUrl", .type = VT::text,
+       .doc = "device authorization endpoint (https) for `sitemailctl oauth login`"});
+  add({.id = Setting::OAuthClientId, .name = "OAuthClientId", .type = VT::text,
+       .doc = "OAuth client (application) id; required when a token endpoint is used"});
+  add({.id = Setting::OAuthClientSecret, .name = "OAuthClientSecret", .type = VT::text, .secret = true,
+       .doc = "OAuth client secret; empty for public clients (secret)"});
+  add({.id = Setting::OAuthRefreshToken, .name = "OAuthRefreshToken", .type = VT::text, .secret = true,
+       .doc = "refresh token: with it the grant is refresh_token, without it client_credentials; a rotated "
+              "token is kept in the database (secret)"});
+  add({.id = Setting::OAuthScope, .name = "OAuthScope", .type = VT::text,
+       .doc = "space-separated scopes requested; empty = the provider's default"});
   add({.id = Setting::OtherHeaders, .name = "OtherHeaders", .type = VT::headers,
        .doc = "extra `Name: value` lines for every message; a leading empty line replaces the computed headers"});
   add({.id = Setting::MaxSubjectLength, .name = "MaxSubjectLength",

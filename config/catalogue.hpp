@@ -18,7 +18,8 @@ enum class Setting : std::uint8_t {
   FullyQualifiedDomainName, Timeout, SslStartMode, SslAcceptServerCert, SslCaFile,
   SslCertStoreType, SslCertStore, SslCertStorePassword, SslCertSubject, SslCertEncoded,
   FirewallType, FirewallHost, FirewallPort, FirewallUser, FirewallPassword,
-  AuthMethod, OAuthToken, OtherHeaders, MaxSubjectLength, MaxConnections,
+  AuthMethod, OAuthToken, OAuthProvider, OAuthTenant, OAuthTokenUrl, OAuthDeviceUrl, OAuthClientId,
+  OAuthClientSecret, OAuthRefreshToken, OAuthScope, OtherHeaders, MaxSubjectLength, MaxConnections,
   MaxMessagesPerMinute,
   count_
 };
@@ -72,6 +73,7 @@ struct SettingDef {
 enum class SslStartMode { automatic = 0, implicit = 1, explicit_ = 2, none = 3, opportunistic = 4 };
 enum class CertStoreType { user = 0, machine = 1, pfx_file = 2, pfx_blob = 3, pem_key = 4 };
 enum class FirewallType { none = 0, tunnel = 1, socks4 = 2, socks5 = 3, socks4a = 10 };
-enum class AuthMethod { automatic = 0, none = 1, plain = 2, login = 3, cram_md5 = 4, ntlm = 5, xoauth2 = 6 };
+enum class AuthMethod { automatic = 0, none = 1, plain = 2, login = 3, cram_md5 = 4, ntlm = 5, xoauth2 = 6, oauthbearer = 7 };
+enum class OAuthProvider { custom = 0, microsoft = 1, google = 2 };
 
 }  // namespace sitemail

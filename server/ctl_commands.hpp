@@ -38,5 +38,7 @@ int cmd_queue(CtlArgs& a);
 int cmd_queue_retry(CtlArgs& a);
 int cmd_queue_cancel(CtlArgs& a);
 int cmd_reload(CtlArgs& a);
+int cmd_oauth_token(CtlArgs& a);  // ctl/oauth.cpp
+int cmd_oauth_login(CtlArgs& a);  // ctl/oauth.cpp
 
 }  // namespace sitemail

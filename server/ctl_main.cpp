@@ -35,6 +35,8 @@ const std::vector<Command>& commands() {
       {{"queue", "cancel"}, 1, 1000, {}, cmd_queue_cancel, "queue cancel ID...              cancel queued mail"},
       {{"reload"}, 0, 0, {}, cmd_reload, "reload                          ask every running sitemaild to reload"},
       {{"test"}, 0, 0, {"site", "send-to", "transcript"}, cmd_test, "test --site S [--send-to ADDR] [--transcript]  connect, TLS, AUTH (and send) as delivery would"},
+      {{"oauth", "token"}, 0, 0, {"site"}, cmd_oauth_token, "oauth token --site S            obtain an OAuth access token as delivery would (prints its expiry, never the token)"},
+      {{"oauth", "login"}, 0, 0, {"site"}, cmd_oauth_login, "oauth login --site S            device login (RFC 8628); stores the site's OAuthRefreshToken"},
   };
   return c;
 }

@@ -6,7 +6,9 @@
 
 #include "client.hpp"
 #include "ctl_commands.hpp"
+#include "pg.hpp"
 #include "site_source.hpp"
+#include "token_cache.hpp"
 
 namespace sitemail {
 
@@ -16,6 +18,8 @@ std::string verdict_line(const smtp::Failure& f) {
   std::string word = smtp::verdict_word(f);
   std::string lead;
   if (word == "CONNECT_FAILED") lead = "SMTP server connection failed. Check server url or port. ";
+  if (word == "AUTH_FAILED" && f.detail.starts_with("token endpoint:"))  // oauth: CONTRACT §7 wording
+    return word + " " + f.detail;
   if (word == "AUTH_FAILED") lead = "SMTP login failed. Check server login or password. ";
   return word + " " + lead + "(" + f.describe() + ")";
 }
@@ -53,12 +57,20 @@ int cmd_test(CtlArgs& a) {
     message = std::move(built.message);
   }
   asio::io_context io;
+  // oauth: a site with a token endpoint gets a token source; rotated refresh tokens go to the DB.
+  std::unique_ptr<PgConn> oauth_db;
+  std::shared_ptr<smtp::TokenSource> tokens;
+  if (oauth_plan(*s).enabled) {
+    oauth_db = std::make_unique<PgConn>(require_database(a.conf));
+    tokens = oauth::TokenSources(io.get_executor(), a.conf.config_dir, std::make_shared<oauth::PgRefreshStore>(*oauth_db))
+                 .for_site(code, s);
+  }
   std::string verdict;
   std::vector<std::string> transcript;
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        smtp::Client client(io.get_executor(), s, tls, /*keep_transcript=*/true);
+        smtp::Client client(io.get_executor(), s, tls, /*keep_transcript=*/true, tokens);
         auto f = co_await client.open();
         if (!f && message) {
           auto r = co_await client.send(*message);

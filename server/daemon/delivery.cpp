@@ -101,7 +101,7 @@ asio::awaitable<void> Dispatcher::connection(std::string code) {
       st.tls = settings->tls == TlsMode::none ? nullptr : smtp::make_tls_setup(*settings, conf_.config_dir);
       st.tls_for = settings;
     }
-    smtp::Client client(io_.get_executor(), settings, st.tls);
+    smtp::Client client(io_.get_executor(), settings, st.tls, false, tokens_.for_site(code, settings));  // oauth
     auto opened = co_await client.open();
     if (opened) {
       if (opened->kind == smtp::FailureKind::auth) st.backoff_until = std::chrono::steady_clock::now() + std::chrono::seconds(conf_.auth_backoff);

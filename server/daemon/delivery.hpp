@@ -9,9 +9,11 @@
 #include <memory>
 
 #include "client.hpp"
+#include "log.hpp"
 #include "metrics.hpp"
 #include "queue_store.hpp"
 #include "site_table.hpp"
+#include "token_cache.hpp"
 
 namespace sitemail {
 
@@ -57,6 +59,15 @@ class Dispatcher {
   std::map<std::string, SiteState> sites_;
   int total_connections_ = 0;
   bool stopping_ = false;
+  // oauth (issue 10): one token source per site that uses a token endpoint, shared by its
+  // connections; rotated refresh tokens are stored over the store's own DB connection/thread.
+  oauth::TokenSources tokens_{io_.get_executor(), conf_.config_dir,
+                              std::make_shared<oauth::ThreadedPgRefreshStore>(conf_.database_url, [](const std::string& m) {
+                                log::error("oauth", {{"error", m}});
+                              })};
+
+ public:
+  [[nodiscard]] long token_requests() const { return tokens_.requests(); }  // oauth: for the benchmark
 };
 
 }  // namespace sitemail

@@ -47,6 +47,11 @@ Failure from_reply(Stage stage, const Reply& r, std::string detail) {
   if (r.code == 421 || r.transient()) f.kind = FailureKind::transient;
   else f.kind = FailureKind::permanent;
   if (stage == Stage::auth && r.permanent()) f.kind = FailureKind::auth;
+  // Exchange Online with basic authentication retired: 550 5.7.30 / 535 5.7.139 (CONTRACT §7).
+  if (stage == Stage::auth && (f.remote.find("5.7.30") != std::string::npos || f.remote.find("5.7.139") != std::string::npos))
+    f.detail += std::string(f.detail.empty() ? "" : " ") +
+                "The relay no longer accepts passwords (basic authentication is retired): configure OAuth 2.0 "
+                "(OAuthProvider, OAuthClientId, OAuthClientSecret or `sitemailctl oauth login`; see README, OAuth 2.0).";
   if (r.code == 535) f.kind = FailureKind::auth;
   return f;
 }
