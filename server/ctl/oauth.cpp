@@ -36,9 +36,8 @@ std::shared_ptr<const ResolvedSite> oauth_site(CtlArgs& a, const char* command) 
   return site;
 }
 
-std::string failure_verdict(const smtp::Failure& f) {
-  return std::string(smtp::verdict_word(f)) + " " + (f.stage == smtp::Stage::config ? f.detail : f.describe().substr(6));
-}
+// `AUTH_FAILED token endpoint: invalid_client: …` (CONTRACT §7); token failures carry no relay reply.
+std::string failure_verdict(const smtp::Failure& f) { return std::string(smtp::verdict_word(f)) + " " + f.detail; }
 
 }  // namespace
 

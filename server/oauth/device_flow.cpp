@@ -32,7 +32,8 @@ asio::awaitable<DeviceLogin> device_login(const asio::any_io_executor& ex, const
   const auto device_form = grant_form(s, plan, "", {});
   auto dev = co_await post_grant(ex, s, *tls, plan.device_url, device_form, /*need_token=*/false);
   if (dev.failure) {
-    dev.failure->detail.replace(0, 15, "device endpoint");  // "token endpoint: ..." -> "device endpoint: ..."
+    if (dev.failure->detail.starts_with("token endpoint"))  // the same request code words it for tokens
+      dev.failure->detail.replace(0, 14, "device endpoint");
     out.failure = std::move(dev.failure);
     co_return out;
   }

@@ -58,8 +58,20 @@ asio::awaitable<smtp::TokenGrant> SiteTokenSource::request() {
     refresh_token = stored.value_or(s.text(Setting::OAuthRefreshToken));
     extra.emplace_back("refresh_token", refresh_token);
   }
-  const auto form = grant_form(s, plan, plan.refresh_grant ? "refresh_token" : "client_credentials", extra);
+  const std::string grant_type = plan.refresh_grant ? "refresh_token" : "client_credentials";
+  std::string form = grant_form(s, plan, grant_type, extra);
   auto r = co_await post_grant(ex_, s, *tls_, plan.token_url, form);
+  if (r.failure && plan.refresh_grant && store_ && r.response.error == "invalid_grant") {
+    // Another instance may have rotated the token since we read it: try the newest once.
+    std::optional<std::string> newest = co_await store_->load(key);
+    if (newest && *newest != refresh_token) {
+      refresh_token = *newest;
+      extra = {{"refresh_token", refresh_token}};
+      form = grant_form(s, plan, grant_type, extra);
+      ++requests_;
+      r = co_await post_grant(ex_, s, *tls_, plan.token_url, form);
+    }
+  }
   smtp::TokenGrant g;
   if (r.failure) {
     g.failure = std::move(r.failure);
