@@ -65,9 +65,6 @@ class Dispatcher {
                               std::make_shared<oauth::ThreadedPgRefreshStore>(conf_.database_url, [](const std::string& m) {
                                 log::error("oauth", {{"error", m}});
                               })};
-
- public:
-  [[nodiscard]] long token_requests() const { return tokens_.requests(); }  // oauth: for the benchmark
 };
 
 }  // namespace sitemail

@@ -3,6 +3,8 @@
 
 #include <openssl/evp.h>
 
+#include <iostream>
+
 #include "codec.hpp"
 #include "pg.hpp"
 
@@ -40,7 +42,12 @@ std::string grant_key(const std::string& token_url, const std::string& client_id
 asio::awaitable<std::optional<std::string>> PgRefreshStore::load(const std::string& key) { co_return load_sync(db_, key); }
 
 asio::awaitable<void> PgRefreshStore::save(const std::string& key, const std::string& site, const std::string& token) {
-  save_sync(db_, key, site, token);
+  try {
+    save_sync(db_, key, site, token);
+  } catch (const std::exception& e) {  // the access token is still good; say why the next grant may fail
+    std::cerr << "sitemailctl: warning: cannot store the rotated refresh token of site " << site << " (" << e.what()
+              << "); run `sitemailctl db migrate`, then `sitemailctl oauth login --site " << site << "` if the next grant fails\n";
+  }
   co_return;
 }
 

@@ -31,7 +31,7 @@ class RefreshStore {
 };
 
 // Blocking, on a connection the caller owns (sitemailctl). A missing table (schema not yet
-// migrated to 006) reads as "nothing stored"; saving then fails loudly.
+// migrated to 006) reads as "nothing stored"; a failed save is a warning on stderr.
 class PgRefreshStore : public RefreshStore {
  public:
   explicit PgRefreshStore(PgConn& db) : db_(db) {}
