@@ -140,6 +140,13 @@ BOOST_AUTO_TEST_CASE(device_login_stores_the_refresh_token) {
   BOOST_TEST(no.code == 1);
   BOOST_TEST(has(no.out, "AUTH_FAILED token endpoint: access_denied: the user declined"), no.out);
   BOOST_TEST(d.db.conn().exec("SELECT 1 FROM customization WHERE custkey = 'OAuthRefreshToken'").rows() == 0);
+
+  OAuthEnv x("expired");
+  x.start_endpoint("--device-script expired");
+  x.site("<OAuthDeviceUrl>" + x.url("/device") + "</OAuthDeviceUrl>\n");
+  auto late = x.ctl_cmd("oauth login --site ACME");
+  BOOST_TEST(late.code == 1);
+  BOOST_TEST(has(late.out, "AUTH_FAILED token endpoint: expired_token"), late.out);
 }
 
 BOOST_AUTO_TEST_CASE(check_and_show_explain_the_oauth_settings) {
