@@ -64,7 +64,11 @@ class Dispatcher {
   oauth::TokenSources tokens_{io_.get_executor(), conf_.config_dir,
                               std::make_shared<oauth::ThreadedPgRefreshStore>(conf_.database_url, [](const std::string& m) {
                                 log::error("oauth", {{"error", m}});
-                              })};
+                              }),
+                              [](const std::string& site, const std::string& what, const std::string& detail) {
+                                if (what == "failed") log::warn("oauth_token", {{"site", site}, {"result", what}, {"error", detail}});
+                                else log::info("oauth_token", {{"site", site}, {"result", what}, {"detail", detail}});
+                              }};
 };
 
 }  // namespace sitemail

@@ -5,8 +5,12 @@
 namespace sitemail::oauth {
 
 SiteTokenSource::SiteTokenSource(asio::any_io_executor ex, std::shared_ptr<const EffectiveSettings> settings,
-                                 std::string config_dir, std::shared_ptr<RefreshStore> store)
-    : ex_(std::move(ex)), settings_(std::move(settings)), config_dir_(std::move(config_dir)), store_(std::move(store)) {}
+                                 std::string config_dir, std::shared_ptr<RefreshStore> store, TokenObserver observer)
+    : ex_(std::move(ex)),
+      settings_(std::move(settings)),
+      config_dir_(std::move(config_dir)),
+      store_(std::move(store)),
+      observer_(std::move(observer)) {}
 
 asio::awaitable<smtp::TokenGrant> SiteTokenSource::get() {
   if (!cached_.access_token.empty() && std::chrono::system_clock::now() < renew_at_) co_return cached_;
@@ -38,6 +42,17 @@ asio::awaitable<smtp::TokenGrant> SiteTokenSource::obtain() {
     g.failure = smtp::Failure{smtp::FailureKind::auth, smtp::Stage::auth, std::string("token endpoint: ") + e.what(), {}, 0};
   }
   in_flight_ = false;
+  if (observer_) {
+    const auto& s = *settings_;
+    if (g.failure) {
+      observer_(s.site, "failed", g.failure->detail);
+    } else {
+      const auto left = std::chrono::duration_cast<std::chrono::seconds>(g.expires_at - std::chrono::system_clock::now());
+      observer_(s.site, "obtained",
+                std::string("grant=") + (oauth_plan(s).refresh_grant ? "refresh_token" : "client_credentials") +
+                    " expires_in=" + std::to_string(left.count()) + (rotated_ ? " refresh_token=rotated" : ""));
+    }
+  }
   last_ = g;
   if (!g.failure) cached_ = g;
   for (auto& t : std::exchange(waiters_, {})) t->cancel();
@@ -93,7 +108,7 @@ std::shared_ptr<SiteTokenSource> TokenSources::for_site(const std::string& site,
   auto& slot = sites_[site];
   if (!slot || slot->settings() != settings) {
     if (slot) retired_requests_ += slot->requests();
-    slot = std::make_shared<SiteTokenSource>(ex_, settings, config_dir_, store_);
+    slot = std::make_shared<SiteTokenSource>(ex_, settings, config_dir_, store_, observer_);
   }
   return slot;
 }

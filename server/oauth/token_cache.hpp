@@ -4,6 +4,7 @@
 // wait for it: no stampede), one fresh token after a relay refuses a cached one, and
 // refresh-token rotation kept through a RefreshStore. TokenSources maps sites to sources.
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -19,10 +20,14 @@ inline constexpr std::chrono::seconds kRenewMargin{60};
 // Lifetime assumed when the endpoint does not send expires_in.
 inline constexpr std::chrono::seconds kDefaultLifetime{300};
 
+// Told about every grant: (site, "obtained" | "failed", detail without any secret), e.g.
+// detail "grant=refresh_token expires_in=3600 refresh_token=rotated" or the endpoint's error.
+using TokenObserver = std::function<void(const std::string& site, const std::string& what, const std::string& detail)>;
+
 class SiteTokenSource : public smtp::TokenSource, public std::enable_shared_from_this<SiteTokenSource> {
  public:
   SiteTokenSource(asio::any_io_executor ex, std::shared_ptr<const EffectiveSettings> settings, std::string config_dir,
-                  std::shared_ptr<RefreshStore> store);
+                  std::shared_ptr<RefreshStore> store, TokenObserver observer = {});
   asio::awaitable<smtp::TokenGrant> get() override;
   asio::awaitable<smtp::TokenGrant> refresh(const std::string& refused) override;
 
@@ -38,6 +43,7 @@ class SiteTokenSource : public smtp::TokenSource, public std::enable_shared_from
   std::shared_ptr<const EffectiveSettings> settings_;
   std::string config_dir_;
   std::shared_ptr<RefreshStore> store_;
+  TokenObserver observer_;
   std::shared_ptr<smtp::TlsSetup> tls_;
   smtp::TokenGrant cached_;
   std::chrono::system_clock::time_point renew_at_{};
@@ -52,8 +58,9 @@ class SiteTokenSource : public smtp::TokenSource, public std::enable_shared_from
 // a reload that changes the settings starts a new cache.
 class TokenSources {
  public:
-  TokenSources(asio::any_io_executor ex, std::string config_dir, std::shared_ptr<RefreshStore> store)
-      : ex_(std::move(ex)), config_dir_(std::move(config_dir)), store_(std::move(store)) {}
+  TokenSources(asio::any_io_executor ex, std::string config_dir, std::shared_ptr<RefreshStore> store,
+               TokenObserver observer = {})
+      : ex_(std::move(ex)), config_dir_(std::move(config_dir)), store_(std::move(store)), observer_(std::move(observer)) {}
   // nullptr when the site uses no token endpoint.
   [[nodiscard]] std::shared_ptr<SiteTokenSource> for_site(const std::string& site,
                                                           const std::shared_ptr<const EffectiveSettings>& settings);
@@ -63,6 +70,7 @@ class TokenSources {
   asio::any_io_executor ex_;
   std::string config_dir_;
   std::shared_ptr<RefreshStore> store_;
+  TokenObserver observer_;
   std::map<std::string, std::shared_ptr<SiteTokenSource>> sites_;
   long retired_requests_ = 0;
 };

@@ -31,6 +31,8 @@ BOOST_AUTO_TEST_CASE(rotation_is_kept_in_the_database_across_two_daemon_runs) {
   auto first = e.once();
   BOOST_TEST(first.code == 0, first.out << first.err);
   BOOST_TEST(count(e.db, "status = 'sent'") == 5);
+  BOOST_TEST(has(first.err, "event=oauth_token site=ACME result=obtained detail=\"grant=refresh_token expires_in="), first.err);
+  BOOST_TEST(has(first.err, " refresh_token=rotated\""), first.err);
   auto reqs = e.requests();
   BOOST_REQUIRE_EQUAL(reqs.size(), 1u);  // one token for five messages
   BOOST_TEST(reqs[0].form.at("grant_type") == "refresh_token");
@@ -77,7 +79,7 @@ BOOST_AUTO_TEST_CASE(endpoint_errors_defer_the_sites_mail_and_name_the_error) {
   BOOST_TEST(count(e.db, "status = 'failed'") == 0);
   BOOST_TEST(count(e.db, "last_error LIKE '%token endpoint: invalid_grant: AADSTS70008%'") >= 1,
              e.db.conn().exec("SELECT coalesce(string_agg(last_error, ' | '), '') FROM outbox").get(0, 0));
-  BOOST_TEST(has(r.err, "invalid_grant"), r.err);
+  BOOST_TEST(has(r.err, "event=oauth_token site=ACME result=failed error=\"token endpoint: invalid_grant: AADSTS70008"), r.err);
   BOOST_TEST(!has(r.err, "RT-revoked-9"), r.err);
   BOOST_TEST(e.leaked_in(r.out + r.err) == "");
   BOOST_TEST(e.requests().size() == 1u);  // the site backs off: no request per message
