@@ -18,7 +18,8 @@ enum class Setting : std::uint8_t {
   FullyQualifiedDomainName, Timeout, SslStartMode, SslAcceptServerCert, SslCaFile,
   SslCertStoreType, SslCertStore, SslCertStorePassword, SslCertSubject, SslCertEncoded,
   FirewallType, FirewallHost, FirewallPort, FirewallUser, FirewallPassword,
-  AuthMethod, OAuthToken, OtherHeaders, MaxSubjectLength, MaxConnections,
+  AuthMethod, OAuthToken, OAuthProvider, OAuthTenant, OAuthTokenUrl, OAuthDeviceUrl, OAuthClientId,
+  OAuthClientSecret, OAuthRefreshToken, OAuthScope, OtherHeaders, MaxSubjectLength, MaxConnections,
   MaxMessagesPerMinute,
   count_
 };
@@ -45,17 +46,19 @@ struct EnumChoice {
   std::vector<std::string_view> aliases;  // other spellings accepted (IPWorks names, SASL names)
 };
 
+// Rows are written with designated initializers (catalogue.cpp); every member has a default
+// so a row names only what differs from "optional text, no default, no limits".
 struct SettingDef {
-  Setting id;
-  std::string_view name;
-  std::vector<std::string_view> aliases;
-  ValueType type;
-  std::string_view default_text;  // as an admin would write it; "" = empty / none
+  Setting id{};
+  std::string_view name{};
+  std::vector<std::string_view> aliases{};
+  ValueType type{};
+  std::string_view default_text{};  // as an admin would write it; "" = empty / none
   bool secret = false;
   bool required = false;
   std::int64_t min = 0, max = 0;  // for seconds/count
-  std::vector<EnumChoice> choices;
-  std::string_view doc;
+  std::vector<EnumChoice> choices{};
+  std::string_view doc{};
 };
 
 [[nodiscard]] const std::vector<SettingDef>& catalogue();
@@ -70,6 +73,7 @@ struct SettingDef {
 enum class SslStartMode { automatic = 0, implicit = 1, explicit_ = 2, none = 3, opportunistic = 4 };
 enum class CertStoreType { user = 0, machine = 1, pfx_file = 2, pfx_blob = 3, pem_key = 4 };
 enum class FirewallType { none = 0, tunnel = 1, socks4 = 2, socks5 = 3, socks4a = 10 };
-enum class AuthMethod { automatic = 0, none = 1, plain = 2, login = 3, cram_md5 = 4, ntlm = 5, xoauth2 = 6 };
+enum class AuthMethod { automatic = 0, none = 1, plain = 2, login = 3, cram_md5 = 4, ntlm = 5, xoauth2 = 6, oauthbearer = 7 };
+enum class OAuthProvider { custom = 0, microsoft = 1, google = 2 };
 
 }  // namespace sitemail

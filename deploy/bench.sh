@@ -33,3 +33,9 @@ printf 'ratio sitemail / smtp-source: %.2f (target >= 0.7)\n' "$(echo "$ours / $
 echo
 cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target sitemaild sitemailctl >/dev/null
 tests/bench/bench_daemon.sh build
+
+# ---- oauth (issue 10): token requests per 10,000 messages over 10 sites ----
+echo
+cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target sitemaild sitemailctl >/dev/null
+tests/bench/bench_oauth.sh build
+# ---- end oauth ----

@@ -14,6 +14,7 @@ PKGS=(
   procps iproute2 hostname bc time
   # sd_notify; the package test: systemd-analyze, cpack shlibdeps (file, dpkg-dev), man pages
   libsystemd-dev systemd file dpkg-dev adduser man-db groff-base
+  nlohmann-json3-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "oauth_preset.hpp"
 #include "resolver.hpp"
 #include "text_util.hpp"
 
@@ -182,9 +183,12 @@ void check_client_cert(const EffectiveSettings& es, Diagnostics& d, const Resolv
 void check_auth(EffectiveSettings& es, Diagnostics& d) {
   const auto method = static_cast<AuthMethod>(es.number(Setting::AuthMethod));
   const bool user = !es.text(Setting::SMTPUserID).empty();
-  if (method == AuthMethod::xoauth2 && es.text(Setting::OAuthToken).empty())
-    add(d, es, Setting::AuthMethod, Severity::error, "XOAUTH2 needs an OAuthToken");
-  if (!user && method != AuthMethod::xoauth2) {
+  const bool bearer = method == AuthMethod::xoauth2 || method == AuthMethod::oauthbearer;
+  if (bearer && es.text(Setting::OAuthToken).empty() && !oauth_plan(es).enabled)
+    add(d, es, Setting::AuthMethod, Severity::error,
+        std::string(method == AuthMethod::xoauth2 ? "XOAUTH2" : "OAUTHBEARER") +
+            " needs an OAuthToken or a token endpoint (OAuthTokenUrl or OAuthProvider)");
+  if (!user && !bearer) {
     if (!es.text(Setting::SMTPPassword).empty())
       at(es, Setting::SMTPPassword).notes.push_back("ignored because SMTPUserID is empty (no AUTH)");
     if (explicitly_set(es, Setting::AuthMethod) && method != AuthMethod::none && method != AuthMethod::automatic)
@@ -226,6 +230,36 @@ void check_combinations(const EffectiveSettings& es, Diagnostics& d) {
             " is ignored because EMailSecure is No: mail goes out without TLS (set EMailSecure = Yes)");
 }
 
+// CONTRACT §7: https endpoints only, a client id whenever a token endpoint is used; the
+// implied URL and scope are explained on their settings (`show --explain`).
+void check_oauth(EffectiveSettings& es, Diagnostics& d) {
+  for (auto s : {Setting::OAuthTokenUrl, Setting::OAuthDeviceUrl})
+    if (!es.text(s).empty() && !is_https_url(es.text(s)))
+      add(d, es, s, Severity::error, "must be an https:// URL (tokens are never requested in clear)");
+  const auto plan = oauth_plan(es);
+  if (!plan.enabled) {
+    for (auto s : {Setting::OAuthClientId, Setting::OAuthClientSecret, Setting::OAuthRefreshToken, Setting::OAuthScope})
+      if (!es.text(s).empty()) at(es, s).notes.push_back("ignored because no token endpoint is configured");
+    return;
+  }
+  if (es.text(Setting::OAuthClientId).empty())
+    add(d, es, Setting::OAuthClientId, Severity::error,
+        "a token endpoint is used (" + plan.token_url_why + ") but OAuthClientId is empty");
+  if (es.text(Setting::SMTPUserID).empty() && static_cast<AuthMethod>(es.number(Setting::AuthMethod)) != AuthMethod::none)
+    add(d, es, Setting::SMTPUserID, Severity::warning,
+        "a token endpoint is configured but SMTPUserID (the mailbox the token is for) is empty, so no AUTH is done");
+  if (plan.token_url_why != "OAuthTokenUrl") at(es, Setting::OAuthTokenUrl).notes.push_back(plan.token_url_why + ": " + plan.token_url);
+  if (es.text(Setting::OAuthDeviceUrl).empty() && !plan.device_url.empty())
+    at(es, Setting::OAuthDeviceUrl).notes.push_back(plan.token_url_why + ": " + plan.device_url);
+  if (plan.scope_why != "OAuthScope" && !plan.scope.empty())
+    at(es, Setting::OAuthScope).notes.push_back(plan.scope_why + ": " + plan.scope);
+  at(es, Setting::OAuthRefreshToken)
+      .notes.push_back(plan.refresh_grant ? "grant refresh_token (a rotated token kept in the database wins until this value changes)"
+                                          : "empty: grant client_credentials");
+  if (!es.text(Setting::OAuthToken).empty())
+    at(es, Setting::OAuthToken).notes.push_back("ignored because a token endpoint is configured");
+}
+
 }  // namespace
 
 std::string host_fqdn() {
@@ -261,6 +295,7 @@ void apply_derived_rules(EffectiveSettings& es, Diagnostics& d, const ResolveEnv
   }
   check_auth(es, d);
   check_combinations(es, d);
+  check_oauth(es, d);
   check_client_cert(es, d, env);
   if (!es.text(Setting::SslCaFile).empty() && es.at(Setting::SslCaFile).valid)
     check_file(es, d, env, Setting::SslCaFile, es.text(Setting::SslCaFile), "CA file", false);
@@ -268,7 +303,8 @@ void apply_derived_rules(EffectiveSettings& es, Diagnostics& d, const ResolveEnv
     at(es, Setting::SslCaFile).notes.push_back("ignored because SslAcceptServerCert pins the server certificate");
   if (es.tls == TlsMode::none) {
     for (auto s : {Setting::SslAcceptServerCert, Setting::SslCaFile})
-      if (!es.text(s).empty()) at(es, s).notes.push_back("ignored because TLS is off");
+      if (!es.text(s).empty() && !(s == Setting::SslCaFile && oauth_plan(es).enabled))  // the token endpoint uses it
+        at(es, s).notes.push_back("ignored because TLS is off");
   }
 }
 

@@ -40,5 +40,7 @@ int cmd_queue_cancel(CtlArgs& a);
 int cmd_queue_show(CtlArgs& a);
 int cmd_queue_purge(CtlArgs& a);
 int cmd_reload(CtlArgs& a);
+int cmd_oauth_token(CtlArgs& a);  // ctl/oauth.cpp
+int cmd_oauth_login(CtlArgs& a);  // ctl/oauth.cpp
 
 }  // namespace sitemail

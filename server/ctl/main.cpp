@@ -80,6 +80,12 @@ const std::vector<Command>& commands() {
        cmd_test, "test --site S [--send-to ADDR] [--transcript] [--timeout SECONDS]",
        "connect, EHLO, TLS and AUTH exactly as delivery would, then QUIT; one verdict line: OK, CONNECT_FAILED, "
        "PROXY_FAILED, TLS_FAILED, AUTH_FAILED, REJECTED, CONFIG_INVALID or FAILED; progress on stderr"},
+      {{"oauth", "token"}, 0, 0, {{"site", "the site whose token endpoint to ask (required)"}}, cmd_oauth_token,
+       "oauth token --site S", "obtain an OAuth access token exactly as delivery would; prints OK with its expiry (never the token) "
+       "or AUTH_FAILED with the token endpoint's error"},
+      {{"oauth", "login"}, 0, 0, {{"site", "the site to log in for (required)"}}, cmd_oauth_login, "oauth login --site S",
+       "OAuth 2.0 device login (RFC 8628): prints the verification URL and code, waits for approval, stores the site's "
+       "OAuthRefreshToken"},
   };
   return c;
 }

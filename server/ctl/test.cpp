@@ -8,7 +8,9 @@
 
 #include "client.hpp"
 #include "commands.hpp"
+#include "pg.hpp"
 #include "site_source.hpp"
+#include "token_cache.hpp"
 
 namespace sitemail {
 
@@ -51,12 +53,20 @@ int cmd_test(CtlArgs& a) {
     message = std::move(built.message);
   }
   asio::io_context io;
+  // oauth: a site with a token endpoint gets a token source; rotated refresh tokens go to the DB.
+  std::unique_ptr<PgConn> oauth_db;
+  std::shared_ptr<smtp::TokenSource> tokens;
+  if (oauth_plan(*s).enabled) {
+    oauth_db = std::make_unique<PgConn>(require_database(a.conf));
+    tokens = oauth::TokenSources(io.get_executor(), a.conf.config_dir, std::make_shared<oauth::PgRefreshStore>(*oauth_db))
+                 .for_site(code, s);
+  }
   std::string verdict;
   std::vector<std::string> transcript;
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        smtp::Client client(io.get_executor(), s, tls, /*keep_transcript=*/true);
+        smtp::Client client(io.get_executor(), s, tls, /*keep_transcript=*/true, tokens);
         // Progress on stderr, so a relay that never answers is not a silent wait.
         client.on_progress([](const std::string& what) { std::cerr << "sitemailctl: test: " << what << " ...\n"; });
         auto f = co_await client.open();

@@ -67,7 +67,7 @@ asio::awaitable<void> Dispatcher::connection(std::shared_ptr<ConnState> cs) {
     st.tls_for = settings;
   }
   const std::chrono::seconds deadline(conf_.transaction_deadline);
-  smtp::Client client(io_.get_executor(), settings, st.tls);
+  smtp::Client client(io_.get_executor(), settings, st.tls, false, tokens_.for_site(code, settings));  // oauth
   client.set_deadline(deadline);
   if (auto failed = co_await client.open()) {
     Job job = std::move(*cs->current);

@@ -13,10 +13,12 @@
 #include <memory>
 
 #include "client.hpp"
+#include "log.hpp"
 #include "metrics.hpp"
 #include "queue_store.hpp"
 #include "scheduler.hpp"
 #include "site_table.hpp"
+#include "token_cache.hpp"
 
 namespace sitemail {
 
@@ -83,6 +85,16 @@ class Dispatcher {
   bool stopping_ = false;
   std::function<void()> on_closed_;
   std::unique_ptr<asio::steady_timer> shutdown_timer_;
+  // oauth (issue 10): one token source per site that uses a token endpoint, shared by its
+  // connections; rotated refresh tokens are stored over the store's own DB connection/thread.
+  oauth::TokenSources tokens_{io_.get_executor(), conf_.config_dir,
+                              std::make_shared<oauth::ThreadedPgRefreshStore>(conf_.database_url, [](const std::string& m) {
+                                log::error("oauth", {{"error", m}});
+                              }),
+                              [](const std::string& site, const std::string& what, const std::string& detail) {
+                                if (what == "failed") log::warn("oauth_token", {{"site", site}, {"result", what}, {"error", detail}});
+                                else log::info("oauth_token", {{"site", site}, {"result", what}, {"detail", detail}});
+                              }};
 };
 
 }  // namespace sitemail

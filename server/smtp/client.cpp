@@ -11,11 +11,14 @@ SessionParams with_transcript(SessionParams p, bool keep) {
 }  // namespace
 
 Client::Client(asio::any_io_executor ex, std::shared_ptr<const EffectiveSettings> settings, std::shared_ptr<TlsSetup> tls,
-               bool keep_transcript)
+               bool keep_transcript, std::shared_ptr<TokenSource> tokens)
     : settings_(std::move(settings)),
       tls_(std::move(tls)),
       transport_(std::make_shared<Transport>(ex, std::chrono::seconds(settings_->number(Setting::Timeout)))),
-      session_(with_transcript(session_params(*settings_), keep_transcript)) {}
+      session_(with_transcript(session_params(*settings_), keep_transcript)),
+      ex_(ex),
+      keep_transcript_(keep_transcript),
+      tokens_(std::move(tokens)) {}
 
 Client::~Client() { transport_->close(); }
 
@@ -67,7 +70,39 @@ asio::awaitable<void> Client::drive() {
   }
 }
 
+bool Client::wants_token() const {
+  const auto m = static_cast<AuthMethod>(settings_->number(Setting::AuthMethod));
+  if (m == AuthMethod::xoauth2 || m == AuthMethod::oauthbearer) return true;
+  return m == AuthMethod::automatic && !settings_->text(Setting::SMTPUserID).empty();
+}
+
 asio::awaitable<std::optional<Failure>> Client::open() {
+  if (!tokens_ || !wants_token()) co_return co_await open_once();
+  auto params = with_transcript(session_params(*settings_), keep_transcript_);
+  auto grant = co_await tokens_->get();
+  if (grant.failure) co_return grant.failure;
+  params.creds.oauth_token = grant.access_token;
+  session_ = Session(params);
+  auto f = co_await open_once();
+  const bool bearer = session_.auth_mechanism() == "XOAUTH2" || session_.auth_mechanism() == "OAUTHBEARER";
+  if (!f || f->kind != FailureKind::auth || f->stage != Stage::auth || !bearer) co_return f;
+  // The relay refused the (cached) token: one fresh token, one new connection (CONTRACT §7).
+  transport_->close();
+  transport_ = std::make_shared<Transport>(ex_, std::chrono::seconds(settings_->number(Setting::Timeout)));
+  auto earlier = session_.transcript();
+  const std::string refused = std::move(params.creds.oauth_token);
+  grant = co_await tokens_->refresh(refused);
+  if (grant.failure) co_return grant.failure;
+  params.creds.oauth_token = grant.access_token;
+  session_ = Session(params);
+  if (keep_transcript_) {
+    earlier.push_back("-- the relay refused the token; retrying once with a fresh token");
+    session_.prepend_transcript(std::move(earlier));
+  }
+  co_return co_await open_once();
+}
+
+asio::awaitable<std::optional<Failure>> Client::open_once() {
   if (settings_->tls != TlsMode::none) {
     if (!tls_) co_return config_failure("TLS is required but no TLS context was prepared");
     if (tls_->error) co_return *tls_->error;

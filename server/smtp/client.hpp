@@ -1,11 +1,14 @@
 // client.hpp — one SMTP connection for one site, driven with C++20 coroutines: open()
 // connects (via the proxy), reads the greeting, says EHLO, starts TLS, authenticates;
-// send() delivers one message (several per connection); close() says QUIT.
+// send() delivers one message (several per connection); close() says QUIT. With a token
+// source (OAuth 2.0), open() gets the access token first and, when the relay refuses it,
+// gets one fresh token and connects once more before the failure counts.
 #pragma once
 #include <functional>
 #include <memory>
 
 #include "session.hpp"
+#include "token_source.hpp"
 #include "transport.hpp"
 
 namespace sitemail::smtp {
@@ -13,7 +16,7 @@ namespace sitemail::smtp {
 class Client {
  public:
   Client(asio::any_io_executor ex, std::shared_ptr<const EffectiveSettings> settings, std::shared_ptr<TlsSetup> tls,
-         bool keep_transcript = false);
+         bool keep_transcript = false, std::shared_ptr<TokenSource> tokens = nullptr);
   ~Client();
 
   asio::awaitable<std::optional<Failure>> open();
@@ -34,6 +37,8 @@ class Client {
 
  private:
   asio::awaitable<void> drive();  // performs actions until ready / message_done / closed / failed
+  asio::awaitable<std::optional<Failure>> open_once();
+  [[nodiscard]] bool wants_token() const;
 
   std::shared_ptr<const EffectiveSettings> settings_;
   std::shared_ptr<TlsSetup> tls_;
@@ -43,6 +48,9 @@ class Client {
   std::function<void(const std::string&)> progress_;
   std::string last_progress_;
   void progress(const std::string& what);
+  asio::any_io_executor ex_;
+  bool keep_transcript_ = false;
+  std::shared_ptr<TokenSource> tokens_;
 };
 
 }  // namespace sitemail::smtp

@@ -76,6 +76,11 @@ Failure from_reply(Stage stage, const Reply& r, std::string detail) {
   if (r.code == 421 || r.transient()) f.kind = FailureKind::transient;
   else f.kind = FailureKind::permanent;
   if (stage == Stage::auth && r.permanent()) f.kind = FailureKind::auth;
+  // Exchange Online with basic authentication retired: 550 5.7.30 / 535 5.7.139 (CONTRACT §7).
+  if (stage == Stage::auth && (f.remote.find("5.7.30") != std::string::npos || f.remote.find("5.7.139") != std::string::npos))
+    f.detail += std::string(f.detail.empty() ? "" : " ") +
+                "The relay no longer accepts passwords (basic authentication is retired): configure OAuth 2.0 "
+                "(OAuthProvider, OAuthClientId, OAuthClientSecret or `sitemailctl oauth login`; see README, OAuth 2.0).";
   if (r.code == 535) f.kind = FailureKind::auth;
   return f;
 }
@@ -122,6 +127,8 @@ bool auth_not_attempted(const Failure& f) {
 
 std::string verdict_line(const Failure& f) {
   const std::string word = verdict_word(f);
+  if (word == "AUTH_FAILED" && f.detail.starts_with("token endpoint:"))  // CONTRACT §7 wording
+    return word + " " + f.detail;
   std::string lead;
   if (word == "CONNECT_FAILED") lead = "SMTP server connection failed. Check server url or port. ";
   if (word == "AUTH_FAILED")

@@ -90,6 +90,30 @@ class XOAuth2 : public SaslMechanism {
   bool done_ = false;
 };
 
+// RFC 7628: gs2 header with the authorization identity, then key=value pairs separated by
+// ^A. On failure the server sends a 334 with a JSON error; the client answers with a lone ^A.
+class OAuthBearer : public SaslMechanism {
+ public:
+  explicit OAuthBearer(Credentials c) : c_(std::move(c)) {}
+  std::string name() const override { return "OAUTHBEARER"; }
+  std::string initial() override {
+    std::string authzid;
+    for (char ch : c_.user) authzid += ch == ',' ? std::string("=2C") : ch == '=' ? std::string("=3D") : std::string(1, ch);
+    return "AUTH OAUTHBEARER " + codec::base64("n,a=" + authzid + ",\x01" "auth=Bearer " + c_.oauth_token + "\x01\x01");
+  }
+  std::optional<std::string> step(const std::string&) override {
+    if (done_) return std::nullopt;
+    done_ = true;
+    return std::string("\x01");
+  }
+
+ private:
+  Credentials c_;
+  bool done_ = false;
+};
+
+bool is_bearer(const std::string& m) { return m == "XOAUTH2" || m == "OAUTHBEARER"; }
+
 const char* method_mechanism(AuthMethod m) {
   switch (m) {
     case AuthMethod::plain: return "PLAIN";
@@ -97,6 +121,7 @@ const char* method_mechanism(AuthMethod m) {
     case AuthMethod::cram_md5: return "CRAM-MD5";
     case AuthMethod::ntlm: return "NTLM";
     case AuthMethod::xoauth2: return "XOAUTH2";
+    case AuthMethod::oauthbearer: return "OAUTHBEARER";
     default: return "";
   }
 }
@@ -109,6 +134,7 @@ std::unique_ptr<SaslMechanism> make_mechanism(const std::string& name, const Cre
   if (name == "CRAM-MD5") return std::make_unique<CramMd5>(c);
   if (name == "NTLM") return std::make_unique<Ntlm>(c);
   if (name == "XOAUTH2") return std::make_unique<XOAuth2>(c);
+  if (name == "OAUTHBEARER") return std::make_unique<OAuthBearer>(c);
   return nullptr;
 }
 
@@ -116,7 +142,8 @@ MechanismChoice choose_mechanism(AuthMethod method, const std::set<std::string>&
                                  const Credentials& c) {
   MechanismChoice out;
   if (method == AuthMethod::none) return out;
-  if (method == AuthMethod::xoauth2 ? c.oauth_token.empty() : c.user.empty()) return out;
+  if (method == AuthMethod::xoauth2 || method == AuthMethod::oauthbearer ? c.oauth_token.empty() : c.user.empty())
+    return out;
   if (offered.empty()) {
     out.error = "the relay does not offer AUTH, but SMTPUserID is set";
     return out;
@@ -134,12 +161,12 @@ MechanismChoice choose_mechanism(AuthMethod method, const std::set<std::string>&
   }
   // Auto: strongest first; clear mechanisms (PLAIN, LOGIN) and bearer tokens only under TLS.
   std::vector<std::string> order;
-  if (!c.oauth_token.empty()) order.push_back("XOAUTH2");
+  if (!c.oauth_token.empty()) order.insert(order.end(), {"XOAUTH2", "OAUTHBEARER"});  // whichever the relay offers
   order.insert(order.end(), {"NTLM", "CRAM-MD5", "PLAIN", "LOGIN"});
   bool clear_only = false;
   for (const auto& m : order) {
     if (!offered.count(m)) continue;
-    bool clear = m == "PLAIN" || m == "LOGIN" || m == "XOAUTH2";
+    bool clear = m == "PLAIN" || m == "LOGIN" || is_bearer(m);
     if (clear && !tls_active) {
       clear_only = true;
       continue;

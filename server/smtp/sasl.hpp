@@ -1,4 +1,4 @@
-// sasl.hpp — SMTP AUTH mechanisms (PLAIN, LOGIN, CRAM-MD5, NTLM(v2), XOAUTH2), choosing
+// sasl.hpp — SMTP AUTH mechanisms (PLAIN, LOGIN, CRAM-MD5, NTLM(v2), XOAUTH2, OAUTHBEARER), choosing
 // one from what the server offers, and the rule that a password is never sent in clear
 // unless AuthMethod names a clear mechanism explicitly.
 #pragma once

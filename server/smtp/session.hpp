@@ -73,6 +73,8 @@ class Session {
   [[nodiscard]] bool tls_active() const { return p_.tls_active; }
   [[nodiscard]] const std::string& auth_mechanism() const { return auth_name_; }
   [[nodiscard]] const std::vector<std::string>& transcript() const { return transcript_; }
+  // Lines of an earlier connection attempt shown before this one's (token retry).
+  void prepend_transcript(std::vector<std::string> lines) { transcript_.insert(transcript_.begin(), lines.begin(), lines.end()); }
   [[nodiscard]] const char* state_name() const;
   [[nodiscard]] int messages_sent() const { return messages_; }
 

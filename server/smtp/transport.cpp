@@ -102,15 +102,20 @@ asio::awaitable<std::optional<Failure>> Transport::tcp_connect(const std::string
 }
 
 asio::awaitable<std::optional<Failure>> Transport::connect(const EffectiveSettings& s) {
-  target_ = s.text(Setting::EMailSMTPServer) + ":" + std::to_string(s.port);
+  co_return co_await connect_to(s, s.text(Setting::EMailSMTPServer), s.port);
+}
+
+asio::awaitable<std::optional<Failure>> Transport::connect_to(const EffectiveSettings& s, const std::string& host,
+                                                              std::uint16_t port) {
+  target_ = host + ":" + std::to_string(port);
   const auto type = static_cast<FirewallType>(s.number(Setting::FirewallType));
-  if (type == FirewallType::none) co_return co_await tcp_connect(s.text(Setting::EMailSMTPServer), s.port, Stage::connect);
+  if (type == FirewallType::none) co_return co_await tcp_connect(host, port, Stage::connect);
   auto f = co_await tcp_connect(s.text(Setting::FirewallHost), s.firewall_port, Stage::proxy);
   if (f) {
     f->detail = "proxy " + f->detail;
     co_return f;
   }
-  co_return co_await proxy_handshake(s);
+  co_return co_await proxy_handshake(s, host, port);
 }
 
 asio::awaitable<bool> Transport::read_exact(std::string& out, std::size_t n, boost::system::error_code& ec) {
@@ -123,12 +128,11 @@ asio::awaitable<bool> Transport::read_exact(std::string& out, std::size_t n, boo
   co_return true;
 }
 
-asio::awaitable<std::optional<Failure>> Transport::proxy_handshake(const EffectiveSettings& s) {
+asio::awaitable<std::optional<Failure>> Transport::proxy_handshake(const EffectiveSettings& s, const std::string& host,
+                                                                   std::uint16_t port) {
   const auto type = static_cast<FirewallType>(s.number(Setting::FirewallType));
-  const std::string& host = s.text(Setting::EMailSMTPServer);
   const std::string& user = s.text(Setting::FirewallUser);
   const std::string& pass = s.text(Setting::FirewallPassword);
-  const std::uint16_t port = s.port;
   boost::system::error_code ec;
   auto io_fail = [&](const char* what) {
     return proxy_fail(std::string(what) + ": " + (timed_out_ ? timeout_text() : ec.message()));

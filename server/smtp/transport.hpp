@@ -31,6 +31,8 @@ class Transport : public std::enable_shared_from_this<Transport> {
   // Connects to the relay of `s`, through its proxy when one is set. Bytes the proxy
   // passed on after its handshake are kept for the session (take_leftover()).
   asio::awaitable<std::optional<Failure>> connect(const EffectiveSettings& s);
+  // Connects to another host (an OAuth token endpoint) through the same proxy settings of `s`.
+  asio::awaitable<std::optional<Failure>> connect_to(const EffectiveSettings& s, const std::string& host, std::uint16_t port);
   asio::awaitable<std::optional<Failure>> start_tls(const TlsSetup& tls, const std::string& host);
   asio::awaitable<std::size_t> read_some(char* buf, std::size_t n, boost::system::error_code& ec);
   asio::awaitable<void> write_all(std::string_view data, boost::system::error_code& ec);
@@ -54,7 +56,8 @@ class Transport : public std::enable_shared_from_this<Transport> {
   void arm();
   void disarm();
   asio::awaitable<std::optional<Failure>> tcp_connect(const std::string& host, std::uint16_t port, Stage stage);
-  asio::awaitable<std::optional<Failure>> proxy_handshake(const EffectiveSettings& s);
+  asio::awaitable<std::optional<Failure>> proxy_handshake(const EffectiveSettings& s, const std::string& host,
+                                                          std::uint16_t port);
   asio::awaitable<bool> read_exact(std::string& out, std::size_t n, boost::system::error_code& ec);
 
   tcp::socket sock_;

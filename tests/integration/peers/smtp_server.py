@@ -23,6 +23,9 @@ p.add_argument("--client-ca")
 p.add_argument("--user")
 p.add_argument("--mechs", default="PLAIN,LOGIN,CRAM-MD5")
 p.add_argument("--token", help="accept XOAUTH2 with this bearer token (offers XOAUTH2)")
+p.add_argument("--tokens-file", help="accept the bearer tokens listed in this file, re-read at every AUTH (offers the --bearer mechanisms)")
+p.add_argument("--bearer", default="XOAUTH2", help="bearer mechanisms offered with --tokens-file: XOAUTH2,OAUTHBEARER")
+p.add_argument("--basic-retired", action="store_true", help="refuse passwords like Exchange Online: 535 5.7.139")
 p.add_argument("--close-after-message", action="store_true", help="drop the connection after each accepted message")
 p.add_argument("--auth-require-tls", action="store_true")
 p.add_argument("--log-credentials", action="store_true",
@@ -41,6 +44,9 @@ def authenticator(server, session, envelope, mechanism, auth_data):
     auth_log(f"{mechanism} {'ok' if ok else 'fail'}")
     if a.log_credentials and isinstance(auth_data, LoginPassword):
         auth_log("CREDENTIALS %r %r" % (auth_data.login, auth_data.password))
+    if a.basic_retired:
+        return AuthResult(success=False, handled=False,
+                          message="535 5.7.139 Authentication unsuccessful, basic authentication is disabled.")
     if ok:
         session.sm_mechanism = mechanism
     return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd sends the 535
@@ -48,6 +54,19 @@ def authenticator(server, session, envelope, mechanism, auth_data):
 def session_log(line):
     with open(os.path.join(a.out, "sessions.log"), "a") as f:
         f.write(line + "\n")
+def bearer_ok(auth):
+    if not auth.startswith("Bearer "):
+        return False
+    tok = auth[len("Bearer "):]
+    if a.token and tok == a.token:
+        return True
+    if a.tokens_file and os.path.exists(a.tokens_file):
+        with open(a.tokens_file) as f:
+            return tok in {l.strip() for l in f if l.strip()}
+    return False
+
+def token_note(auth):
+    return " token=" + auth[len("Bearer "):] if a.tokens_file and auth.startswith("Bearer ") else ""
 
 def tls_info(server):
     obj = server.transport.get_extra_info("ssl_object")
@@ -112,13 +131,32 @@ class Smtp(SMTP):
         except Exception:
             raw = ""
         fields = dict(f.split("=", 1) for f in raw.split("\x01") if "=" in f)
-        ok = fields.get("user") == USER and fields.get("auth") == "Bearer %s" % a.token
-        auth_log(f"XOAUTH2 {'ok' if ok else 'fail'}")
+        ok = fields.get("user") == USER and bearer_ok(fields.get("auth", ""))
+        auth_log(f"XOAUTH2 {'ok' if ok else 'fail'}" + token_note(fields.get("auth", "")))
         if ok:
             self.session.sm_mechanism = "XOAUTH2"
             return AuthResult(success=True, handled=False)
         err = base64.b64encode(b'{"status":"401","schemes":"bearer","scope":"mail"}').decode()
         await self.challenge_auth(err, encode_to_b64=False)
+        return AuthResult(success=False, handled=False)
+
+    async def auth_OAUTHBEARER(self, server, args):
+        # RFC 7628: "n,a=USER,^Aauth=Bearer T^A^A"; failure: 334 JSON error, client sends ^A, then 535.
+        try:
+            raw = base64.b64decode(args[1]).decode() if len(args) > 1 else ""
+        except Exception:
+            raw = ""
+        gs2, _, rest = raw.partition("\x01")
+        fields = dict(f.split("=", 1) for f in rest.split("\x01") if "=" in f)
+        authzid = gs2.split(",")[1][2:] if gs2.startswith("n,a=") else None
+        ok = authzid == USER and bearer_ok(fields.get("auth", ""))
+        auth_log(f"OAUTHBEARER {'ok' if ok else 'fail'}" + token_note(fields.get("auth", "")))
+        if ok:
+            self.session.sm_mechanism = "OAUTHBEARER"
+            return AuthResult(success=True, handled=False)
+        err = base64.b64encode(b'{"status":"invalid_token","scope":"mail"}').decode()
+        resp = await self.challenge_auth(err, encode_to_b64=False)
+        auth_log("OAUTHBEARER answer %r" % (resp,))
         return AuthResult(success=False, handled=False)
 
     async def auth_CRAM__MD5(self, server, args):
@@ -155,9 +193,11 @@ class Ctl(Controller):
             kw["authenticator"] = authenticator
             kw["auth_require_tls"] = a.auth_require_tls
             offered = set(a.mechs.split(","))
-            all_mechs = {"PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2"}
+            all_mechs = {"PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER"}
             if a.token:
                 offered.add("XOAUTH2")
+            if a.tokens_file:
+                offered |= set(a.bearer.split(","))
             kw["auth_exclude_mechanism"] = list(all_mechs - offered)
         return Smtp(self.handler, **kw)
 
