@@ -147,7 +147,7 @@ BOOST_AUTO_TEST_CASE(check_rules_for_oauth) {
   BOOST_TEST(diag("<User>u</User>\n<OAuthTokenUrl>http://idp/t</OAuthTokenUrl>\n<OAuthClientId>c</OAuthClientId>\n").find(
                  "ACME.config:3: OAuthTokenUrl: error: must be an https:// URL") != std::string::npos);
   BOOST_TEST(diag("<User>u</User>\n<OAuthProvider>google</OAuthProvider>\n").find(
-                 "db:ACME: OAuthClientId: error: a token endpoint is used (implied by OAuthProvider google) but OAuthClientId is empty") !=
+                 "ACME.config: OAuthClientId: error: a token endpoint is used (implied by OAuthProvider google) but OAuthClientId is empty") !=
              std::string::npos);
   BOOST_TEST(diag("<User>u</User>\n<AuthMethod>OAUTHBEARER</AuthMethod>\n").find(
                  "ACME.config:3: AuthMethod: error: OAUTHBEARER needs an OAuthToken or a token endpoint") != std::string::npos);
