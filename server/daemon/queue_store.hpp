@@ -5,6 +5,7 @@
 #pragma once
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pg.hpp"
@@ -40,6 +41,8 @@ class QueueStore {
   int release_all();  // rows this instance still holds go back to the queue
   void mark_held(const std::string& site, const std::string& why);
   [[nodiscard]] std::map<std::string, long long> depth();
+  // hostile-net (/metrics): per site, queued rows and the age of the oldest one.
+  [[nodiscard]] std::map<std::string, std::pair<long long, double>> site_queue();
   [[nodiscard]] bool due_left(const std::vector<std::string>& held_sites);
   [[nodiscard]] const std::string& owner() const { return owner_; }
 
