@@ -12,6 +12,7 @@ PKGS=(
   postgresql-15 postgresql-client-15
   postfix python3-aiosmtpd swaks microsocks dante-server tinyproxy
   procps iproute2 hostname bc time
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do

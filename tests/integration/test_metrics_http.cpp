@@ -122,9 +122,10 @@ BOOST_AUTO_TEST_CASE(queue_age_per_site_depth_held_invalid_sites_and_reload) {
   BOOST_TEST(m.find("sitemail_invalid_sites 1\n") != std::string::npos, m);
   BOOST_TEST(m.find("sitemail_last_reload_success 1\n") != std::string::npos, m);
   BOOST_TEST(m.find("sitemail_last_reload_timestamp_seconds 0.000000\n") == std::string::npos, m);
-  auto at = m.find("sitemail_oldest_queued_age_seconds ");
+  const std::string gauge = "\nsitemail_oldest_queued_age_seconds ";
+  auto at = m.find(gauge);
   BOOST_REQUIRE(at != std::string::npos);
-  BOOST_TEST(std::stod(m.substr(at + 35)) >= 3600.0, m.substr(at, 60));
+  BOOST_TEST(std::stod(m.substr(at + gauge.size())) >= 3600.0, m.substr(at, 60));
 }
 
 // Finding 7: 400 idle local connections made the accept loop spin at 98 % CPU on EMFILE and
