@@ -62,8 +62,8 @@ BOOST_AUTO_TEST_CASE(evil_ntlm_challenge_in_the_session_is_an_auth_failure_with_
   s.on_bytes("250-r\r\n250 AUTH NTLM\r\n");
   (void)s.take_output();
   s.on_bytes("334 " + codec::base64(challenge(0xFFFFFFF0u, 32)) + "\r\n");
-  BOOST_REQUIRE(s.next() == Session::Action::failed);
-  BOOST_TEST(s.failure().kind == FailureKind::auth);
+  BOOST_REQUIRE((s.next() == Session::Action::failed));
+  BOOST_TEST((s.failure().kind == FailureKind::auth));
   BOOST_TEST(s.failure().describe() ==
              "auth: AUTH NTLM could not continue: the NTLM challenge's TargetInfo field (offset 4294967280, length 32) lies "
              "outside the 56-byte message");
