@@ -21,9 +21,10 @@ struct Reply {
 };
 
 // Bounds of what a relay may send us in one reply. RFC 5321 §4.5.3.1.5 allows 512 octets per
-// reply line; real EHLO replies have a dozen lines. Beyond these the relay is not speaking
-// SMTP (or is hostile): the attempt fails with an error naming the limit.
-constexpr std::size_t kMaxReplyLineBytes = 4096;   // one line, CRLF included
+// reply line, RFC 4954 §4 12288 for the lines of an AUTH exchange (334 challenges); real EHLO
+// replies have a dozen lines. Beyond these the relay is not speaking SMTP (or is hostile):
+// the attempt fails with an error naming the limit.
+constexpr std::size_t kMaxReplyLineBytes = 12288;  // one line, CRLF included
 constexpr std::size_t kMaxReplyLines = 512;        // lines of one multi-line reply
 constexpr std::size_t kMaxReplyBytes = 64 * 1024;  // all lines of one reply together
 

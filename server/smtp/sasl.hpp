@@ -12,6 +12,8 @@
 namespace sitemail::smtp {
 
 // The largest AUTH challenge (a 334 reply's text, base64) we decode; longer is an AUTH failure.
+// (The reply parser's line cap, the same RFC 4954 figure, already holds it; this keeps the
+// mechanism side bounded on its own.)
 constexpr std::size_t kMaxAuthChallengeBytes = 12288;
 
 struct Credentials {

@@ -67,4 +67,23 @@ BOOST_AUTO_TEST_CASE(huge_reply_relay_of_one_site_leaves_the_daemon_small_and_th
   BOOST_TEST(rss < kRssBoundKib, "sitemaild VmHWM " << rss << " KiB");
 }
 
+// Finding 6 (the dispatcher's share, fixed by the scheduling issue): ACME's relay drips one
+// byte a second (each read is within Timeout) and ACME may open more connections than the
+// daemon has. BETA's mail must still go out while ACME's relay is dripping its first reply.
+BOOST_AUTO_TEST_CASE(drip_relay_of_one_site_does_not_hold_the_other_sites_mail) {
+  Env e("hostile_drip");
+  HostileRelay drip("drip");
+  SmtpSink sink;
+  e.site("ACME", port(drip.port()) + "<MaxConnections>10</MaxConnections>");
+  e.site("BETA", port(sink.port()));
+  enqueue(e.db, "ACME", 6);
+  Daemon d(e.db, e.cfg.path(), "[delivery]\nmax_connections = 3\n", "drip");
+  Daemon::wait_for([&] { return count(e.db, "nvtgc = 'ACME' AND status = 'sending'") >= 1; }, 30, "ACME sending");
+  enqueue(e.db, "BETA", 2);
+  Daemon::wait_for([&] { return count(e.db, "nvtgc = 'BETA' AND status = 'sent'") == 2; }, 120, "BETA's 2 sent");
+  // The whole EHLO reply is 29 bytes, 29 seconds: no ACME connection may have got through it
+  // before BETA's mail went out.
+  BOOST_TEST(drip.served().find("SERVED drip 29") == std::string::npos, drip.served());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -91,7 +91,7 @@ BOOST_AUTO_TEST_CASE(endless_reply_line_is_cut_at_the_line_length_cap) {
   auto d = deliver(site_settings(relay_at(relay.port())), {message(1)});
   BOOST_TEST(d.verdict() == "FAILED", d.why());
   BOOST_REQUIRE(d.open_failure);
-  BOOST_TEST(d.open_failure->describe() == "helo: bad reply during ehlo: reply line longer than 4096 bytes (limit)", d.why());
+  BOOST_TEST(d.open_failure->describe() == "helo: bad reply during ehlo: reply line longer than 12288 bytes (limit)", d.why());
   BOOST_TEST(peak_rss_kib() < kRssBoundKib);
 }
 
