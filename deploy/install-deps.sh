@@ -15,6 +15,7 @@ PKGS=(
   # sd_notify; the package test: systemd-analyze, cpack shlibdeps (file, dpkg-dev), man pages
   libsystemd-dev systemd file dpkg-dev adduser man-db groff-base
   nlohmann-json3-dev
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -3,7 +3,8 @@
 #   1. install the Debian packages (deploy/install-deps.sh, idempotent);
 #   2. build with warnings as errors and run all tests (unit + integration with a private
 #      PostgreSQL cluster and real SMTP/proxy peers started by the tests themselves);
-#   3. build again with AddressSanitizer + UndefinedBehaviorSanitizer and run them again.
+#   3. build again with AddressSanitizer + UndefinedBehaviorSanitizer and run them again;
+#   4. build the libFuzzer targets with clang and run each for SITEMAIL_FUZZ_SECONDS (20).
 # Usage: deploy/test-all.sh [--no-sanitizers]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,4 +23,5 @@ for v in "${variants[@]}"; do
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 600)
 done
+deploy/fuzz.sh "${SITEMAIL_FUZZ_SECONDS:-20}"
 echo "=== all tests passed"

@@ -134,6 +134,7 @@ void DbWorker::reload(PgConn& db, QueueStore& store) {
       store.mark_held(code, why);
     }
     for (const auto& d : table->global) log::error("config", {{"problem", d.to_line()}});
+    metrics_.reload_done(true, held_sites());  // hostile-net: /metrics reload time, result, invalid sites
     log::info("config_loaded", {{"sites", std::to_string(table->sites.size())}, {"invalid", std::to_string(invalid)},
                                 {"config_dir", conf_.config_dir}});
     if (on_loaded_) on_loaded_(table->sites.size(), invalid, {});
@@ -143,6 +144,7 @@ void DbWorker::reload(PgConn& db, QueueStore& store) {
     reload_error_ = e.what();
     log::error("config", {{"problem", e.what()}});
     if (on_loaded_) on_loaded_(0, 0, e.what());
+    metrics_.reload_done(false, {});  // hostile-net: /metrics reload result
   }
 }
 
@@ -199,6 +201,11 @@ void DbWorker::session() {
     }
     if (now - last_depth > std::chrono::seconds(conf_.poll_interval)) {
       metrics_.set_depth(store.depth());
+      {  // hostile-net: per-site depth and oldest age for /metrics
+        std::map<std::string, SiteQueue> q;
+        for (const auto& [site, v] : store.site_queue()) q[site] = SiteQueue{v.first, v.second};
+        metrics_.set_site_queue(std::move(q));
+      }
       last_depth = now;
     }
     // Outcomes are written and the next rows claimed in ONE transaction: one commit (one

@@ -1,8 +1,9 @@
-// metrics.cpp — see metrics.hpp.
+// metrics.cpp — see metrics.hpp: the values and their rendering (the server: metrics_http.cpp).
 #include "metrics.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <sstream>
-#include <stdexcept>
 
 namespace sitemail {
 
@@ -33,6 +34,18 @@ void Metrics::set_depth(const std::map<std::string, long long>& d) {
   depth_ = d;
 }
 
+void Metrics::set_site_queue(std::map<std::string, SiteQueue> q) {
+  std::lock_guard lock(mu_);
+  site_queue_ = std::move(q);
+}
+
+void Metrics::reload_done(bool ok, const std::vector<std::string>& invalid_sites) {
+  std::lock_guard lock(mu_);
+  last_reload_ok_ = ok;
+  last_reload_time_ = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (ok) invalid_sites_ = invalid_sites;
+}
+
 std::string Metrics::render() const {
   std::lock_guard lock(mu_);
   std::ostringstream o;
@@ -52,60 +65,34 @@ std::string Metrics::render() const {
     << "sitemail_connections_open " << connections_.load() << "\n";
   o << "# HELP sitemail_database_up 1 when the database connection is up.\n# TYPE sitemail_database_up gauge\n"
     << "sitemail_database_up " << (db_up_ ? 1 : 0) << "\n";
+  double oldest = 0;
+  for (const auto& [site, q] : site_queue_) oldest = std::max(oldest, q.oldest_age_seconds);
+  o << "# HELP sitemail_oldest_queued_age_seconds Age of the oldest queued message (0 when none).\n"
+       "# TYPE sitemail_oldest_queued_age_seconds gauge\nsitemail_oldest_queued_age_seconds "
+    << oldest << "\n";
+  o << "# HELP sitemail_site_queue_depth Queued messages per site.\n# TYPE sitemail_site_queue_depth gauge\n";
+  for (const auto& [site, q] : site_queue_) o << "sitemail_site_queue_depth{site=\"" << label(site) << "\"} " << q.queued << "\n";
+  o << "# HELP sitemail_site_held Queued messages held because their site's configuration is invalid.\n"
+       "# TYPE sitemail_site_held gauge\n";
+  for (const auto& site : invalid_sites_) {
+    auto it = site_queue_.find(site);
+    o << "sitemail_site_held{site=\"" << label(site) << "\"} " << (it == site_queue_.end() ? 0 : it->second.queued) << "\n";
+  }
+  o << "# HELP sitemail_invalid_sites Sites whose configuration is invalid (their mail is held).\n"
+       "# TYPE sitemail_invalid_sites gauge\nsitemail_invalid_sites "
+    << invalid_sites_.size() << "\n";
+  o << "# HELP sitemail_last_reload_timestamp_seconds When the configuration was last loaded (Unix time).\n"
+       "# TYPE sitemail_last_reload_timestamp_seconds gauge\nsitemail_last_reload_timestamp_seconds "
+    << std::fixed << last_reload_time_ << std::defaultfloat << "\n";
+  o << "# HELP sitemail_last_reload_success 1 when the last configuration load succeeded.\n"
+       "# TYPE sitemail_last_reload_success gauge\nsitemail_last_reload_success "
+    << (last_reload_ok_ ? 1 : 0) << "\n";
+  o << "# HELP sitemail_metrics_connections_rejected_total Metrics connections refused at the connection cap.\n"
+       "# TYPE sitemail_metrics_connections_rejected_total counter\nsitemail_metrics_connections_rejected_total "
+    << http_rejected_.load() << "\n";
+  o << "# HELP sitemail_build_info The running sitemaild.\n# TYPE sitemail_build_info gauge\n"
+    << "sitemail_build_info{version=\"" << SITEMAIL_VERSION << "\"} 1\n";
   return o.str();
-}
-
-namespace {
-
-asio::awaitable<void> serve(tcp::socket sock, Metrics& m) {
-  // A client gets 5 seconds for the whole exchange.
-  asio::steady_timer deadline(sock.get_executor(), std::chrono::seconds(5));
-  deadline.async_wait([&sock](boost::system::error_code ec) {
-    if (!ec) sock.close(ec);
-  });
-  std::string req;
-  char buf[1024];
-  boost::system::error_code ec;
-  while (req.find("\r\n\r\n") == std::string::npos && req.size() < 8192) {
-    std::size_t n = co_await sock.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
-    req.append(buf, n);
-  }
-  std::string status = "404 Not Found", type = "text/plain", body = "not found\n";
-  if (req.starts_with("GET /metrics ")) {
-    status = "200 OK";
-    type = "text/plain; version=0.0.4";
-    body = m.render();
-  } else if (req.starts_with("GET /healthz ")) {
-    status = m.db_up() ? "200 OK" : "503 Service Unavailable";
-    body = m.db_up() ? "ok\n" : "database unavailable\n";
-  }
-  std::string resp = "HTTP/1.1 " + status + "\r\nContent-Type: " + type + "\r\nContent-Length: " + std::to_string(body.size()) +
-                     "\r\nConnection: close\r\n\r\n" + body;
-  co_await asio::async_write(sock, asio::buffer(resp), asio::redirect_error(asio::use_awaitable, ec));
-}
-
-asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acc, Metrics& m) {
-  while (true) {
-    boost::system::error_code ec;
-    tcp::socket s = co_await acc->async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
-      if (ec == asio::error::operation_aborted) co_return;
-      continue;
-    }
-    asio::co_spawn(acc->get_executor(), serve(std::move(s), m), asio::detached);
-  }
-}
-
-}  // namespace
-
-void start_metrics_server(asio::io_context& io, const std::string& listen, Metrics& m) {
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos) throw std::invalid_argument("metrics.listen '" + listen + "' is not host:port");
-  auto addr = asio::ip::make_address(listen.substr(0, colon));
-  auto port = static_cast<std::uint16_t>(std::stoi(listen.substr(colon + 1)));
-  auto acc = std::make_shared<tcp::acceptor>(io, tcp::endpoint(addr, port));
-  asio::co_spawn(io, accept_loop(acc, m), asio::detached);
 }
 
 }  // namespace sitemail

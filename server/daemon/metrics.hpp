@@ -1,15 +1,23 @@
-// metrics.hpp — the daemon's counters and gauges, and the HTTP endpoint that serves them:
-// GET /metrics (Prometheus text format 0.0.4) and GET /healthz, on [metrics] listen.
+// metrics.hpp — the daemon's counters and gauges, and the HTTP endpoint that serves them
+// (metrics_http.cpp, Boost.Beast): GET|HEAD /metrics (Prometheus text format 0.0.4) and
+// /healthz on [metrics] listen, with bounded connections, request size and time.
 #pragma once
 #include <array>
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "asio.hpp"
 
 namespace sitemail {
+
+// Queued mail of one site (QueueStore::site_queue()).
+struct SiteQueue {
+  long long queued = 0;
+  double oldest_age_seconds = 0;  // age of its oldest queued row
+};
 
 class Metrics {
  public:
@@ -18,6 +26,10 @@ class Metrics {
   void connection_opened() { ++connections_; }
   void connection_closed() { --connections_; }
   void set_db_up(bool up) { db_up_ = up; }
+  void set_site_queue(std::map<std::string, SiteQueue> q);
+  // After every configuration load: ok=false when it failed (the previous sites stay).
+  void reload_done(bool ok, const std::vector<std::string>& invalid_sites);
+  void metrics_connection_rejected() { ++http_rejected_; }
   [[nodiscard]] bool db_up() const { return db_up_; }
   [[nodiscard]] std::string render() const;
 
@@ -31,6 +43,11 @@ class Metrics {
   double latency_sum_ = 0;
   std::atomic<long long> connections_{0};
   std::atomic<bool> db_up_{false};
+  std::map<std::string, SiteQueue> site_queue_;
+  std::vector<std::string> invalid_sites_;
+  double last_reload_time_ = 0;  // Unix time; 0 = never
+  bool last_reload_ok_ = false;
+  std::atomic<long long> http_rejected_{0};
 };
 
 // Serves /metrics and /healthz on `listen` ("127.0.0.1:9465"); throws on a bad address.

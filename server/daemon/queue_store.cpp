@@ -220,6 +220,14 @@ std::map<std::string, long long> QueueStore::depth() {
   return d;
 }
 
+std::map<std::string, std::pair<long long, double>> QueueStore::site_queue() {
+  std::map<std::string, std::pair<long long, double>> q;
+  auto r = db_.exec("SELECT nvtgc, count(*), COALESCE(extract(epoch FROM now() - min(created_at)), 0)::float8 "
+                    "FROM outbox WHERE status = 'queued' GROUP BY nvtgc");
+  for (int i = 0; i < r.rows(); ++i) q[r.get(i, 0)] = {r.get_int(i, 1), std::stod(r.get(i, 2))};
+  return q;
+}
+
 bool QueueStore::due_left(const std::vector<std::string>& held) {
   auto r = db_.exec(
       "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'queued' AND next_attempt_at <= now() "

@@ -5,6 +5,7 @@
 #pragma once
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pg.hpp"
@@ -72,6 +73,8 @@ class QueueStore {
   // ago; returns how many. (Daemon retention and `sitemailctl queue purge`.)
   int purge(long long older_than_seconds, const std::vector<std::string>& statuses, int limit);
   [[nodiscard]] std::map<std::string, long long> depth();
+  // hostile-net (/metrics): per site, queued rows and the age of the oldest one.
+  [[nodiscard]] std::map<std::string, std::pair<long long, double>> site_queue();
   [[nodiscard]] bool due_left(const std::vector<std::string>& held_sites);
   [[nodiscard]] const std::string& owner() const { return owner_; }
 

@@ -45,16 +45,37 @@ std::string negotiate_message() {
   return m;
 }
 
-std::optional<Challenge> parse_challenge(const std::string& m) {
-  if (m.size() < 32 || m.compare(0, 8, std::string("NTLMSSP\0", 8)) != 0 || get32(m, 8) != 2) return std::nullopt;
+std::optional<Challenge> parse_challenge(const std::string& m, std::string& error) {
+  if (m.size() > kMaxChallengeBytes) {
+    error = "the NTLM challenge is " + std::to_string(m.size()) + " bytes, more than the limit of " +
+            std::to_string(kMaxChallengeBytes);
+    return std::nullopt;
+  }
+  if (m.size() < kMinChallengeBytes || m.compare(0, 8, std::string("NTLMSSP\0", 8)) != 0 || get32(m, 8) != 2) {
+    error = "the NTLM challenge is not an NTLMSSP CHALLENGE message (" + std::to_string(m.size()) + " bytes)";
+    return std::nullopt;
+  }
   Challenge c;
   c.flags = get32(m, 20);
   c.server_challenge = m.substr(24, 8);
   if (m.size() >= 48) {
-    std::uint32_t len = get16(m, 40), off = get32(m, 44);
-    if (len && off + len <= m.size()) c.target_info = m.substr(off, len);
+    // 64-bit arithmetic and a subtraction: an offset near 2^32 cannot wrap around.
+    const std::size_t len = get16(m, 40), off = get32(m, 44);
+    if (len > 0) {
+      if (off > m.size() || len > m.size() - off) {
+        error = "the NTLM challenge's TargetInfo field (offset " + std::to_string(off) + ", length " + std::to_string(len) +
+                ") lies outside the " + std::to_string(m.size()) + "-byte message";
+        return std::nullopt;
+      }
+      c.target_info = m.substr(off, len);
+    }
   }
   return c;
+}
+
+std::optional<Challenge> parse_challenge(const std::string& m) {
+  std::string ignored;
+  return parse_challenge(m, ignored);
 }
 
 std::string ntowf_v2(const std::string& password, const std::string& user, const std::string& domain) {

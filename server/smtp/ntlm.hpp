@@ -2,6 +2,7 @@
 // server's CHALLENGE, and the AUTHENTICATE message with NTLMv2 and LMv2 responses.
 // The arithmetic is checked against the [MS-NLMP] §4.2.4 test vectors.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,7 +15,15 @@ struct Challenge {
   std::uint32_t flags = 0;
 };
 
+// Bounds of a CHALLENGE message we accept. Real servers send a few hundred bytes; the
+// TargetInfo field is at most 64 KiB by its 16-bit length.
+constexpr std::size_t kMaxChallengeBytes = 8192;
+constexpr std::size_t kMinChallengeBytes = 32;
+
 [[nodiscard]] std::string negotiate_message();
+// nullopt when the message is not a well-formed CHALLENGE; `error` then says why (offsets
+// and lengths are checked without overflow: a field must lie inside the message).
+[[nodiscard]] std::optional<Challenge> parse_challenge(const std::string& msg, std::string& error);
 [[nodiscard]] std::optional<Challenge> parse_challenge(const std::string& msg);
 
 // NTOWFv2 = HMAC-MD5(MD4(UTF-16LE(password)), UTF-16LE(UPPER(user) + domain))

@@ -29,11 +29,23 @@ std::string Reply::summary() const {
   return sanitise(s);
 }
 
+void ReplyParser::feed(std::string_view bytes) {
+  if (!error_.empty()) return;  // the stream is already rejected: keep nothing more
+  if (pos_ > 0) {
+    buf_.erase(0, pos_);
+    pos_ = 0;
+  }
+  buf_.append(bytes);
+}
+
 std::optional<Reply> ReplyParser::next() {
-  while (true) {
+  while (error_.empty()) {
     auto eol = buf_.find('\n', pos_);
+    if (eol == std::string::npos ? buf_.size() - pos_ > kMaxReplyLineBytes : eol + 1 - pos_ > kMaxReplyLineBytes) {
+      error_ = "reply line longer than " + std::to_string(kMaxReplyLineBytes) + " bytes (limit)";
+      break;
+    }
     if (eol == std::string::npos) {
-      if (buf_.size() - pos_ > 4096) error_ = "reply line longer than 4096 bytes";
       if (pos_ > 0 && pos_ == buf_.size()) clear();
       return std::nullopt;
     }
@@ -62,14 +74,30 @@ std::optional<Reply> ReplyParser::next() {
       }
       if (dots == 2 && i >= 5 && text[0] == line[0] && (i == text.size() || text[i] == ' ')) partial_.enhanced = text.substr(0, i);
     }
+    partial_bytes_ += line.size() + 2;
+    if (partial_.lines.size() + 1 > kMaxReplyLines) {
+      error_ = "reply of more than " + std::to_string(kMaxReplyLines) + " lines (limit)";
+      break;
+    }
+    if (partial_bytes_ > kMaxReplyBytes) {
+      error_ = "reply larger than " + std::to_string(kMaxReplyBytes) + " bytes (limit)";
+      break;
+    }
     partial_.lines.push_back(std::move(text));
     if (line.size() == 3 || line[3] == ' ') {
       Reply r = std::move(partial_);
       partial_ = Reply{};
+      partial_bytes_ = 0;
       if (pos_ == buf_.size()) clear();
       return r;
     }
   }
+  // Rejected: drop what is buffered; error() tells why.
+  buf_.clear();
+  buf_.shrink_to_fit();
+  pos_ = 0;
+  partial_ = Reply{};
+  return std::nullopt;
 }
 
 }  // namespace sitemail::smtp

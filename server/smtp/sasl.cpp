@@ -61,14 +61,16 @@ class Ntlm : public SaslMechanism {
   std::optional<std::string> step(const std::string& challenge) override {
     if (done_) return std::nullopt;
     done_ = true;
-    auto c = ntlm::parse_challenge(challenge);
+    auto c = ntlm::parse_challenge(challenge, error_);
     if (!c) return std::nullopt;
     return ntlm::authenticate_message(*c, c_.user, c_.password, c_.workstation);
   }
+  std::string step_error() const override { return error_; }
 
  private:
   Credentials c_;
   bool done_ = false;
+  std::string error_;
 };
 
 class XOAuth2 : public SaslMechanism {

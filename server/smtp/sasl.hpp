@@ -11,6 +11,11 @@
 
 namespace sitemail::smtp {
 
+// The largest AUTH challenge (a 334 reply's text, base64) we decode; longer is an AUTH failure.
+// (The reply parser's line cap, the same RFC 4954 figure, already holds it; this keeps the
+// mechanism side bounded on its own.)
+constexpr std::size_t kMaxAuthChallengeBytes = 12288;
+
 struct Credentials {
   std::string user, password, oauth_token, workstation;
 };
@@ -23,6 +28,8 @@ class SaslMechanism {
   [[nodiscard]] virtual std::string initial() = 0;
   // Answer to a 334 challenge (already base64-decoded); nullopt = cannot continue.
   [[nodiscard]] virtual std::optional<std::string> step(const std::string& challenge) = 0;
+  // Why the last step() could not continue, when the mechanism knows (e.g. a bad NTLM challenge).
+  [[nodiscard]] virtual std::string step_error() const { return {}; }
   // How the transcript shows our lines (credentials redacted).
   [[nodiscard]] virtual std::string redacted_initial() const { return "AUTH " + name() + " <redacted>"; }
 };

@@ -77,13 +77,16 @@ void Session::on_eof() {
     state_ = State::closed;
     return;
   }
-  Stage st = state_ == State::greeting ? Stage::greeting
-             : state_ == State::auth   ? Stage::auth
-             : state_ == State::transaction ? Stage::mail
-             : state_ == State::body   ? Stage::data
-                                       : Stage::helo;
   if (tls_unanswered_) return fail(closed_after_tls_handshake(state_name()));
-  fail(network_failure(st, std::string("the relay closed the connection during ") + state_name()));
+  fail(network_failure(stage_now(), std::string("the relay closed the connection during ") + state_name()));
+}
+
+Stage Session::stage_now() const {
+  return state_ == State::greeting      ? Stage::greeting
+         : state_ == State::auth        ? Stage::auth
+         : state_ == State::transaction ? Stage::mail
+         : state_ == State::body        ? Stage::data
+                                        : Stage::helo;
 }
 
 void Session::on_bytes(std::string_view data) {
@@ -92,7 +95,16 @@ void Session::on_bytes(std::string_view data) {
     auto r = parser_.next();
     if (r) tls_unanswered_ = false;
     if (!r) {
-      if (!parser_.error().empty()) fail(network_failure(Stage::greeting, "not an SMTP server: " + parser_.error()));
+      if (!parser_.error().empty()) {
+        // The stage where it happened: a relay that talks SMTP and then floods us is not
+        // "not an SMTP server", and a flood of 334 lines is an AUTH failure (kind auth).
+        const Stage st = stage_now();
+        Failure f = network_failure(st, (st == Stage::greeting ? "not an SMTP server: " : std::string("bad reply during ") +
+                                                                                             state_name() + ": ") +
+                                            parser_.error());
+        if (st == Stage::auth) f.kind = FailureKind::auth;
+        fail(std::move(f));
+      }
       return;
     }
     if (p_.keep_transcript) {  // every line of a multi-line reply (EHLO lists STARTTLS and AUTH further down)
@@ -247,18 +259,7 @@ void Session::handle(const Reply& r) {
         state_ = State::ready;
         return;
       }
-      if (r.code == 334 && sasl_) {
-        std::string challenge;
-        if (!r.lines.empty()) {
-          auto decoded = codec::unbase64(trim(r.lines.front()));
-          if (!decoded) return fail(Failure{FailureKind::auth, Stage::auth, "the relay sent a malformed AUTH challenge", r.summary(), r.code});
-          challenge = *decoded;
-        }
-        auto answer = sasl_->step(challenge);
-        if (!answer) return fail(Failure{FailureKind::auth, Stage::auth, "AUTH " + auth_name_ + " could not continue", r.summary(), r.code});
-        command(codec::base64(*answer), Expect::auth, "<credentials redacted>");
-        return;
-      }
+      if (r.code == 334 && sasl_) return auth_step(r);
       return fail(from_reply(Stage::auth, r, "SMTP login failed. Check server login or password."));
     case Expect::rset:
       if (r.code != 250) return fail(from_reply(Stage::mail, r, "RSET refused"));
@@ -323,6 +324,38 @@ void Session::handle(const Reply& r) {
       state_ = State::closed;
       return;
   }
+}
+
+// One 334 challenge: bounded, decoded, answered. A mechanism may reject what the relay sent
+// (or, defensively, throw): either way it is an AUTH failure of this attempt, never more.
+void Session::auth_step(const Reply& r) {
+  std::string challenge;
+  if (r.lines.size() > 1)
+    return fail(Failure{FailureKind::auth, Stage::auth, "the relay sent an AUTH challenge of " + std::to_string(r.lines.size()) +
+                                                            " lines (a 334 challenge is one line)", r.summary(), r.code});
+  if (!r.lines.empty()) {
+    if (r.lines.front().size() > kMaxAuthChallengeBytes)
+      return fail(Failure{FailureKind::auth, Stage::auth,
+                          "the relay's AUTH challenge is " + std::to_string(r.lines.front().size()) +
+                              " bytes, more than the limit of " + std::to_string(kMaxAuthChallengeBytes),
+                          {}, r.code});
+    auto decoded = codec::unbase64(trim(r.lines.front()));
+    if (!decoded) return fail(Failure{FailureKind::auth, Stage::auth, "the relay sent a malformed AUTH challenge", r.summary(), r.code});
+    challenge = std::move(*decoded);
+  }
+  std::optional<std::string> answer;
+  std::string why;
+  try {
+    answer = sasl_->step(challenge);
+    if (!answer) why = sasl_->step_error();
+  } catch (const std::exception& e) {
+    answer.reset();
+    why = std::string("internal error: ") + e.what();
+  }
+  if (!answer)
+    return fail(Failure{FailureKind::auth, Stage::auth,
+                        "AUTH " + auth_name_ + " could not continue" + (why.empty() ? std::string() : ": " + why), {}, r.code});
+  command(codec::base64(*answer), Expect::auth, "<credentials redacted>");
 }
 
 void Session::on_tls_started() {

@@ -86,6 +86,8 @@ class Session {
   void handle(const Reply& r);
   void after_hello();
   void begin_auth();
+  void auth_step(const Reply& r);
+  [[nodiscard]] Stage stage_now() const;
   void fail(Failure f);
   void finish_message();
 

@@ -5,6 +5,7 @@
 #include <openssl/x509v3.h>
 
 #include "codec.hpp"
+#include "proxy_reply.hpp"
 
 namespace sitemail::smtp {
 
@@ -147,22 +148,22 @@ asio::awaitable<std::optional<Failure>> Transport::proxy_handshake(const Effecti
     co_await write_all(req, ec);
     if (ec) co_return io_fail("cannot send CONNECT to the proxy");
     std::string buf;
-    std::size_t end = std::string::npos;
     char chunk[1024];
-    while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
-      if (buf.size() > 16384) co_return proxy_fail("the proxy's reply header is too long");
+    while (true) {
+      auto rep = proxy::parse_http_connect_reply(buf);
+      if (rep.state == proxy::HttpConnectReply::State::error) co_return proxy_fail(rep.error);
+      if (rep.state == proxy::HttpConnectReply::State::complete) {
+        // 407 is the standard answer; some proxies (tinyproxy) answer 401
+        if (rep.status == 407 || rep.status == 401) co_return proxy_fail("proxy authentication failed", rep.status_line);
+        if (rep.status < 200 || rep.status > 299) co_return proxy_fail("the proxy refused CONNECT", rep.status_line);
+        leftover_ = buf.substr(rep.header_end);  // e.g. the relay's greeting in the same segment
+        co_return std::nullopt;
+      }
+      // Never more than the header bound plus one chunk in memory.
       std::size_t n = co_await read_some(chunk, sizeof chunk, ec);
       if (ec) co_return io_fail("the proxy closed the connection during CONNECT");
       buf.append(chunk, n);
     }
-    std::string status_line = buf.substr(0, buf.find("\r\n"));
-    int status = 0;
-    if (status_line.size() >= 12 && status_line.starts_with("HTTP/")) status = std::atoi(status_line.c_str() + 9);
-    // 407 is the standard answer; some proxies (tinyproxy) answer 401
-    if (status == 407 || status == 401) co_return proxy_fail("proxy authentication failed", sanitise(status_line));
-    if (status < 200 || status > 299) co_return proxy_fail("the proxy refused CONNECT", sanitise(status_line));
-    leftover_ = buf.substr(end + 4);  // e.g. the relay's greeting in the same segment
-    co_return std::nullopt;
   }
 
   if (type == FirewallType::socks4 || type == FirewallType::socks4a) {
@@ -188,11 +189,7 @@ asio::awaitable<std::optional<Failure>> Transport::proxy_handshake(const Effecti
     if (ec) co_return io_fail("cannot send the SOCKS4 request");
     std::string rep;
     if (!co_await read_exact(rep, 8, ec)) co_return io_fail("the SOCKS4 proxy closed the connection");
-    unsigned char code = static_cast<unsigned char>(rep[1]);
-    if (code != 0x5A) {
-      std::string why = code == 0x5B ? "request rejected or failed" : code == 0x5C || code == 0x5D ? "identd check failed (user-id)" : "unknown reply";
-      co_return proxy_fail("the SOCKS4 proxy refused the connection: " + why, "reply code " + std::to_string(code));
-    }
+    if (auto r = proxy::socks4_reply(rep); !r.ok) co_return proxy_fail(r.error, r.remote);
     co_return std::nullopt;
   }
 
@@ -204,11 +201,8 @@ asio::awaitable<std::optional<Failure>> Transport::proxy_handshake(const Effecti
   if (ec) co_return io_fail("cannot greet the SOCKS5 proxy");
   std::string rep;
   if (!co_await read_exact(rep, 2, ec)) co_return io_fail("the SOCKS5 proxy closed the connection");
-  if (rep[0] != 5) co_return proxy_fail("not a SOCKS5 proxy");
-  const auto method = static_cast<unsigned char>(rep[1]);
-  if (method == 0xFF)
-    co_return proxy_fail(user.empty() ? "the SOCKS5 proxy requires authentication (set FirewallUser)"
-                                      : "the SOCKS5 proxy accepts none of our authentication methods");
+  unsigned method = 0;
+  if (auto r = proxy::socks5_method_reply(rep, !user.empty(), method); !r.ok) co_return proxy_fail(r.error, r.remote);
   if (method == 0x02) {
     if (user.size() > 255 || pass.size() > 255) co_return config_failure("FirewallUser/FirewallPassword longer than 255 bytes");
     std::string auth("\x01", 1);
@@ -220,9 +214,7 @@ asio::awaitable<std::optional<Failure>> Transport::proxy_handshake(const Effecti
     if (ec) co_return io_fail("cannot authenticate to the SOCKS5 proxy");
     rep.clear();
     if (!co_await read_exact(rep, 2, ec)) co_return io_fail("the SOCKS5 proxy closed the connection during authentication");
-    if (rep[1] != 0) co_return proxy_fail("proxy authentication failed", "status " + std::to_string(static_cast<unsigned char>(rep[1])));
-  } else if (method != 0x00) {
-    co_return proxy_fail("the SOCKS5 proxy chose an unsupported method " + std::to_string(method));
+    if (auto r = proxy::socks5_auth_reply(rep); !r.ok) co_return proxy_fail(r.error, r.remote);
   }
   if (host.size() > 255) co_return config_failure("relay host name too long for SOCKS5");
   std::string req("\x05\x01\x00\x03", 4);  // CONNECT, domain name (the proxy resolves it)
@@ -234,16 +226,9 @@ asio::awaitable<std::optional<Failure>> Transport::proxy_handshake(const Effecti
   if (ec) co_return io_fail("cannot send the SOCKS5 CONNECT");
   rep.clear();
   if (!co_await read_exact(rep, 4, ec)) co_return io_fail("the SOCKS5 proxy closed the connection");
-  const auto rcode = static_cast<unsigned char>(rep[1]);
-  if (rcode != 0) {
-    static const char* names[] = {"succeeded", "general failure", "not allowed by ruleset", "network unreachable",
-                                  "host unreachable", "connection refused", "TTL expired", "command not supported",
-                                  "address type not supported"};
-    co_return proxy_fail(std::string("the SOCKS5 proxy could not connect: ") + (rcode < 9 ? names[rcode] : "unknown error"),
-                         "reply code " + std::to_string(rcode));
-  }
-  std::size_t addr_len = rep[3] == 1 ? 4 : rep[3] == 4 ? 16 : 0;
-  if (rep[3] == 3) {
+  std::size_t addr_len = 0;
+  if (auto r = proxy::socks5_connect_reply(rep, addr_len); !r.ok) co_return proxy_fail(r.error, r.remote);
+  if (addr_len == 0) {  // a domain name: its length byte first
     std::string l;
     if (!co_await read_exact(l, 1, ec)) co_return io_fail("the SOCKS5 proxy closed the connection");
     addr_len = static_cast<unsigned char>(l[0]);

@@ -59,6 +59,8 @@ class Daemon {
   }
   void hup() { ::kill(pid_, SIGHUP); }
   [[nodiscard]] std::string log() const { return slurp(log_); }
+  [[nodiscard]] int pid() const { return pid_; }
+  [[nodiscard]] int metrics_port() const { return metrics_port_; }
   [[nodiscard]] std::string metrics() const {
     return run("/usr/bin/python3 -c \"import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:" +
                std::to_string(metrics_port_) + "/metrics').read().decode())\"").out;
