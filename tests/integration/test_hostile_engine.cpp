@@ -81,7 +81,7 @@ BOOST_AUTO_TEST_CASE(huge_continuation_reply_via_sitemailctl_test_in_bounded_mem
   CtlSite s;
   auto r = s.test(relay_at(relay.port()));
   BOOST_TEST(r.code == 1);
-  BOOST_TEST(r.out == "FAILED (helo: bad reply during ehlo: reply of more than 512 lines (limit))\n", r.out << r.err);
+  BOOST_TEST(r.out == "FAILED Test connection failed. (helo: bad reply during ehlo: reply of more than 512 lines (limit))\n", r.out << r.err);
   BOOST_TEST(children_peak_rss_kib() < kRssBoundKib, "children's peak RSS " << children_peak_rss_kib() << " KiB");
 }
 
