@@ -11,7 +11,7 @@ PKGS=(
   libssl-dev libpq-dev openssl ca-certificates
   postgresql-15 postgresql-client-15
   postfix python3-aiosmtpd swaks microsocks dante-server tinyproxy
-  procps iproute2 hostname bc time
+  procps iproute2 hostname bc time python3-psycopg2
 )
 missing=()
 for p in "${PKGS[@]}"; do
