@@ -8,7 +8,8 @@ so a row the daemon records as sent always has its line, and a token seen twice 
 duplicate delivery. A message is only counted when its 250 is about to be sent: a
 transaction that ends in a 4xx or a dropped connection is never counted.
 
-Plain ports accept everything (except recipients `reject-...`, refused with 550). Flaky
+Each message waits a random 0..--delay-ms before it is counted and answered, as a real
+relay does some work, so a kill finds mail in flight. Plain ports accept everything (except recipients `reject-...`, refused with 550). Flaky
 ports also inject faults, at most one per token (so every message gets through on its
 second attempt) and never on two connections in a row of the same port:
   per token, with probability --fault-rate, at the token's first RCPT:
@@ -29,6 +30,7 @@ p.add_argument("--flaky", type=int, default=0, help="number of fault-injecting p
 p.add_argument("--fault-rate", type=float, default=0.1)
 p.add_argument("--conn-fault-rate", type=float, default=0.03)
 p.add_argument("--seed", type=int, default=1)
+p.add_argument("--delay-ms", type=float, default=100, help="each message waits 0..this before its 250 (a relay's work)")
 p.add_argument("--log", required=True)
 p.add_argument("--faults-log", required=True)
 p.add_argument("--ready-file", required=True)
@@ -140,6 +142,7 @@ async def session(reader, writer, port, flaky):
                 rcpts, token_fault = [], None
                 await reply("451 4.3.0 soak relay: local error in processing")
                 continue
+            await asyncio.sleep(rng.uniform(0, a.delay_ms) / 1000)
             body = b"".join(chunks)
             m = TOKEN_HDR.search(body)
             header_token = m.group(1).decode("ascii", "replace") if m else "-"

@@ -18,11 +18,10 @@ from soak_checks import recovery_table, verify
 from soak_processes import Daemon, Db, PgCluster, Relay, run_checked
 
 PROFILES = {
-    # sites, messages, waves, seconds between waves, kills, seconds between kills,
-    # PostgreSQL restarts (mode, at this fraction of the insertion phase)
-    "short": dict(sites=40, messages=3000, waves=6, wave_every=4.0, kills=4, kill_every=(4.0, 7.0),
-                  pg_restarts=[("immediate", 0.5)]),
-    "full": dict(sites=200, messages=20000, waves=20, wave_every=3.0, kills=10, kill_every=(4.0, 8.0),
+    # sites, messages, waves, seconds between waves, kills (spread over the waves),
+    # PostgreSQL restarts (mode, after the wave at this fraction of the waves)
+    "short": dict(sites=40, messages=3000, waves=6, wave_every=4.0, kills=4, pg_restarts=[("immediate", 0.5)]),
+    "full": dict(sites=200, messages=20000, waves=20, wave_every=3.0, kills=10,
                  pg_restarts=[("fast", 0.3), ("immediate", 0.75)]),
 }
 
@@ -38,6 +37,7 @@ ap.add_argument("--restart-delay", type=float, default=1.0, help="seconds betwee
 ap.add_argument("--flaky-fraction", type=float, default=0.25, help="share of sites whose relay injects faults")
 ap.add_argument("--fault-rate", type=float, default=0.10, help="share of messages a flaky relay faults once")
 ap.add_argument("--conn-fault-rate", type=float, default=0.03, help="share of connections a flaky relay faults")
+ap.add_argument("--relay-delay-ms", type=float, default=100, help="relays wait 0..this before each 250 to DATA")
 ap.add_argument("--reject-rate", type=float, default=0.005, help="share of messages to a recipient refused with 550")
 ap.add_argument("--cancel", type=int, default=5, help="messages queued for later and cancelled with sitemailctl")
 ap.add_argument("--seed", type=int, default=None)
@@ -90,7 +90,8 @@ try:
     db = Db(dsn)
     db.query("INSERT INTO customization (custkey, value, nvtgc) VALUES ('EMailSMTPServer','127.0.0.1','ILL'),"
              "('EMailFromAddress','soak@lib.example','ILL'),('Helo','soak.example','ILL')")
-    relay = Relay(work, len(sites) - len(flaky_sites), len(flaky_sites), args.fault_rate, args.conn_fault_rate, seed)
+    relay = Relay(work, len(sites) - len(flaky_sites), len(flaky_sites), args.fault_rate, args.conn_fault_rate,
+                  args.relay_delay_ms, seed)
     plain_ports, flaky_ports = list(relay.ports["plain"]), list(relay.ports["flaky"])
     port_of = {s: (flaky_ports.pop() if s in flaky_sites else plain_ports.pop()) for s in sites}
     for s in sites:
@@ -105,14 +106,14 @@ try:
 
     # --- the plan: waves, kills, PostgreSQL restarts (seconds after the daemons started)
     t_run = now()
-    insert_phase = P["waves"] * P["wave_every"]
-    events = [(2.0 + w * P["wave_every"], "wave", w) for w in range(P["waves"])]
-    t = 2.0 + rng.uniform(*P["kill_every"])
+    # Kills and restarts follow a wave by a moment, while both daemons are busy with it.
+    wave_at = [2.0 + w * P["wave_every"] for w in range(P["waves"])]
+    events = [(at, "wave", w) for w, at in enumerate(wave_at)]
     for k in range(P["kills"]):
-        events.append((t, "kill", k + 1))
-        t += rng.uniform(*P["kill_every"])
+        w = 1 + round(k * (P["waves"] - 1) / P["kills"])
+        events.append((wave_at[w] + rng.uniform(0.2, 1.0), "kill", k + 1))
     for mode, frac in P["pg_restarts"]:
-        events.append((2.0 + frac * insert_phase + rng.uniform(0, 1.5), "pg", mode))
+        events.append((wave_at[round(frac * (P["waves"] - 1))] + rng.uniform(0.5, 2.0), "pg", mode))
     events = sorted(((t_run + at, kind, arg) for at, kind, arg in events), key=lambda e: e[0])
 
     weights = [5 if i < max(1, len(sites) // 10) else 1 for i in range(len(sites))]  # a few busy sites

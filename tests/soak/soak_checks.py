@@ -99,6 +99,9 @@ def verify(expected, rows, received, kills, settled):
         print("  duplicate: token %s id %s site %s received %d times; %s" % (t, rid, site, c, where))
         if not ks:
             outside.append(t)
+    per_kill = Counter(n for t, _ in dups for n in held_by_kill.get(id_of.get(t, (None,))[0], []))
+    if per_kill:
+        print("duplicates per kill: " + ", ".join("#%d: %d" % kv for kv in sorted(per_kill.items())))
     v.check(not outside, "duplicates only within crash windows",
             "%d duplicates outside any crash window: %s" % (len(outside), sample(outside)))
     return v

@@ -111,14 +111,14 @@ class PgCluster:
 class Relay:
     """relay.py with `plain` + `flaky` ports; `ports` maps kind -> list of ports."""
 
-    def __init__(self, work, plain, flaky, fault_rate, conn_fault_rate, seed):
+    def __init__(self, work, plain, flaky, fault_rate, conn_fault_rate, delay_ms, seed):
         self.log = os.path.join(work, "relay-messages.log")
         self.faults_log = os.path.join(work, "relay-faults.log")
         self.stats_file = os.path.join(work, "relay-stats.json")
         ready = os.path.join(work, "relay-ready.json")
         self.proc = subprocess.Popen(
             ["/usr/bin/python3", os.path.join(HERE, "relay.py"), "--plain", str(plain), "--flaky", str(flaky),
-             "--fault-rate", str(fault_rate), "--conn-fault-rate", str(conn_fault_rate), "--seed", str(seed),
+             "--fault-rate", str(fault_rate), "--conn-fault-rate", str(conn_fault_rate), "--delay-ms", str(delay_ms), "--seed", str(seed),
              "--log", self.log, "--faults-log", self.faults_log, "--ready-file", ready, "--stats-file", self.stats_file],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "relay.stderr"), "w"))
         deadline = time.monotonic() + 60
