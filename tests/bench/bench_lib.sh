@@ -70,7 +70,8 @@ queue_messages() {
 sitemaild_once() {
   local start end
   start=$(now)
-  timeout -s TERM "$1" /usr/bin/time -f "%M" -o "$work/rss" "$build/server/sitemaild" --once \
+  # time(1) outside timeout(1): its %M is the largest RSS of its descendants, sitemaild's.
+  /usr/bin/time -f "%M" -o "$work/rss" timeout -s TERM "$1" "$build/server/sitemaild" --once \
     --config "$work/sitemaild.conf" 2>"$work/daemon-once.log" || true
   end=$(now)
   ONCE_SECONDS=$(calc "$end - $start")
@@ -138,17 +139,25 @@ postfix_fill() {
 }
 
 # postfix_drain TIMEOUT: release the held queue and time it to empty; sets PF_SECONDS
-# and PF_LEFT (messages still queued when TIMEOUT ran out).
+# and PF_LEFT (messages still queued when TIMEOUT ran out). The clock starts at the first
+# flush; a flush sent while the reload restarts qmgr can be lost, so it is repeated while
+# nothing has moved.
 postfix_drain() {
-  local start end
+  local start end last moved
   postconf -c "$pfdir/etc" -e "defer_transports ="
-  start=$(now)
   postfix -c "$pfdir/etc" reload >/dev/null 2>&1
+  sleep 2
+  start=$(now)
   postqueue -c "$pfdir/etc" -f
-  PF_LEFT=$(pf_queue_count)
+  PF_LEFT=$(pf_queue_count); last=$PF_LEFT; moved=$start
   while [ "$PF_LEFT" -gt 0 ] && [ "$(calc "$(now) - $start < $1")" = 1 ]; do
     sleep 0.2
     PF_LEFT=$(pf_queue_count)
+    if [ "$PF_LEFT" -lt "$last" ]; then
+      last=$PF_LEFT; moved=$(now)
+    elif [ "$(calc "$(now) - $moved > 5")" = 1 ]; then
+      postqueue -c "$pfdir/etc" -f; moved=$(now)
+    fi
   done
   end=$(now)
   PF_SECONDS=$(calc "$end - $start")

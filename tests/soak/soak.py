@@ -74,7 +74,7 @@ print("soak: %d sites (%d with fault-injecting relays), %d messages in %d waves 
       "%d SIGKILLs (restart after %.1f s), PostgreSQL restarts: %s; settle timeout %.0f s"
       % (len(sites), len(flaky_sites), P["messages"], P["waves"], P["wave_every"], P["kills"], args.restart_delay,
          ", ".join(m for m, _ in P["pg_restarts"]), args.settle_timeout))
-print("soak: sitemaild config: shipped defaults%s" % (" + development overrides: " + args.daemon_conf_extra.replace("\n", "; ")
+print("soak: sitemaild config: shipped defaults%s" % (" + development overrides: " + args.daemon_conf_extra.replace("\\n", "; ")
                                                       if args.daemon_conf_extra else " (metrics off)"), flush=True)
 
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(2))  # stop everything through `finally`
