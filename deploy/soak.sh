@@ -33,5 +33,5 @@ if [ -z "$build" ]; then
 fi
 /usr/bin/python3 -c 'import psycopg2' 2>/dev/null \
   || { echo "soak.sh: python3-psycopg2 is missing; run deploy/install-deps.sh" >&2; exit 2; }
-exec /usr/bin/python3 tests/soak/soak.py --profile "$profile" \
+exec /usr/bin/python3 -B tests/soak/soak.py --profile "$profile" \
   --sitemaild "$build/server/sitemaild" --sitemailctl "$build/server/sitemailctl" ${extra[@]+"${extra[@]}"}

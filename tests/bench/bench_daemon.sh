@@ -50,7 +50,7 @@ start_daemon() {
 stop_daemon() { kill -TERM "$dpid" 2>/dev/null || true; wait "$dpid" 2>/dev/null || true; }
 
 echo "== 1. drain: $N queued 1 KiB messages, sitemaild --once (shipped defaults) vs Postfix (same held queue)"
-printf '%-7s | %-34s | %-30s | %-7s | %s\n' sites "sitemaild --once" "Postfix" ratio "sitemaild peak RSS"
+printf '%-6s | %-44s | %-44s | %-6s | %s\n' sites "sitemaild --once" "Postfix" ratio "sitemaild peak RSS"
 rss_last=0; sites_last=0
 for C in $COUNTS; do
   nsinks=$((C < SINKS ? C : SINKS))
@@ -66,8 +66,8 @@ for C in $COUNTS; do
   theirs=$(calc "($PF_HELD - $PF_LEFT) / $PF_SECONDS")
   pf_txt=$(printf '%.0f msg/s (%s held, %.1f s)' "$theirs" "$PF_HELD" "$PF_SECONDS")
   [ "$PF_LEFT" -gt 0 ] && pf_txt="$pf_txt, $PF_LEFT left"
-  printf '%-7s | %-34s | %-30s | %-7s | %.1f MiB\n' "$C" "$ours_txt" "$pf_txt" \
-    "$(printf '%.1fx' "$(calc "$ours / ($theirs + 0.000001)")")" "$(calc "$ONCE_RSS_KIB / 1024")"
+  ratio=n/a; [ "$(calc "$theirs > 0")" = 1 ] && ratio=$(printf '%.1fx' "$(calc "$ours / $theirs")")
+  printf '%-6s | %-44s | %-44s | %-6s | %.1f MiB\n' "$C" "$ours_txt" "$pf_txt" "$ratio" "$(calc "$ONCE_RSS_KIB / 1024")"
   rss_last=$ONCE_RSS_KIB; sites_last=$C
 done
 echo "target: sitemaild >= 5x Postfix at every site count (aim 10x)"

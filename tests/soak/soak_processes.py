@@ -117,7 +117,7 @@ class Relay:
         self.stats_file = os.path.join(work, "relay-stats.json")
         ready = os.path.join(work, "relay-ready.json")
         self.proc = subprocess.Popen(
-            ["/usr/bin/python3", os.path.join(HERE, "relay.py"), "--plain", str(plain), "--flaky", str(flaky),
+            ["/usr/bin/python3", "-B", os.path.join(HERE, "relay.py"), "--plain", str(plain), "--flaky", str(flaky),
              "--fault-rate", str(fault_rate), "--conn-fault-rate", str(conn_fault_rate), "--delay-ms", str(delay_ms), "--seed", str(seed),
              "--log", self.log, "--faults-log", self.faults_log, "--ready-file", ready, "--stats-file", self.stats_file],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "relay.stderr"), "w"))
