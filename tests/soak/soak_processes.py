@@ -105,6 +105,8 @@ class PgCluster:
         return time.monotonic() - self.restart_started
 
     def stop(self):
+        if self.restarting is not None:  # let a restart finish, or it starts the server again
+            self.restarting.wait()
         subprocess.run([PG_SCRIPT, "stop", self.dir], capture_output=True)
 
 
