@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
 # bench.sh — run the benchmarks and print their figures next to a reference measured in
-# the same run. Figures are reported, never asserted.
+# the same run, with targets beside them. Figures are reported, never asserted; sitemaild
+# runs with its shipped defaults. Not run by CI.
+# Usage: deploy/bench.sh [--quick]
+#   --quick  a fast check that every benchmark runs (fewer messages and sites, short waits);
+#            the full run takes several minutes (tests/bench/bench_daemon.sh says what it does)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+quick=""
+case "${1:-}" in
+  --quick) quick=--quick ;;
+  "") ;;
+  -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "usage: deploy/bench.sh [--quick]" >&2; exit 2 ;;
+esac
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target bench_resolve >/dev/null
 work=$(mktemp -d /tmp/sitemail-bench.XXXXXX)
@@ -32,7 +43,7 @@ printf 'ratio sitemail / smtp-source: %.2f (target >= 0.7)\n' "$(echo "$ours / $
 
 echo
 cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target sitemaild sitemailctl >/dev/null
-tests/bench/bench_daemon.sh build
+tests/bench/bench_daemon.sh build $quick
 
 # ---- oauth (issue 10): token requests per 10,000 messages over 10 sites ----
 echo

@@ -11,7 +11,7 @@ PKGS=(
   libssl-dev libpq-dev openssl ca-certificates
   postgresql-15 postgresql-client-15
   postfix python3-aiosmtpd swaks microsocks dante-server tinyproxy
-  procps iproute2 hostname bc time
+  procps iproute2 hostname bc time python3-psycopg2
   # sd_notify; the package test: systemd-analyze, cpack shlibdeps (file, dpkg-dev), man pages
   libsystemd-dev systemd file dpkg-dev adduser man-db groff-base
   nlohmann-json3-dev

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # pg-cluster.sh — a private PostgreSQL 15 cluster on a Unix socket, for the quickstart and
-# the tests. Usage: pg-cluster.sh start|stop|status DIR
+# the tests. Usage: pg-cluster.sh start|stop|status DIR, pg-cluster.sh restart DIR [fast|immediate]
 #   start: initdb DIR/data (trust auth, no TCP), start it with its socket in DIR, and
 #          print the conninfo to use. Idempotent: an already running cluster is reused.
 # PostgreSQL refuses to run as root, so as root the cluster runs as user `postgres`.
@@ -37,7 +37,10 @@ case "$cmd" in
     if [ -f "$dir/data/PG_VERSION" ]; then as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true; fi
     ;;
   restart)
-    as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w -l "$dir/server.log" restart >/dev/null
+    # restart DIR [fast|immediate]: immediate is a crash (no checkpoint), then WAL recovery
+    mode=${3:-fast}
+    case "$mode" in fast|immediate) ;; *) echo "pg-cluster: restart mode must be fast or immediate" >&2; exit 2 ;; esac
+    as_pg "$bin/pg_ctl" -D "$dir/data" -m "$mode" -w -t 120 -l "$dir/server.log" restart >/dev/null
     ;;
   status)
     as_pg "$bin/pg_ctl" -D "$dir/data" status
