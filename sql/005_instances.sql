@@ -13,3 +13,5 @@ CREATE TABLE IF NOT EXISTS sitemail_instance (
     heartbeat_at timestamptz NOT NULL DEFAULT now()
 );
 ALTER TABLE outbox ADD COLUMN IF NOT EXISTS lease_instance int;
+-- Claims take each chosen site's oldest due rows: one index range scan per site.
+CREATE INDEX IF NOT EXISTS outbox_site_due_idx ON outbox (nvtgc, next_attempt_at, id) WHERE status = 'queued';

@@ -66,8 +66,8 @@ class DbWorker {
   // A site holds at most this many claimed-but-unsettled messages per connection it may
   // open (and at least kSiteRoomMin), so one slow or dead relay never holds up the others
   // and a crash strands little.
-  static constexpr int kSiteRoomPerConnection = 2;
-  static constexpr int kSiteRoomMin = 8;
+  static constexpr int kSiteRoomPerConnection = 4;
+  static constexpr int kSiteRoomMin = 16;
   // admin (issue 11): held marks for new mail, retention purge, reload acknowledgements
   Housekeeping housekeeping_{conf_};
   std::vector<std::string> reload_requests_;  // NOTIFY payloads of `sitemailctl reload` (db thread only)

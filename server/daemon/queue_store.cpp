@@ -22,20 +22,27 @@ std::vector<ClaimedRow> QueueStore::claim(const ClaimLimits& l) {
   std::vector<std::string> rooms, busy;
   for (int r : l.rooms) rooms.push_back(std::to_string(r));
   for (int b : l.busy) busy.push_back(std::to_string(b));
-  // The candidate window is locked with SKIP LOCKED (rows another instance is claiming
-  // right now are passed over, so two instances never wait for or take the same row);
-  // the fair choice among the candidates is then made, and the rest unlocked at commit.
+  // The oldest due rows show which sites have mail (a window read without locks); those
+  // sites are taken in fair order (nothing in flight first, then the fewest in flight,
+  // then the oldest mail), and of each chosen site up to its room of its oldest rows,
+  // locked with SKIP LOCKED (a row another instance is claiming is passed over). Taking a
+  // few rows per site rather than one row of many sites lets a connection carry several
+  // messages.
   auto r = db_.exec(
       "WITH cand AS ("
       "  SELECT id, nvtgc FROM outbox"
       "  WHERE status = 'queued' AND next_attempt_at <= now() AND NOT (nvtgc = ANY($3::text[]))"
-      "  ORDER BY next_attempt_at, id LIMIT $5 FOR NO KEY UPDATE SKIP LOCKED),"
-      " ranked AS ("
-      "  SELECT c.id, row_number() OVER (PARTITION BY c.nvtgc ORDER BY c.id) AS rn, coalesce(x.room, $8::int) AS room,"
-      "         coalesce(x.busy, 0) AS busy"
-      "  FROM cand c LEFT JOIN unnest($6::text[], $7::int[], $10::int[]) AS x(site, room, busy) ON x.site = c.nvtgc),"
-      // fair share: the next row of the site with the least in flight goes first
-      " due AS (SELECT id FROM ranked WHERE rn <= room ORDER BY busy + rn, id LIMIT $4) "
+      "  ORDER BY next_attempt_at, id LIMIT $5),"
+      " sites AS ("
+      "  SELECT c.nvtgc, min(c.id) AS first_id, coalesce(min(x.room), $8::int) AS room, coalesce(min(x.busy), 0) AS busy"
+      "  FROM cand c LEFT JOIN unnest($6::text[], $7::int[], $10::int[]) AS x(site, room, busy) ON x.site = c.nvtgc"
+      "  GROUP BY c.nvtgc),"
+      " due AS ("
+      "  SELECT r.id FROM (SELECT * FROM sites ORDER BY busy, first_id) s"
+      "  CROSS JOIN LATERAL (SELECT o.id FROM outbox o"
+      "    WHERE o.nvtgc = s.nvtgc AND o.status = 'queued' AND o.next_attempt_at <= now()"
+      "    ORDER BY o.next_attempt_at, o.id LIMIT s.room FOR NO KEY UPDATE SKIP LOCKED) r"
+      "  LIMIT $4) "
       "UPDATE outbox o SET status = 'sending', lease_owner = $1, lease_instance = nullif($9::int, 0),"
       "  lease_until = now() + make_interval(secs => $2::int), attempts = o.attempts + 1 "
       "FROM due WHERE o.id = due.id "

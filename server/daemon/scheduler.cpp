@@ -48,10 +48,17 @@ void SlotScheduler::idle(const std::string& site, ConnId id, Clock::time_point s
 
 void SlotScheduler::busy(const std::string&, ConnId id) { idle_.erase(id); }
 
+int SlotScheduler::starved() const {
+  return static_cast<int>(std::count_if(waiting_.begin(), waiting_.end(), [&](const std::string& s) { return open(s) == 0; }));
+}
+
+bool SlotScheduler::may_linger() const { return starved() == 0; }
+
 std::optional<SlotScheduler::ConnId> SlotScheduler::evict() {
-  if (waiting_.empty() || idle_.empty()) return std::nullopt;
-  // Slots already on their way back cover that many waiting sites.
-  if (evicting_ >= static_cast<int>(waiting_.size())) return std::nullopt;
+  if (idle_.empty()) return std::nullopt;
+  // Only a site with no connection at all takes one from another site; slots already on
+  // their way back cover that many starved sites.
+  if (evicting_ >= starved()) return std::nullopt;
   auto victim = idle_.end();
   for (auto it = idle_.begin(); it != idle_.end(); ++it) {
     if (waiting(it->second.site)) continue;
@@ -67,7 +74,7 @@ std::optional<SlotScheduler::ConnId> SlotScheduler::evict() {
 
 bool SlotScheduler::should_yield(const std::string& site, int carried) const {
   if (carried < kYieldAfter) return false;
-  return std::any_of(waiting_.begin(), waiting_.end(), [&](const std::string& s) { return s != site; });
+  return std::any_of(waiting_.begin(), waiting_.end(), [&](const std::string& s) { return s != site && open(s) == 0; });
 }
 
 }  // namespace sitemail

@@ -5,11 +5,13 @@
 //  - at most `global_limit` connections in all ([delivery] max_connections);
 //  - per site at most min(MaxConnections, its share of the pool) ([delivery] site_share,
 //    percent), so one site can never take every slot;
-//  - sites that have mail and no slot wait in FIFO order; a freed slot goes to the site
-//    that has waited longest;
-//  - while a site waits, idle connections of other sites close first (least recently
-//    used first), and a busy connection of another site hands its slot over after it has
-//    carried kYieldAfter messages (round robin at connection granularity).
+//  - sites that want another connection and find the pool full wait in FIFO order; a
+//    freed slot goes to the site that has waited longest;
+//  - while a site with NO connection at all waits (starved), idle connections of other
+//    sites close first (least recently used first), connections do not linger after
+//    their site's mail, and a busy connection of another site hands its slot over after it
+//    has carried kYieldAfter messages (round robin at connection granularity). A site
+//    that already has a connection and wants a second one never takes another site's.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -48,8 +50,10 @@ class SlotScheduler {
   // used, never one of a waiting site's own), or nothing. The victim leaves the idle list.
   [[nodiscard]] std::optional<ConnId> evict();
   // Should a connection that just finished a message stay open when its site has no more
-  // mail? Only when no other site is waiting for a slot.
-  [[nodiscard]] bool may_linger() const { return waiting_.empty(); }
+  // mail? Only when no starved site (waiting, with no connection) needs the slot.
+  [[nodiscard]] bool may_linger() const;
+  // Waiting sites that have no connection at all.
+  [[nodiscard]] int starved() const;
   // Should a busy connection that has carried `carried` messages hand its slot over?
   [[nodiscard]] bool should_yield(const std::string& site, int carried) const;
 

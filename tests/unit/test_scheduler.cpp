@@ -78,4 +78,24 @@ BOOST_AUTO_TEST_CASE(a_busy_connection_yields_to_a_waiting_site_after_enough_mes
   BOOST_TEST(s.total() == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_site_wanting_a_second_connection_does_not_take_others_slots) {
+  SlotScheduler s(2, 100);
+  auto a = *s.acquire("A", 2);
+  auto b = *s.acquire("B", 2);
+  BOOST_TEST(!s.acquire("A", 2).has_value());  // A waits for a second connection
+  BOOST_TEST(s.waiting("A"));
+  BOOST_TEST(s.starved() == 0);
+  BOOST_TEST(s.may_linger());  // B's connection may keep its session for more of B's mail
+  s.idle("B", b, Clock::now());
+  BOOST_TEST(!s.evict().has_value());
+  BOOST_TEST(!s.should_yield("B", SlotScheduler::kYieldAfter));
+  BOOST_TEST(!s.acquire("C", 2).has_value());  // C has nothing: starved
+  BOOST_TEST(s.starved() == 1);
+  BOOST_TEST(!s.may_linger());
+  auto v = s.evict();
+  BOOST_REQUIRE(v.has_value());
+  BOOST_TEST(*v == b);
+  (void)a;
+}
+
 BOOST_AUTO_TEST_SUITE_END()
