@@ -5,7 +5,7 @@
 -- claims record the instance in outbox.lease_instance. When the lock is gone (the session
 -- ended: killed, crashed, host gone) and the heartbeat is older than
 -- [delivery] dead_instance_grace, any live instance puts that instance's rows back in the
--- queue. The lease (lease_until) stays as the bound when PostgreSQL cannot tell.
+-- queue (not within 8 s of a PostgreSQL start, so live instances can reconnect first). The lease (lease_until) stays as the bound when PostgreSQL cannot tell.
 CREATE TABLE IF NOT EXISTS sitemail_instance (
     id           serial PRIMARY KEY,
     owner        text NOT NULL,                       -- host:pid:nonce, as in outbox.lease_owner

@@ -316,7 +316,9 @@ void DbWorker::run() {
       log::error("database", {{"status", "down"}, {"problem", e.what()}, {"retry_in", std::to_string(backoff) + "s"}});
       for (int i = 0; i < backoff * 10 && !(stopping_ && in_flight_ <= 0); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
       if (stopping_ && in_flight_ <= 0 && outcomes_.empty()) break;
-      backoff = std::min(backoff * 2, 30);
+      // at most 2 s: after a PostgreSQL restart every live instance must be back (and hold its
+      // instance lock again) well within the restart grace of queue_store.cpp
+      backoff = std::min(backoff * 2, 2);
     }
   }
   metrics_.set_db_up(false);

@@ -151,7 +151,7 @@ constexpr const char* kDeadInstances =
     "       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
     "       AND l.classid = $4::bigint::oid AND l.objid = i.id::oid AND l.objsubid = 2)";
 // After a PostgreSQL restart, live instances get this long to reconnect and lock again.
-constexpr int kRestartGraceSeconds = 15;
+constexpr int kRestartGraceSeconds = 8;
 }  // namespace
 
 std::map<int, int> QueueStore::recover_dead(int grace_seconds) {

@@ -112,8 +112,11 @@ std::string authenticate_message(const Challenge& c, const std::string& user_in,
     RAND_bytes(reinterpret_cast<unsigned char*>(client_challenge.data()), 8);
   }
   if (!filetime) {
-    auto since_1601 = std::chrono::system_clock::now().time_since_epoch() + std::chrono::seconds(11644473600LL);
-    *filetime = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(since_1601).count() / 100);
+    // FILETIME: 100 ns units since 1601 (computed in 100 ns units: 1601 in nanoseconds
+    // would overflow a 64-bit count)
+    using ticks = std::chrono::duration<std::int64_t, std::ratio<1, 10000000>>;
+    const auto since_1970 = std::chrono::duration_cast<ticks>(std::chrono::system_clock::now().time_since_epoch()).count();
+    *filetime = static_cast<std::uint64_t>(since_1970) + 11644473600ULL * 10000000ULL;
   }
   const auto key = ntowf_v2(password, user, domain);
   const auto nt = ntlmv2_response(key, c.server_challenge, client_challenge, *filetime, c.target_info);
