@@ -47,8 +47,9 @@ asio::awaitable<void> Client::drive() {
                                      : "waiting for the " + state + " reply");
         boost::system::error_code ec;
         std::size_t n = co_await transport_->read_some(buf, sizeof buf, ec);
-        if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
-          session_.on_eof();
+        if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated ||
+            (ec == asio::error::connection_reset && !transport_->timed_out())) {
+          session_.on_eof();  // the relay closed (or reset) the connection
         } else if (ec) {
           Stage st = std::string_view(session_.state_name()) == "greeting" ? Stage::greeting : Stage::message;
           session_.abort(network_failure(st, std::string("read failed during ") + session_.state_name() + ": " +
