@@ -47,7 +47,7 @@ for ((i = 0; i < SITES; i++)); do
 <OAuthClientSecret>bench-secret</OAuthClientSecret><MaxConnections>4</MaxConnections></MailSettings>
 XML
 done
-printf '[metrics]\nlisten =\n[delivery]\nbatch_size = 500\n' > "$work/sitemaild.conf"
+printf '[metrics]\nlisten =\n' > "$work/sitemaild.conf"
 psql "$db" -qc "INSERT INTO outbox (nvtgc, to_addrs, subject, body_text) SELECT 'O' || lpad((g % $SITES)::text, 2, '0'), 'rcpt@dest.example', 'bench ' || g, 'body' FROM generate_series(1, $N) g"
 
 echo "== OAuth: token requests for $N messages over $SITES sites (XOAUTH2 over STARTTLS, tokens valid 1 h)"
