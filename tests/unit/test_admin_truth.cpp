@@ -8,6 +8,7 @@
 #include "mail_settings_file.hpp"
 #include "resolver.hpp"
 #include "session.hpp"
+#include "site_settings.hpp"
 #include "text_util.hpp"
 
 using namespace sitemail;
@@ -15,15 +16,7 @@ using namespace sitemail::smtp;
 
 namespace {
 
-std::shared_ptr<const EffectiveSettings> site(const std::string& body) {
-  auto db = layer_from_db_rows("db:ILL", {{"EMailSMTPServer", "relay.example"}, {"EMailFromAddress", "ill@lib.example"}});
-  auto file = parse_mail_settings("<MailSettings>" + body + "</MailSettings>", "T.config");
-  ResolveEnv env;
-  env.host_fqdn = "client.example";
-  auto r = resolve_site("T", SiteLayers{&db, nullptr, nullptr, &file}, env);
-  BOOST_REQUIRE_MESSAGE(r.valid, (r.first_error() ? r.first_error()->to_line() : ""));
-  return r.settings;
-}
+std::shared_ptr<const EffectiveSettings> site(const std::string& body) { return test::site_settings(body); }
 
 // Drives a session with scripted server replies; a STARTTLS handshake "succeeds" at once.
 Session::Action drive(Session& s, const std::vector<std::string>& replies) {

@@ -7,21 +7,14 @@
 #include "mail_settings_file.hpp"
 #include "resolver.hpp"
 #include "session.hpp"
+#include "site_settings.hpp"
 
 using namespace sitemail;
 using namespace sitemail::smtp;
 
 namespace {
 
-std::shared_ptr<const EffectiveSettings> settings(const std::string& body) {
-  auto db = layer_from_db_rows("db:ILL", {{"EMailSMTPServer", "relay.example"}, {"EMailFromAddress", "ill@lib.example"}});
-  auto file = parse_mail_settings("<MailSettings>" + body + "</MailSettings>", "T.config");
-  ResolveEnv env;
-  env.host_fqdn = "client.example";
-  auto r = resolve_site("T", SiteLayers{&db, nullptr, nullptr, &file}, env);
-  BOOST_REQUIRE_MESSAGE(r.valid, (r.first_error() ? r.first_error()->to_line() : ""));
-  return r.settings;
-}
+std::shared_ptr<const EffectiveSettings> settings(const std::string& body) { return test::site_settings(body); }
 
 SessionParams params(const EffectiveSettings& s) {
   auto p = session_params(s);
