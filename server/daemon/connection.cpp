@@ -1,7 +1,6 @@
 // connection.cpp — one SMTP connection of the Dispatcher (delivery.hpp): open it (with the
 // overall [delivery] transaction_deadline on top of the per-read Timeout), carry the
-// site's mail one message at a time, wait briefly for more while no other site needs the
-// slot, and always end with QUIT + TLS close. Whatever happens inside, including an
+// site's mail one message at a time, wait for more while no starved site needs the slot, and always end with QUIT + TLS close. Whatever happens inside, including an
 // exception, the connection ends through on_connection_end(), which settles the message it
 // was carrying and frees the slot.
 #include <set>
@@ -79,29 +78,47 @@ asio::awaitable<void> Dispatcher::connection(std::shared_ptr<ConnState> cs) {
   }
   st.failures = 0;
   int carried = 0;
+  const char* why = "stopping";
   while (cs->current && !stopping_) {
     Job job = std::move(*cs->current);
     client.set_deadline(deadline);
     const bool again = co_await carry(client, st, *cs, std::move(job));
     client.set_deadline(std::chrono::seconds(0));
     ++carried;
-    if (!again || !client.usable() || stopping_) break;
-    if (sched_.should_yield(code, carried)) break;  // another site waits: hand the slot over
+    if (!again || !client.usable() || stopping_) {
+      why = stopping_ ? "stopping" : "unusable";
+      break;
+    }
+    if (sched_.yield(code, cs->id, carried)) {  // a starved site waits: hand the slot over
+      why = "yielded";
+      break;
+    }
     if (st.pending.empty()) {
-      if (!sched_.may_linger()) break;  // another site waits for a slot: do not sit on it
+      // Wait for more of the site's mail, unless a starved site needs this slot now.
       asio::steady_timer idle(io_, kIdleKeep);
       cs->idle_timer = &idle;
       sched_.idle(code, cs->id, Clock::now());
-      boost::system::error_code ec;
-      co_await idle.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      make_room();  // may pick this very connection
+      if (!sched_.evicted(cs->id)) {
+        boost::system::error_code ec;
+        co_await idle.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
       cs->idle_timer = nullptr;
       sched_.busy(code, cs->id);
-      if (st.pending.empty() || stopping_) break;  // idle too long, evicted, or stopping
+      // evicted for a starved site (even if mail of this site came meanwhile), idle too long, or stopping
+      if (sched_.evicted(cs->id) || st.pending.empty() || stopping_) {
+        why = sched_.evicted(cs->id) ? "evicted" : stopping_ ? "stopping" : "idle";
+        break;
+      }
     }
-    if (st.pending.front().site->settings != settings) break;  // reloaded: a new connection uses the new settings
+    if (st.pending.front().site->settings != settings) {  // reloaded: a new connection uses the new settings
+      why = "reloaded";
+      break;
+    }
     cs->current = std::move(st.pending.front());
     st.pending.pop_front();
   }
+  log::debug("connection_closed", {{"site", code}, {"relay", client.peer()}, {"messages", std::to_string(carried)}, {"reason", why}});
   co_await client.close();  // QUIT and TLS close_notify, bounded
 }
 

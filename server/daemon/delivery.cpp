@@ -80,6 +80,7 @@ void Dispatcher::pump() {
   std::vector<std::string> order(sched_.line().begin(), sched_.line().end());
   for (const auto& [code, st] : sites_)
     if (!st.pending.empty() && !sched_.waiting(code)) order.push_back(code);
+  std::vector<std::string> ready;  // sites with mail that may connect now
   for (const auto& code : order) {
     auto it = sites_.find(code);
     if (it == sites_.end() || it->second.pending.empty()) {
@@ -99,18 +100,33 @@ void Dispatcher::pump() {
     // Idle connections of the site take its mail first.
     for (auto& [id, cs] : st.conns)
       if (cs->idle_timer) cs->idle_timer->cancel();
-    const int cap = sched_.site_cap(static_cast<int>(st.pending.front().site->settings->number(Setting::MaxConnections)));
-    // one connection per waiting message, up to the site's cap (open ones take theirs too)
-    int want = static_cast<int>(st.pending.size()) - static_cast<int>(st.conns.size());
-    while (want > 0) {
-      auto id = sched_.acquire(code, cap);
-      if (!id) break;
-      spawn(code, *id);
-      --want;
-    }
-    if (want <= 0 || sched_.open(code) >= cap) sched_.satisfied(code);
+    ready.push_back(code);
   }
-  // Sites still in line: idle connections of other sites make room (least recently used).
+  // Every site's first connection before any site's second: a free slot taken for an extra
+  // connection would only be handed back to the next site that has none.
+  for (const bool first : {true, false}) {
+    for (const auto& code : ready) {
+      auto& st = sites_[code];
+      if (first != st.conns.empty() || st.pending.empty()) continue;
+      const int cap = sched_.site_cap(static_cast<int>(st.pending.front().site->settings->number(Setting::MaxConnections)));
+      // one connection per waiting message, up to the site's cap (open ones take theirs too)
+      int want = first ? 1 : static_cast<int>(st.pending.size()) - static_cast<int>(st.conns.size());
+      while (want > 0) {
+        auto id = sched_.acquire(code, cap);
+        if (!id) break;
+        spawn(code, *id);
+        --want;
+      }
+      if (!first && (want <= 0 || sched_.open(code) >= cap)) sched_.satisfied(code);
+      if (first && want > 0) continue;  // in line for a slot
+      if (first && static_cast<int>(st.pending.size()) <= static_cast<int>(st.conns.size())) sched_.satisfied(code);
+    }
+  }
+  make_room();
+}
+
+void Dispatcher::make_room() {
+  // Starved sites in line: idle connections of other sites close (least recently used).
   while (auto victim = sched_.evict()) {
     for (auto& [code, st] : sites_)
       if (auto c = st.conns.find(*victim); c != st.conns.end() && c->second->idle_timer) c->second->idle_timer->cancel();

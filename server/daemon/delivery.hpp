@@ -61,10 +61,12 @@ class Dispatcher {
     std::shared_ptr<const EffectiveSettings> tls_for;  // held, so a reused address cannot alias it
   };
   // An open connection waits this long for more mail of its site before it says QUIT
-  // (only while no other site is waiting for a slot).
+  // (unless a site with no connection needs the slot: then the least recently used idle
+  // connections close first).
   static constexpr std::chrono::milliseconds kIdleKeep{2000};
 
   void pump();
+  void make_room();  // close idle connections of other sites for the starved sites in line
   void spawn(const std::string& site, SlotScheduler::ConnId id);
   asio::awaitable<void> connection(std::shared_ptr<ConnState> cs);
   asio::awaitable<bool> carry(smtp::Client& client, SiteState& st, ConnState& cs, Job job);

@@ -52,17 +52,21 @@ int SlotScheduler::starved() const {
   return static_cast<int>(std::count_if(waiting_.begin(), waiting_.end(), [&](const std::string& s) { return open(s) == 0; }));
 }
 
-bool SlotScheduler::may_linger() const { return starved() == 0; }
-
 std::optional<SlotScheduler::ConnId> SlotScheduler::evict() {
   if (idle_.empty()) return std::nullopt;
   // Only a site with no connection at all takes one from another site; slots already on
   // their way back cover that many starved sites.
   if (evicting_ >= starved()) return std::nullopt;
+  // A site's second (third, ...) connection goes before any site's only one; then least
+  // recently used first.
   auto victim = idle_.end();
+  auto before = [&](const auto& a, const auto& b) {
+    const bool sa = open(a->second.site) > 1, sb = open(b->second.site) > 1;
+    return sa != sb ? sa : a->second.since < b->second.since;
+  };
   for (auto it = idle_.begin(); it != idle_.end(); ++it) {
     if (waiting(it->second.site)) continue;
-    if (victim == idle_.end() || it->second.since < victim->second.since) victim = it;
+    if (victim == idle_.end() || before(it, victim)) victim = it;
   }
   if (victim == idle_.end()) return std::nullopt;
   ConnId id = victim->first;
@@ -72,9 +76,17 @@ std::optional<SlotScheduler::ConnId> SlotScheduler::evict() {
   return id;
 }
 
-bool SlotScheduler::should_yield(const std::string& site, int carried) const {
-  if (carried < kYieldAfter) return false;
-  return std::any_of(waiting_.begin(), waiting_.end(), [&](const std::string& s) { return s != site && open(s) == 0; });
+bool SlotScheduler::yield(const std::string& site, ConnId id, int carried) {
+  // A site's extra connection hands its slot over after the message it carried; its only
+  // connection after kYieldAfter messages.
+  if ((carried < kYieldAfter && open(site) <= 1) || evicted_.count(id) > 0) return false;
+  if (evicting_ >= starved()) return false;  // slots already on their way back cover them
+  if (!std::any_of(waiting_.begin(), waiting_.end(), [&](const std::string& s) { return s != site && open(s) == 0; }))
+    return false;
+  idle_.erase(id);
+  evicted_[id] = true;
+  ++evicting_;
+  return true;
 }
 
 }  // namespace sitemail

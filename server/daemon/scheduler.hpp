@@ -7,11 +7,13 @@
 //    percent), so one site can never take every slot;
 //  - sites that want another connection and find the pool full wait in FIFO order; a
 //    freed slot goes to the site that has waited longest;
-//  - while a site with NO connection at all waits (starved), idle connections of other
-//    sites close first (least recently used first), connections do not linger after
-//    their site's mail, and a busy connection of another site hands its slot over after it
-//    has carried kYieldAfter messages (round robin at connection granularity). A site
-//    that already has a connection and wants a second one never takes another site's.
+//  - while sites with NO connection at all wait (starved), as many slots as they need are
+//    handed over, never more: a site's extra connections (beyond its first) go first, idle
+//    ones at once and busy ones after their current message; then idle connections of
+//    other sites (least recently used first); then a busy connection that has carried
+//    kYieldAfter messages (round robin at connection granularity). A site that already has
+//    a connection and wants a second one never takes another site's. Nobody starved: an
+//    idle connection keeps its session for more of its site's mail.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -49,14 +51,15 @@ class SlotScheduler {
   // When sites wait and the pool is full: the idle connection to close now (least recently
   // used, never one of a waiting site's own), or nothing. The victim leaves the idle list.
   [[nodiscard]] std::optional<ConnId> evict();
-  // Should a connection that just finished a message stay open when its site has no more
-  // mail? Only when no starved site (waiting, with no connection) needs the slot.
-  [[nodiscard]] bool may_linger() const;
   // Waiting sites that have no connection at all.
   [[nodiscard]] int starved() const;
-  // Should a busy connection that has carried `carried` messages hand its slot over?
-  [[nodiscard]] bool should_yield(const std::string& site, int carried) const;
+  // A busy connection that has carried `carried` messages: should it hand its slot over to
+  // a starved site (at once when it is one of several of its site's)? When it should, it is
+  // counted as a slot on its way back (like evict()).
+  [[nodiscard]] bool yield(const std::string& site, ConnId id, int carried);
 
+  // Was this connection chosen by evict() or yield() (its slot is promised to a starved site)?
+  [[nodiscard]] bool evicted(ConnId id) const { return evicted_.count(id) > 0; }
   [[nodiscard]] int total() const { return total_; }
   [[nodiscard]] int open(const std::string& site) const;
   [[nodiscard]] bool waiting(const std::string& site) const;
@@ -74,8 +77,8 @@ class SlotScheduler {
   std::map<std::string, int> open_;       // connections per site (busy + idle)
   std::map<ConnId, IdleConn> idle_;       // idle connections
   std::deque<std::string> waiting_;       // sites with mail and no slot, oldest first
-  int evicting_ = 0;                      // evicted connections not yet released
-  std::map<ConnId, bool> evicted_;        // ids handed out by evict()
+  int evicting_ = 0;                      // evicted/yielding connections not yet released
+  std::map<ConnId, bool> evicted_;        // ids handed out by evict() and yield()
 };
 
 }  // namespace sitemail

@@ -170,16 +170,22 @@ void Session::send(const BuiltMessage& m) {
     return;
   }
   state_ = State::transaction;
-  if (messages_ > 0) command("RSET", Expect::rset);
+  // RSET only when the last transaction was left open on the relay (a refused DATA, or
+  // every recipient refused): after the reply to the end of the message, or to a refused
+  // MAIL, the relay has nothing open (RFC 5321 §4.1.1.4), so nothing needs resetting.
+  if (open_transaction_) command("RSET", Expect::rset);
   std::string mail = "MAIL FROM:<" + m.envelope_from + ">";
   if (caps_.size) mail += " SIZE=" + std::to_string(m.data.size());
   if (m.needs_smtputf8) mail += " SMTPUTF8";
   command(mail, Expect::mail);
   if (caps_.pipelining) {
+    // One group: MAIL, every RCPT, and DATA last (RFC 2920 §3.1), so a message costs two
+    // round trips: the envelope with DATA, then the content.
     for (std::size_t i = 0; i < m.recipients.size(); ++i) {
       command("RCPT TO:<" + m.recipients[i] + ">", Expect::rcpt);
       expect_.back().second = i;
     }
+    command("DATA", Expect::data);
   }
 }
 
@@ -263,9 +269,11 @@ void Session::handle(const Reply& r) {
       return fail(from_reply(Stage::auth, r, "SMTP login failed. Check server login or password."));
     case Expect::rset:
       if (r.code != 250) return fail(from_reply(Stage::mail, r, "RSET refused"));
+      open_transaction_ = false;
       return;
     case Expect::mail:
       mail_ok_ = r.code == 250;
+      if (mail_ok_) open_transaction_ = true;
       if (!mail_ok_) result_.failure = from_reply(Stage::mail, r, "the relay refused the sender");
       if (r.code == 421) return fail(*result_.failure);
       if (!caps_.pipelining) {
@@ -285,23 +293,35 @@ void Session::handle(const Reply& r) {
         return;
       }
       if (!last) return;
-      if (!mail_ok_) return finish_message();
       bool any = false;
       for (const auto& x : result_.recipients) any = any || x.accepted;
-      if (!any) {
+      if (mail_ok_ && !any) {
         // All refused: permanent only when every refusal was permanent.
         bool all_perm = true;
         for (const auto& x : result_.recipients) all_perm = all_perm && x.code >= 500;
         Failure f = from_reply(Stage::rcpt, r, "the relay refused every recipient");
         f.kind = all_perm ? FailureKind::permanent : FailureKind::transient;
         result_.failure = f;
-        return finish_message();
       }
+      if (caps_.pipelining) return;  // DATA went with the envelope: its reply comes next
+      if (result_.failure) return finish_message();
       state_ = State::transaction;
       command("DATA", Expect::data);
       return;
     }
     case Expect::data:
+      if (result_.failure) {
+        // A pipelined DATA after a refused MAIL or every recipient refused. A relay that
+        // accepts it anyway gets an empty message (a lone dot, RFC 2920 §3.1) whose reply
+        // is not a delivery; the refusal already decided this message.
+        if (r.code == 421) return fail(from_reply(Stage::data, r, "the relay closed the transaction"));
+        if (r.code != 354) return finish_message();
+        state_ = State::body;
+        out_ += ".\r\n";
+        expect_.push_back({Expect::discard, 0});
+        if (p_.keep_transcript) transcript_.push_back("C: .");
+        return;
+      }
       if (r.code != 354) {
         result_.failure = from_reply(Stage::data, r, "the relay refused DATA");
         if (r.code == 421) return fail(*result_.failure);
@@ -316,9 +336,14 @@ void Session::handle(const Reply& r) {
       }
       return;
     case Expect::body:
+      open_transaction_ = false;
       if (r.code == 250) result_.reply = r.summary();
       else result_.failure = from_reply(Stage::data, r, "the relay refused the message");
       if (r.code == 421) return fail(*result_.failure);
+      return finish_message();
+    case Expect::discard:
+      open_transaction_ = false;
+      if (r.code == 421) return fail(from_reply(Stage::data, r, "the relay closed the transaction"));
       return finish_message();
     case Expect::quit:
       state_ = State::closed;

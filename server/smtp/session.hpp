@@ -1,7 +1,8 @@
 // session.hpp — the SMTP client dialogue as a sans-io state machine: bytes in, actions
 // out, no sockets. A thin Asio driver (client.cpp) performs the actions. Covers greeting,
 // EHLO/HELO fallback, STARTTLS (with the empty-buffer check), AUTH, MAIL/RCPT with
-// PIPELINING, DATA, RSET between messages on one connection, and QUIT.
+// PIPELINING (MAIL, RCPT and DATA in one group), DATA, RSET only after a transaction left
+// open, and QUIT.
 #pragma once
 #include <deque>
 #include <optional>
@@ -63,7 +64,7 @@ class Session {
   void on_eof();                            // the peer closed the connection
   void abort(Failure f) { fail(std::move(f)); }  // the driver saw a network/TLS error
 
-  // In state `ready`: send one message (RSET first when this is not the first one).
+  // In state `ready`: send one message (RSET first when the last one was left open).
   void send(const BuiltMessage& m);
   void quit();
 
@@ -80,7 +81,7 @@ class Session {
 
  private:
   enum class State { greeting, ehlo, helo, starttls, tls_handshake, auth, ready, transaction, body, message_done, quit, closed, failed };
-  enum class Expect { greeting, ehlo, helo, starttls, auth, rset, mail, rcpt, data, body, quit };
+  enum class Expect { greeting, ehlo, helo, starttls, auth, rset, mail, rcpt, data, body, discard, quit };
 
   void command(const std::string& line, Expect e, const std::string& shown = {});
   void handle(const Reply& r);
@@ -105,6 +106,7 @@ class Session {
   const BuiltMessage* msg_ = nullptr;
   MessageResult result_;
   bool mail_ok_ = false;
+  bool open_transaction_ = false;  // the relay holds an unfinished transaction: RSET before the next
   int messages_ = 0;
   bool tried_ehlo_ = false;
   bool tls_unanswered_ = false;  // TLS is up but the relay has not answered over it yet

@@ -71,9 +71,9 @@ BOOST_AUTO_TEST_CASE(several_messages_share_one_connection) {
   auto got = relay.received();
   BOOST_REQUIRE_EQUAL(got.size(), 3u);
   BOOST_TEST(got[0].session == got[2].session);
-  int rsets = 0;
+  int rsets = 0;  // each message ended cleanly: nothing to reset between them
   for (const auto& l : d.transcript) rsets += l == "C: RSET";
-  BOOST_TEST(rsets == 2);
+  BOOST_TEST(rsets == 0);
 }
 
 BOOST_AUTO_TEST_CASE(helo_only_when_extensions_are_off) {

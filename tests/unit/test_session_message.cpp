@@ -1,6 +1,6 @@
 // test_session_message.cpp — the sans-io SMTP session driven with scripted server bytes
 // (EHLO/HELO fallback, PIPELINING, per-recipient results, STARTTLS rules and the injection
-// check, AUTH, RSET between messages) and message building (headers, RFC 2047, subject
+// check, AUTH, RSET only after a transaction left open) and message building (headers, RFC 2047, subject
 // limit, control characters, CRLF normalisation and dot-stuffing against smuggling).
 #include <boost/test/unit_test.hpp>
 
@@ -64,7 +64,8 @@ BOOST_AUTO_TEST_CASE(pipelined_transaction_with_a_refused_recipient) {
   BOOST_TEST((t.run() == Session::Action::message_done));
   BOOST_TEST(t.written.find("MAIL FROM:<ill@lib.example> SIZE=21\r\nRCPT TO:<a@x.example>\r\nRCPT TO:<bad@x.example>\r\n") !=
              std::string::npos, t.written);
-  BOOST_TEST(t.written.ends_with("DATA\r\nSubject: t\r\n\r\nhello\r\n.\r\n"));
+  // DATA goes in the same group as MAIL and RCPT (RFC 2920 §3.1): one write, two round trips
+  BOOST_TEST(t.written.ends_with("RCPT TO:<bad@x.example>\r\nDATA\r\nSubject: t\r\n\r\nhello\r\n.\r\n"));
   const auto& r = t.s.message_result();
   BOOST_TEST(r.delivered());
   BOOST_REQUIRE_EQUAL(r.recipients.size(), 2u);
@@ -72,12 +73,63 @@ BOOST_AUTO_TEST_CASE(pipelined_transaction_with_a_refused_recipient) {
   BOOST_TEST(!r.recipients[1].accepted);
   BOOST_TEST(r.recipients[1].reply == "550 5.1.1 no such user");
   BOOST_TEST(r.reply == "250 2.0.0 queued as X");
-  // second message on the same connection: RSET first
+  // second message on the same connection: the first one ended cleanly, so no RSET
   BOOST_TEST((t.run() == Session::Action::ready));
+  const auto before = t.written.size();
   t.s.send(m);
-  t.server.push_back("250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n");
+  t.server.push_back("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n250 ok\r\n");
+  BOOST_TEST((t.run() == Session::Action::message_done));
+  BOOST_TEST(t.written.substr(before).starts_with("MAIL FROM:<ill@lib.example>"), t.written.substr(before));
+  BOOST_TEST(t.written.find("RSET") == std::string::npos);
+  BOOST_TEST(t.s.message_result().delivered());
+}
+
+BOOST_AUTO_TEST_CASE(pipelined_data_after_every_recipient_refused_sends_a_lone_dot_then_rset) {
+  Script t{Session(params(*settings(""))), {"220 relay ESMTP\r\n", "250-relay\r\n250 PIPELINING\r\n"}};
+  BOOST_TEST((t.run() == Session::Action::ready));
+  auto m = simple_message({"a@x.example", "b@x.example"});
+  t.s.send(m);
+  // a relay that accepts DATA although it refused every recipient
+  t.server.push_back("250 ok\r\n550 5.1.1 no\r\n550 5.1.1 no\r\n354 go\r\n");
+  t.server.push_back("554 5.5.1 no valid recipients\r\n");
+  BOOST_TEST((t.run() == Session::Action::message_done));
+  BOOST_TEST(t.written.ends_with("DATA\r\n.\r\n"), t.written);  // no content was sent
+  BOOST_TEST(t.written.find("hello") == std::string::npos);
+  const auto& r = t.s.message_result();
+  BOOST_REQUIRE(!r.delivered());
+  BOOST_TEST((r.failure->kind == FailureKind::permanent));
+  BOOST_TEST(r.failure->detail.find("refused every recipient") != std::string::npos, r.failure->detail);
+  // the reply to that dot ended the transaction: no RSET; this time the usual answer, 554 to DATA
+  BOOST_TEST((t.run() == Session::Action::ready));
+  auto at = t.written.size();
+  t.s.send(m);
+  t.server.push_back("250 ok\r\n550 5.1.1 no\r\n550 5.1.1 no\r\n554 5.5.1 no valid recipients\r\n");
+  BOOST_TEST((t.run() == Session::Action::message_done));
+  BOOST_TEST(t.written.substr(at) == "MAIL FROM:<ill@lib.example>\r\nRCPT TO:<a@x.example>\r\nRCPT TO:<b@x.example>\r\nDATA\r\n");
+  BOOST_TEST(!t.s.message_result().delivered());
+  // after a refused DATA the relay still holds the sender: RSET first next time
+  BOOST_TEST((t.run() == Session::Action::ready));
+  at = t.written.size();
+  t.s.send(m);
+  t.server.push_back("250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n250 queued\r\n");
+  BOOST_TEST((t.run() == Session::Action::message_done));
+  BOOST_TEST(t.written.substr(at).starts_with("RSET\r\nMAIL FROM:"));
+  BOOST_TEST(t.s.message_result().delivered());
+}
+
+BOOST_AUTO_TEST_CASE(pipelined_refused_sender_is_the_reason_not_the_data_reply) {
+  Script t{Session(params(*settings(""))), {"220 relay ESMTP\r\n", "250-relay\r\n250 PIPELINING\r\n"}};
   t.run();
-  BOOST_TEST(t.written.find("RSET\r\nMAIL FROM:") != std::string::npos);
+  auto m = simple_message();
+  t.s.send(m);
+  t.server.push_back("553 5.7.1 sender rejected\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need MAIL\r\n");
+  BOOST_TEST((t.run() == Session::Action::message_done));
+  BOOST_REQUIRE(!t.s.message_result().delivered());
+  BOOST_TEST(t.s.message_result().failure->remote == "553 5.7.1 sender rejected");
+  // nothing was left open: no RSET before the next message
+  t.run();
+  t.s.send(m);
+  BOOST_TEST(t.s.take_output().starts_with("MAIL FROM:"));
 }
 
 BOOST_AUTO_TEST_CASE(ehlo_refused_falls_back_to_helo_and_helo_only_when_extensions_off) {
