@@ -260,7 +260,7 @@ BOOST_AUTO_TEST_CASE(two_daemons_share_one_database_without_sending_twice) {
 
 BOOST_AUTO_TEST_CASE(sigterm_releases_work_and_once_exit_codes) {
   Env e("term");
-  SmtpSink slow("-W rcpt:2");
+  SmtpSink slow("-W data:2");  // (not rcpt: smtp-sink answers a pipelined DATA before a delayed RCPT)
   e.site("ACME", port(slow.port()) + "<MaxConnections>1</MaxConnections>");
   enqueue(e.db, "ACME", 20);
   Daemon d(e.db, e.cfg.path(), "[delivery]\nshutdown_grace = 5\n");
