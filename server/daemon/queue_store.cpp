@@ -31,7 +31,8 @@ std::vector<ClaimedRow> QueueStore::claim(const ClaimLimits& l) {
   auto r = db_.exec(
       "WITH cand AS ("
       "  SELECT id, nvtgc FROM outbox"
-      "  WHERE status = 'queued' AND next_attempt_at <= now() AND NOT (nvtgc = ANY($3::text[]))"
+      // `id > 0` names outbox_queued_due_idx's predicate (sql/008_claim_index.sql)
+      "  WHERE status = 'queued' AND id > 0 AND next_attempt_at <= now() AND NOT (nvtgc = ANY($3::text[]))"
       "  ORDER BY next_attempt_at, id LIMIT $5),"
       " sites AS ("
       "  SELECT c.nvtgc, min(c.id) AS first_id, coalesce(min(x.room), $8::int) AS room, coalesce(min(x.busy), 0) AS busy"
@@ -237,7 +238,7 @@ std::map<std::string, std::pair<long long, double>> QueueStore::site_queue() {
 
 bool QueueStore::due_left(const std::vector<std::string>& held) {
   auto r = db_.exec(
-      "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'queued' AND next_attempt_at <= now() "
+      "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'queued' AND id > 0 AND next_attempt_at <= now() "
       "AND NOT (nvtgc = ANY($1::text[])))",
       {pg_text_array(held)});
   return r.get(0, 0) == "t";
