@@ -161,7 +161,7 @@ asio::awaitable<bool> Dispatcher::carry(smtp::Client& client, SiteState& st, Con
       result.failure->kind == smtp::FailureKind::transient) {
     // The relay dropped a connection we were reusing before it took the sender (idle
     // timeout, per-connection message limit): try this message again on a fresh one.
-    st.pending.push_front(std::move(job));
+    queue(job.row.nvtgc, std::move(job), true);
     co_return false;
   }
   if (result.failure && result.failure->kind == smtp::FailureKind::auth) {

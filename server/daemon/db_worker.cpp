@@ -164,8 +164,10 @@ void DbWorker::session() {
   auto last_depth = std::chrono::steady_clock::time_point{};
   auto last_beat = std::chrono::steady_clock::time_point{};
   auto last_forget = std::chrono::steady_clock::time_point{};
-  // Claim only what can start soon: twice the connection slots, so a crash strands little.
-  const long long cap = 2LL * conf_.max_connections;
+  // Claim only what can start soon: four rows per connection slot, so every connection has
+  // its next messages at hand while the database thread records and claims (two per slot
+  // left connections waiting for the next claim), and a crash strands little.
+  const long long cap = 4LL * conf_.max_connections;
   bool more = true;
   while (true) {
     // Let outcomes accumulate for a few milliseconds while much is in flight: one

@@ -29,9 +29,17 @@ void Dispatcher::add(std::vector<Job> jobs) {
       finish(j, smtp::config_failure("site configuration invalid: " + (e ? e->to_line() : std::string("?"))), nullptr, "", "");
       continue;
     }
-    sites_[j.row.nvtgc].pending.push_back(std::move(j));
+    const std::string site = j.row.nvtgc;
+    queue(site, std::move(j));
   }
   pump();
+}
+
+void Dispatcher::queue(const std::string& site, Job job, bool front) {
+  auto& pending = sites_[site].pending;
+  if (front) pending.push_front(std::move(job));
+  else pending.push_back(std::move(job));
+  with_mail_.insert(site);
 }
 
 void Dispatcher::stop() {
@@ -78,13 +86,14 @@ void Dispatcher::pump() {
   const auto now = Clock::now();
   // Sites that have waited for a slot longest go first, then the others with mail.
   std::vector<std::string> order(sched_.line().begin(), sched_.line().end());
-  for (const auto& [code, st] : sites_)
-    if (!st.pending.empty() && !sched_.waiting(code)) order.push_back(code);
+  for (const auto& code : with_mail_)
+    if (!sched_.waiting(code)) order.push_back(code);
   std::vector<std::string> ready;  // sites with mail that may connect now
   for (const auto& code : order) {
     auto it = sites_.find(code);
     if (it == sites_.end() || it->second.pending.empty()) {
       sched_.satisfied(code);
+      with_mail_.erase(code);
       continue;
     }
     auto& st = it->second;
@@ -128,8 +137,8 @@ void Dispatcher::pump() {
 void Dispatcher::make_room() {
   // Starved sites in line: idle connections of other sites close (least recently used).
   while (auto victim = sched_.evict()) {
-    for (auto& [code, st] : sites_)
-      if (auto c = st.conns.find(*victim); c != st.conns.end() && c->second->idle_timer) c->second->idle_timer->cancel();
+    auto& conns = sites_[victim->site].conns;
+    if (auto c = conns.find(victim->id); c != conns.end() && c->second->idle_timer) c->second->idle_timer->cancel();
   }
 }
 

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "client.hpp"
 #include "log.hpp"
@@ -84,6 +85,10 @@ class Dispatcher {
   Report report_;
   SlotScheduler sched_;
   std::map<std::string, SiteState> sites_;
+  // Sites that may have mail waiting for a connection (pending not empty when added): pump()
+  // looks at these and the line, not at every site it ever saw (thousands on a big server).
+  std::set<std::string> with_mail_;
+  void queue(const std::string& site, Job job, bool front = false);
   bool stopping_ = false;
   std::function<void()> on_closed_;
   std::unique_ptr<asio::steady_timer> shutdown_timer_;

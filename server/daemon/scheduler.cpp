@@ -18,14 +18,12 @@ int SlotScheduler::open(const std::string& site) const {
   return it == open_.end() ? 0 : it->second;
 }
 
-bool SlotScheduler::waiting(const std::string& site) const {
-  return std::find(waiting_.begin(), waiting_.end(), site) != waiting_.end();
-}
+bool SlotScheduler::waiting(const std::string& site) const { return in_line_.count(site) > 0; }
 
 std::optional<SlotScheduler::ConnId> SlotScheduler::acquire(const std::string& site, int cap) {
   if (open(site) >= cap) return std::nullopt;  // the site's own limit, not the pool: no place in line
   if (total_ >= global_) {
-    if (!waiting(site)) waiting_.push_back(site);
+    if (in_line_.insert(site).second) waiting_.push_back(site);
     return std::nullopt;
   }
   ++total_;
@@ -34,7 +32,7 @@ std::optional<SlotScheduler::ConnId> SlotScheduler::acquire(const std::string& s
 }
 
 void SlotScheduler::satisfied(const std::string& site) {
-  waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), site), waiting_.end());
+  if (in_line_.erase(site) > 0) waiting_.erase(std::remove(waiting_.begin(), waiting_.end(), site), waiting_.end());
 }
 
 void SlotScheduler::release(const std::string& site, ConnId id) {
@@ -52,7 +50,7 @@ int SlotScheduler::starved() const {
   return static_cast<int>(std::count_if(waiting_.begin(), waiting_.end(), [&](const std::string& s) { return open(s) == 0; }));
 }
 
-std::optional<SlotScheduler::ConnId> SlotScheduler::evict() {
+std::optional<SlotScheduler::Victim> SlotScheduler::evict() {
   if (idle_.empty()) return std::nullopt;
   // Only a site with no connection at all takes one from another site; slots already on
   // their way back cover that many starved sites.
@@ -69,11 +67,11 @@ std::optional<SlotScheduler::ConnId> SlotScheduler::evict() {
     if (victim == idle_.end() || before(it, victim)) victim = it;
   }
   if (victim == idle_.end()) return std::nullopt;
-  ConnId id = victim->first;
+  Victim v{victim->first, victim->second.site};
   idle_.erase(victim);
-  evicted_[id] = true;
+  evicted_[v.id] = true;
   ++evicting_;
-  return id;
+  return v;
 }
 
 bool SlotScheduler::yield(const std::string& site, ConnId id, int carried) {

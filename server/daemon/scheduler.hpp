@@ -20,6 +20,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace sitemail {
@@ -50,7 +51,11 @@ class SlotScheduler {
 
   // When sites wait and the pool is full: the idle connection to close now (least recently
   // used, never one of a waiting site's own), or nothing. The victim leaves the idle list.
-  [[nodiscard]] std::optional<ConnId> evict();
+  struct Victim {
+    ConnId id;
+    std::string site;
+  };
+  [[nodiscard]] std::optional<Victim> evict();
   // Waiting sites that have no connection at all.
   [[nodiscard]] int starved() const;
   // A busy connection that has carried `carried` messages: should it hand its slot over to
@@ -77,6 +82,7 @@ class SlotScheduler {
   std::map<std::string, int> open_;       // connections per site (busy + idle)
   std::map<ConnId, IdleConn> idle_;       // idle connections
   std::deque<std::string> waiting_;       // sites with mail and no slot, oldest first
+  std::set<std::string> in_line_;         // the same sites, for lookups
   int evicting_ = 0;                      // evicted/yielding connections not yet released
   std::map<ConnId, bool> evicted_;        // ids handed out by evict() and yield()
 };
