@@ -128,7 +128,7 @@ std::vector<SettingDef> build() {
        .doc = "truncate longer subjects to this many characters; 0 = no limit"});
   add({.id = Setting::MaxConnections, .name = "MaxConnections",
        .type = VT::count, .default_text = "2", .min = 1, .max = 100,
-       .doc = "concurrent SMTP connections to this site's relay"});
+       .doc = "concurrent SMTP connections to this site's relay (sites with the same session settings share connections; their limits add up)"});
   add({.id = Setting::MaxMessagesPerMinute, .name = "MaxMessagesPerMinute",
        .type = VT::count, .default_text = "0", .max = 1000000,
        .doc = "rate limit for this site; 0 = unlimited"});

@@ -72,6 +72,7 @@ struct ResolvedSite {
   Diagnostics diagnostics;
   bool valid = false;
   std::shared_ptr<const EffectiveSettings> settings;
+  std::string route;  // connection_route(*settings): sites with equal routes share connections
 
   [[nodiscard]] const Diagnostic* first_error() const {
     for (const auto& d : diagnostics)

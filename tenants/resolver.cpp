@@ -1,6 +1,8 @@
 // resolver.cpp — per-setting layering with provenance; see resolver.hpp.
 #include "resolver.hpp"
 
+#include "connection_route.hpp"
+
 namespace sitemail {
 
 std::string builtin_shown(const SettingDef& d) {
@@ -112,6 +114,7 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
   }
   apply_derived_rules(*es, out.diagnostics, env);
   out.valid = !has_errors(out.diagnostics);
+  out.route = connection_route(*es);
   out.settings = std::move(es);
   return out;
 }

@@ -2,6 +2,7 @@
 #include "site_table.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <filesystem>
 
@@ -30,6 +31,7 @@ std::shared_ptr<const ResolvedSite> SiteTable::find_or_resolve(const std::string
   if (auto s = find(site)) return s;
   SiteLayers layers{db_default.get(), nullptr, smtp_config.get(), nullptr};
   auto r = std::make_shared<ResolvedSite>(resolve_site(site, layers, env));
+  r->route = std::to_string(generation) + "/" + r->route;
   r->defined_in = {"(defaults only)"};
   auto es = std::make_shared<EffectiveSettings>(*r->settings);
   es->notes.insert(es->notes.begin(), "site " + site + " is not defined anywhere (no DB keys, outbox rows or " + site +
@@ -39,7 +41,9 @@ std::shared_ptr<const ResolvedSite> SiteTable::find_or_resolve(const std::string
 }
 
 std::shared_ptr<const SiteTable> load_site_table(const DbSnapshot& db, const ResolveEnv& env) {
+  static std::atomic<std::uint64_t> loads{0};
   auto table = std::make_shared<SiteTable>();
+  table->generation = ++loads;
   table->env = env;
   std::map<std::string, std::vector<std::string>> where;  // site -> defined_in
   std::map<std::string, std::string> file_of;              // site -> file path
@@ -122,6 +126,7 @@ std::shared_ptr<const SiteTable> load_site_table(const DbSnapshot& db, const Res
       layers.site_file = &file;
     }
     auto r = std::make_shared<ResolvedSite>(resolve_site(site, layers, env));
+    r->route = std::to_string(table->generation) + "/" + r->route;
     r->defined_in = defined;
     table->sites.emplace(site, std::move(r));
   }

@@ -2,6 +2,7 @@
 // (re)load into an immutable SiteTable; the registry swaps the whole table atomically so
 // a reload never shows a half-updated view.
 #pragma once
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,9 @@ struct SiteTable {
   Diagnostics global;  // problems not tied to one site (config dir unreadable, ...)
   // Kept to resolve a site that appears after the load (layers 1, 2 and 4).
   std::shared_ptr<const RawLayer> db_default, smtp_config;
+  // Which load this is (counts up in the process). Part of every site's route, so after a
+  // reload new connections are opened with the new settings (and certificate files read again).
+  std::uint64_t generation = 0;
 
   [[nodiscard]] std::shared_ptr<const ResolvedSite> find(const std::string& site) const;
   // find(), or a resolution with the default layers for a site not known at load time.

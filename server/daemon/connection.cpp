@@ -20,17 +20,17 @@ std::set<std::string> done_set(const std::string& s) {
 }
 }  // namespace
 
-void Dispatcher::spawn(const std::string& site, SlotScheduler::ConnId id) {
+void Dispatcher::spawn(const std::string& route, SlotScheduler::ConnId id) {
   auto cs = std::make_shared<ConnState>();
   cs->id = id;
-  cs->site = site;
-  sites_[site].conns[id] = cs;
+  cs->route = route;
+  routes_[route].conns[id] = cs;
   metrics_.connection_opened();
   asio::co_spawn(io_, connection(cs), [this, cs](std::exception_ptr e) { on_connection_end(cs, e); });
 }
 
 void Dispatcher::on_connection_end(const std::shared_ptr<ConnState>& cs, std::exception_ptr e) {
-  auto& st = sites_[cs->site];
+  auto& st = routes_[cs->route];
   if (e) {
     std::string what = "unknown exception";
     try {
@@ -39,7 +39,7 @@ void Dispatcher::on_connection_end(const std::shared_ptr<ConnState>& cs, std::ex
       what = ex.what();
     } catch (...) {
     }
-    log::error("connection", {{"site", cs->site}, {"problem", "internal error: " + what}});
+    log::error("connection", {{"site", cs->current ? cs->current->row.nvtgc : cs->label}, {"problem", "internal error: " + what}});
     if (cs->current)
       finish(*cs->current, smtp::Failure{smtp::FailureKind::transient, smtp::Stage::message, "internal error: " + what, {}, 0},
              nullptr, "", "");
@@ -48,31 +48,40 @@ void Dispatcher::on_connection_end(const std::shared_ptr<ConnState>& cs, std::ex
   }
   cs->current.reset();
   st.conns.erase(cs->id);
-  sched_.release(cs->site, cs->id);
+  sched_.release(cs->route, cs->id);
+  // A route nobody uses any more (its sites were reloaded into a new one): forget it.
+  if (st.conns.empty() && st.pending.empty() && st.suspended_until <= Clock::now()) {
+    with_mail_.erase(cs->route);
+    sched_.satisfied(cs->route);
+    routes_.erase(cs->route);
+  }
   metrics_.connection_closed();
   check_shutdown();
   pump();
 }
 
 asio::awaitable<void> Dispatcher::connection(std::shared_ptr<ConnState> cs) {
-  const std::string code = cs->site;
-  auto& st = sites_[code];
+  auto& st = routes_[cs->route];
   if (st.pending.empty() || stopping_) co_return;
   cs->current = std::move(st.pending.front());
   st.pending.pop_front();
+  // The session is set up with the first message's site settings; every site of the route
+  // has the same connection identity (tenants/connection_route.hpp).
+  const std::string site = cs->current->row.nvtgc;
+  cs->label = site;
   auto settings = cs->current->site->settings;
-  if (st.tls_for != settings) {  // built once per site and configuration, only when TLS is used
+  if (!st.tls_built) {  // once per route (a route belongs to one configuration load), only when TLS is used
     st.tls = settings->tls == TlsMode::none ? nullptr : smtp::make_tls_setup(*settings, conf_.config_dir);
-    st.tls_for = settings;
+    st.tls_built = true;
   }
   const std::chrono::seconds deadline(conf_.transaction_deadline);
-  smtp::Client client(io_.get_executor(), settings, st.tls, false, tokens_.for_site(code, settings));  // oauth
+  smtp::Client client(io_.get_executor(), settings, st.tls, false, tokens_.for_site(site, settings));  // oauth: one site per route
   client.set_deadline(deadline);
   if (auto failed = co_await client.open()) {
     Job job = std::move(*cs->current);
     cs->current.reset();
     finish(job, failed, nullptr, "", client.peer());  // the message that was tried spends its attempt
-    opened_failed(st, code, *failed, client.peer());
+    opened_failed(st, site, *failed, client.peer());
     co_await client.close();
     co_return;
   }
@@ -89,7 +98,7 @@ asio::awaitable<void> Dispatcher::connection(std::shared_ptr<ConnState> cs) {
       why = stopping_ ? "stopping" : "unusable";
       break;
     }
-    if (sched_.yield(code, cs->id, carried)) {  // a starved site waits: hand the slot over
+    if (sched_.yield(cs->route, cs->id, carried)) {  // a starved site waits: hand the slot over
       why = "yielded";
       break;
     }
@@ -97,33 +106,29 @@ asio::awaitable<void> Dispatcher::connection(std::shared_ptr<ConnState> cs) {
       // Wait for more of the site's mail, unless a starved site needs this slot now.
       asio::steady_timer idle(io_, kIdleKeep);
       cs->idle_timer = &idle;
-      sched_.idle(code, cs->id, Clock::now());
+      sched_.idle(cs->route, cs->id, Clock::now());
       make_room();  // may pick this very connection
       if (!sched_.evicted(cs->id)) {
         boost::system::error_code ec;
         co_await idle.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       }
       cs->idle_timer = nullptr;
-      sched_.busy(code, cs->id);
+      sched_.busy(cs->route, cs->id);
       // evicted for a starved site (even if mail of this site came meanwhile), idle too long, or stopping
       if (sched_.evicted(cs->id) || st.pending.empty() || stopping_) {
         why = sched_.evicted(cs->id) ? "evicted" : stopping_ ? "stopping" : "idle";
         break;
       }
     }
-    if (st.pending.front().site->settings != settings) {  // reloaded: a new connection uses the new settings
-      why = "reloaded";
-      break;
-    }
     cs->current = std::move(st.pending.front());
     st.pending.pop_front();
   }
-  log::debug("connection_closed", {{"site", code}, {"relay", client.peer()}, {"messages", std::to_string(carried)}, {"reason", why}});
+  log::debug("connection_closed", {{"site", site}, {"relay", client.peer()}, {"messages", std::to_string(carried)}, {"reason", why}});
   co_await client.close();  // QUIT and TLS close_notify, bounded
 }
 
 // Sends one message on an open connection; false when the connection cannot go on.
-asio::awaitable<bool> Dispatcher::carry(smtp::Client& client, SiteState& st, ConnState& cs, Job job) {
+asio::awaitable<bool> Dispatcher::carry(smtp::Client& client, RouteState& st, ConnState& cs, Job job) {
   cs.current = job;  // until settled, the completion handler owns its outcome
   const auto settings = job.site->settings;
   const double per_minute = static_cast<double>(settings->number(Setting::MaxMessagesPerMinute));
@@ -161,7 +166,7 @@ asio::awaitable<bool> Dispatcher::carry(smtp::Client& client, SiteState& st, Con
       result.failure->kind == smtp::FailureKind::transient) {
     // The relay dropped a connection we were reusing before it took the sender (idle
     // timeout, per-connection message limit): try this message again on a fresh one.
-    queue(job.row.nvtgc, std::move(job), true);
+    queue(std::move(job), true);
     co_return false;
   }
   if (result.failure && result.failure->kind == smtp::FailureKind::auth) {

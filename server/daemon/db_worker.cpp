@@ -63,7 +63,7 @@ ClaimLimits DbWorker::claim_limits(long long budget) {
   l.limit = static_cast<int>(std::min<long long>(conf_.batch_size, budget));
   l.lease_seconds = conf_.lease_seconds;
   l.excluded = held_sites();
-  l.default_room = kSiteRoomMin;
+  l.default_room = std::min(kSiteRoomMin, std::max(1, conf_.max_connections));  // the smallest cap below
   auto table = registry_.current();
   const int share_cap = std::max(1, conf_.max_connections * conf_.site_share / 100);
   std::lock_guard lock(mu_);

@@ -29,22 +29,37 @@ void Dispatcher::add(std::vector<Job> jobs) {
       finish(j, smtp::config_failure("site configuration invalid: " + (e ? e->to_line() : std::string("?"))), nullptr, "", "");
       continue;
     }
-    const std::string site = j.row.nvtgc;
-    queue(site, std::move(j));
+    queue(std::move(j));
   }
   pump();
 }
 
-void Dispatcher::queue(const std::string& site, Job job, bool front) {
-  auto& pending = sites_[site].pending;
+void Dispatcher::queue(Job job, bool front) {
+  const std::string route = job.site->route;
+  auto& pending = routes_[route].pending;
   if (front) pending.push_front(std::move(job));
   else pending.push_back(std::move(job));
-  with_mail_.insert(site);
+  with_mail_.insert(route);
+}
+
+int Dispatcher::route_cap(const RouteState& st) const {
+  const int per_site = static_cast<int>(st.pending.front().site->settings->number(Setting::MaxConnections));
+  const int most = sched_.site_cap(1 << 20);  // the site_share of the pool
+  std::set<std::string_view> sites;
+  auto count = [&](const Job& j) {
+    sites.insert(j.row.nvtgc);
+    return per_site * static_cast<int>(sites.size()) >= most;
+  };
+  for (const auto& j : st.pending)
+    if (count(j)) return most;
+  for (const auto& [id, cs] : st.conns)
+    if (cs->current && count(*cs->current)) return most;
+  return sched_.site_cap(per_site * static_cast<int>(sites.size()));
 }
 
 void Dispatcher::stop() {
   stopping_ = true;
-  for (auto& [code, st] : sites_) {
+  for (auto& [route, st] : routes_) {
     for (const auto& j : st.pending) release(j);
     st.pending.clear();
     for (auto& [id, cs] : st.conns)
@@ -84,16 +99,16 @@ void Dispatcher::release(const Job& job) {
 void Dispatcher::pump() {
   if (stopping_) return;
   const auto now = Clock::now();
-  // Sites that have waited for a slot longest go first, then the others with mail.
+  // Routes that have waited for a slot longest go first, then the others with mail.
   std::vector<std::string> order(sched_.line().begin(), sched_.line().end());
-  for (const auto& code : with_mail_)
-    if (!sched_.waiting(code)) order.push_back(code);
-  std::vector<std::string> ready;  // sites with mail that may connect now
-  for (const auto& code : order) {
-    auto it = sites_.find(code);
-    if (it == sites_.end() || it->second.pending.empty()) {
-      sched_.satisfied(code);
-      with_mail_.erase(code);
+  for (const auto& route : with_mail_)
+    if (!sched_.waiting(route)) order.push_back(route);
+  std::vector<std::string> ready;  // routes with mail that may connect now
+  for (const auto& route : order) {
+    auto it = routes_.find(route);
+    if (it == routes_.end() || it->second.pending.empty()) {
+      sched_.satisfied(route);
+      with_mail_.erase(route);
       continue;
     }
     auto& st = it->second;
@@ -103,46 +118,46 @@ void Dispatcher::pump() {
         st.pending.pop_front();
         defer_suspended(st, std::move(j));
       }
-      sched_.satisfied(code);
+      sched_.satisfied(route);
       continue;
     }
-    // Idle connections of the site take its mail first.
+    // Idle connections of the route take its mail first.
     for (auto& [id, cs] : st.conns)
       if (cs->idle_timer) cs->idle_timer->cancel();
-    ready.push_back(code);
+    ready.push_back(route);
   }
-  // Every site's first connection before any site's second: a free slot taken for an extra
-  // connection would only be handed back to the next site that has none.
+  // Every route's first connection before any route's second: a free slot taken for an
+  // extra connection would only be handed back to the next route that has none.
   for (const bool first : {true, false}) {
-    for (const auto& code : ready) {
-      auto& st = sites_[code];
+    for (const auto& route : ready) {
+      auto& st = routes_[route];
       if (first != st.conns.empty() || st.pending.empty()) continue;
-      const int cap = sched_.site_cap(static_cast<int>(st.pending.front().site->settings->number(Setting::MaxConnections)));
-      // one connection per waiting message, up to the site's cap (open ones take theirs too)
+      const int cap = route_cap(st);
+      // one connection per waiting message, up to the route's cap (open ones take theirs too)
       int want = first ? 1 : static_cast<int>(st.pending.size()) - static_cast<int>(st.conns.size());
       while (want > 0) {
-        auto id = sched_.acquire(code, cap);
+        auto id = sched_.acquire(route, cap);
         if (!id) break;
-        spawn(code, *id);
+        spawn(route, *id);
         --want;
       }
-      if (!first && (want <= 0 || sched_.open(code) >= cap)) sched_.satisfied(code);
+      if (!first && (want <= 0 || sched_.open(route) >= cap)) sched_.satisfied(route);
       if (first && want > 0) continue;  // in line for a slot
-      if (first && static_cast<int>(st.pending.size()) <= static_cast<int>(st.conns.size())) sched_.satisfied(code);
+      if (first && static_cast<int>(st.pending.size()) <= static_cast<int>(st.conns.size())) sched_.satisfied(route);
     }
   }
   make_room();
 }
 
 void Dispatcher::make_room() {
-  // Starved sites in line: idle connections of other sites close (least recently used).
+  // Starved routes in line: idle connections of other routes close (least recently used).
   while (auto victim = sched_.evict()) {
-    auto& conns = sites_[victim->site].conns;
+    auto& conns = routes_[victim->site].conns;
     if (auto c = conns.find(victim->id); c != conns.end() && c->second->idle_timer) c->second->idle_timer->cancel();
   }
 }
 
-void Dispatcher::defer_suspended(SiteState& st, Job job) {
+void Dispatcher::defer_suspended(RouteState& st, Job job) {
   const auto wait = std::chrono::duration_cast<std::chrono::seconds>(st.suspended_until - Clock::now()).count() + 1;
   RowOutcome o;
   o.id = job.row.id;
@@ -157,7 +172,7 @@ void Dispatcher::defer_suspended(SiteState& st, Job job) {
   report_(std::move(o));
 }
 
-void Dispatcher::opened_failed(SiteState& st, const std::string& site, const smtp::Failure& f, const std::string& relay) {
+void Dispatcher::opened_failed(RouteState& st, const std::string& site, const smtp::Failure& f, const std::string& relay) {
   if (f.kind == smtp::FailureKind::config || f.kind == smtp::FailureKind::permanent) {
     // Every message would meet the same answer (held config, or a relay refusing us for good).
     std::deque<Job> jobs;

@@ -46,11 +46,15 @@ class Dispatcher {
   using Clock = std::chrono::steady_clock;
   struct ConnState {  // what the completion handler needs when a connection ends
     SlotScheduler::ConnId id = 0;
-    std::string site;
+    std::string route;                      // connection_route() of the sites it carries
+    std::string label;                      // the site it was opened for (logs)
     std::optional<Job> current;             // the message on the wire, if any
     asio::steady_timer* idle_timer = nullptr;
   };
-  struct SiteState {
+  // Per route (tenants/connection_route.hpp): the sites whose connection identity is the same
+  // share its queue, connections, suspension and TLS setup. A site with a rate limit or a
+  // token endpoint is a route of its own.
+  struct RouteState {
     std::deque<Job> pending;
     std::map<SlotScheduler::ConnId, std::shared_ptr<ConnState>> conns;
     Clock::time_point suspended_until{};    // dead relay or 535: no connection before this
@@ -59,7 +63,7 @@ class Dispatcher {
     int failures = 0;                       // consecutive connection failures
     Clock::time_point next_send{};          // MaxMessagesPerMinute
     std::shared_ptr<smtp::TlsSetup> tls;
-    std::shared_ptr<const EffectiveSettings> tls_for;  // held, so a reused address cannot alias it
+    bool tls_built = false;
   };
   // An open connection waits this long for more mail of its site before it says QUIT
   // (unless a site with no connection needs the slot: then the least recently used idle
@@ -68,12 +72,12 @@ class Dispatcher {
 
   void pump();
   void make_room();  // close idle connections of other sites for the starved sites in line
-  void spawn(const std::string& site, SlotScheduler::ConnId id);
+  void spawn(const std::string& route, SlotScheduler::ConnId id);
   asio::awaitable<void> connection(std::shared_ptr<ConnState> cs);
-  asio::awaitable<bool> carry(smtp::Client& client, SiteState& st, ConnState& cs, Job job);
+  asio::awaitable<bool> carry(smtp::Client& client, RouteState& st, ConnState& cs, Job job);
   void on_connection_end(const std::shared_ptr<ConnState>& cs, std::exception_ptr e);
-  void opened_failed(SiteState& st, const std::string& site, const smtp::Failure& f, const std::string& relay);
-  void defer_suspended(SiteState& st, Job job);
+  void opened_failed(RouteState& st, const std::string& site, const smtp::Failure& f, const std::string& relay);
+  void defer_suspended(RouteState& st, Job job);
   void finish(const Job& job, const std::optional<smtp::Failure>& failure, const smtp::MessageResult* result,
               const std::string& message_id, const std::string& relay, std::size_t rcpts = 0);
   void release(const Job& job);
@@ -84,11 +88,14 @@ class Dispatcher {
   Metrics& metrics_;
   Report report_;
   SlotScheduler sched_;
-  std::map<std::string, SiteState> sites_;
-  // Sites that may have mail waiting for a connection (pending not empty when added): pump()
-  // looks at these and the line, not at every site it ever saw (thousands on a big server).
+  std::map<std::string, RouteState> routes_;
+  // Routes that may have mail waiting for a connection (pending not empty when added):
+  // pump() looks at these and the line, not at every route it ever saw.
   std::set<std::string> with_mail_;
-  void queue(const std::string& site, Job job, bool front = false);
+  void queue(Job job, bool front = false);
+  // How many connections the route may hold: MaxConnections per site that has mail in it
+  // (pending or on the wire), within the site_share of the pool.
+  [[nodiscard]] int route_cap(const RouteState& st) const;
   bool stopping_ = false;
   std::function<void()> on_closed_;
   std::unique_ptr<asio::steady_timer> shutdown_timer_;

@@ -108,8 +108,8 @@ struct Env {
   RunResult ctl_cmd(const std::string& args) const {
     return run(ctl() + " --database " + db.quoted() + " --config-dir " + cfg.path() + " " + args);
   }
-  RunResult once() const {
-    cfg.write("once.conf", "[retry]\ninitial = 1\nmax = 2\n[metrics]\nlisten =\n");
+  RunResult once(const std::string& extra_conf = "") const {  // extra_conf: more INI lines, sections included
+    cfg.write("once.conf", "[retry]\ninitial = 1\nmax = 2\n[metrics]\nlisten =\n" + extra_conf);
     return run(daemon() + " --once --database " + db.quoted() + " --config-dir " + cfg.path() + " --config " + cfg.path() + "/once.conf");
   }
 };

@@ -2,9 +2,13 @@
 // relays: a killed instance's mail is taken over in seconds (not at lease expiry), one
 // site's backlog does not delay small sites when slots are scarce, a dead relay is one
 // event for its site, a dripping relay is cut by the transaction deadline while other
-// sites deliver, and every way a session ends (idle, reload, --once, SIGTERM) says QUIT.
+// sites deliver, every way a session ends (idle, reload, --once, SIGTERM) says QUIT, and
+// sites with the same connection identity share connections (others never do).
 #define BOOST_TEST_MODULE sitemail_integration_scheduling
 #include <boost/test/unit_test.hpp>
+
+#include <map>
+#include <set>
 
 #include "daemon_fixture.hpp"
 
@@ -74,6 +78,33 @@ BOOST_AUTO_TEST_CASE(a_backlog_of_one_site_does_not_delay_small_sites_when_slots
   BOOST_TEST(count(e.db, "nvtgc = 'BIG' AND status = 'sending'") <= 8);   // per-site in-flight cap holds exactly
   BOOST_TEST(d.signal_and_wait(SIGTERM) == 0);
   BOOST_TEST(count(e.db, "status = 'sending'") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(sites_with_the_same_connection_identity_share_a_connection_and_others_do_not) {
+  Env e("routes");
+  PyRelay relay("");
+  // ACME and BETA: the same relay and session settings, their own From: one route. GAMMA:
+  // the same relay with another EHLO name: a route of its own. One slot per route (share
+  // of a 2-slot pool), so the shared route's messages must go through one session.
+  e.site("ACME", port(relay.port()) + "<MaxConnections>1</MaxConnections><EMailFromAddress>acme@lib.example</EMailFromAddress>");
+  e.site("BETA", port(relay.port()) + "<MaxConnections>1</MaxConnections><EMailFromAddress>beta@lib.example</EMailFromAddress>");
+  e.site("GAMMA", port(relay.port()) + "<MaxConnections>1</MaxConnections><EMailFromAddress>gamma@lib.example</EMailFromAddress>"
+                  "<FullyQualifiedDomainName>gamma.example</FullyQualifiedDomainName>");
+  enqueue(e.db, "ACME", 5);
+  enqueue(e.db, "BETA", 5);
+  enqueue(e.db, "GAMMA", 5);
+  auto r = e.once("[delivery]\nmax_connections = 2\nsite_share = 50\n");
+  BOOST_TEST(r.code == 0, r.err);
+  auto got = relay.received();
+  BOOST_REQUIRE_EQUAL(got.size(), 15u);
+  std::map<std::string, std::set<std::string>> sessions;  // sender -> sessions that carried its mail
+  for (const auto& m : got) sessions[m.mail_from].insert(m.session);
+  BOOST_REQUIRE_EQUAL(sessions.size(), 3u);
+  BOOST_TEST(sessions["acme@lib.example"] == sessions["beta@lib.example"]);  // one session carried both sites' mail
+  BOOST_TEST(sessions["acme@lib.example"].size() == 1u);
+  for (const auto& s : sessions["gamma@lib.example"]) BOOST_TEST(!sessions["acme@lib.example"].count(s));
+  for (const auto& m : got)  // each message still carries its own site's From
+    BOOST_TEST(m.data.find(m.mail_from) != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(a_relay_that_cannot_be_reached_is_one_event_for_its_site) {
