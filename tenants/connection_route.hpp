@@ -14,8 +14,8 @@
 
 namespace sitemail {
 
-// The route of a site with these settings; compare for equality only (it holds secrets:
-// never log or print it).
+// The route of a site with these settings: the SHA-256 (hex) of its connection identity.
+// Compare for equality only.
 [[nodiscard]] std::string connection_route(const EffectiveSettings& s);
 
 // The settings that shape a message only, never the SMTP session.
