@@ -67,13 +67,16 @@ ClaimLimits DbWorker::claim_limits(long long budget) {
   auto table = registry_.current();
   const int share_cap = std::max(1, conf_.max_connections * conf_.site_share / 100);
   std::lock_guard lock(mu_);
+  // When few sites have mail, each may hold an equal part of the daemon's budget (10 sites:
+  // 40 rows each with the defaults), so their connections never wait for the next claim.
+  const int fair_part = static_cast<int>(claim_budget() / std::max<std::size_t>(1, in_flight_by_site_.size()));
   for (const auto& [code, n] : in_flight_by_site_) {
     int conns = 1;
     if (table)
       if (auto site = table->find(code); site && site->settings)
         conns = static_cast<int>(site->settings->number(Setting::MaxConnections));
-    // never more than half of what the daemon may hold, so other sites always have room
-    const int cap = std::min(std::max(kSiteRoomMin, kSiteRoomPerConnection * std::min(conns, share_cap)),
+    // never more than max_connections (a quarter of the budget), so other sites always have room
+    const int cap = std::min(std::max({kSiteRoomMin, kSiteRoomPerConnection * std::min(conns, share_cap), fair_part}),
                              std::max(1, conf_.max_connections));
     if (n >= cap) {
       l.excluded.push_back(code);
@@ -164,10 +167,7 @@ void DbWorker::session() {
   auto last_depth = std::chrono::steady_clock::time_point{};
   auto last_beat = std::chrono::steady_clock::time_point{};
   auto last_forget = std::chrono::steady_clock::time_point{};
-  // Claim only what can start soon: four rows per connection slot, so every connection has
-  // its next messages at hand while the database thread records and claims (two per slot
-  // left connections waiting for the next claim), and a crash strands little.
-  const long long cap = 4LL * conf_.max_connections;
+  const long long cap = claim_budget();
   bool more = true;
   while (true) {
     // Let outcomes accumulate for a few milliseconds while much is in flight: one
@@ -248,7 +248,11 @@ void DbWorker::session() {
         throw;
       }
       in_flight_ -= settled;
-      if (settled > 0) more = true;
+      // A claim that got less than it asked for took everything claimable: the next one waits
+      // for outcomes (room), new mail or the poll timer. (Claiming again at once found nothing
+      // and cost a scan of the queue: every other cycle of a drain was such an empty claim.)
+      if (claim_now) more = rows.size() >= static_cast<std::size_t>(limits.limit);
+      else if (settled > 0) more = true;
     }
     if (stopping_) {
       if (in_flight_ <= 0 || finished_) break;

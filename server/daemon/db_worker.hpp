@@ -63,9 +63,14 @@ class DbWorker {
   std::chrono::steady_clock::time_point last_idle_first_{};
   bool idle_first_found_ = true;
   static constexpr std::chrono::milliseconds kIdleFirstEvery{200};
+  // Claim only what can start soon: four rows per connection slot, so every connection has
+  // its next messages at hand while the database thread records and claims (two per slot
+  // left connections waiting for the next claim), and a crash strands little.
+  [[nodiscard]] long long claim_budget() const { return 4LL * conf_.max_connections; }
   // A site holds at most this many claimed-but-unsettled messages per connection it may
-  // open (and at least kSiteRoomMin), so one slow or dead relay never holds up the others
-  // and a crash strands little.
+  // open (and at least kSiteRoomMin, or an equal part of the budget among the sites with
+  // mail in flight, and at most max_connections), so one slow or dead relay never holds up
+  // the others and a crash strands little.
   static constexpr int kSiteRoomPerConnection = 4;
   static constexpr int kSiteRoomMin = 16;
   // admin (issue 11): held marks for new mail, retention purge, reload acknowledgements
