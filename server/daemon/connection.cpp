@@ -46,7 +46,9 @@ void Dispatcher::on_connection_end(const std::shared_ptr<ConnState>& cs, std::ex
   } else if (cs->current) {  // taken from the queue but not started (stopping): back to the queue
     release(*cs->current);
   }
+  if (cs->ahead) release(*cs->ahead);  // its envelope went out, its content never did
   cs->current.reset();
+  cs->ahead.reset();
   st.conns.erase(cs->id);
   sched_.release(cs->route, cs->id);
   // A route nobody uses any more (its sites were reloaded into a new one): forget it.
@@ -88,16 +90,30 @@ asio::awaitable<void> Dispatcher::connection(std::shared_ptr<ConnState> cs) {
   st.failures = 0;
   int carried = 0;
   const char* why = "stopping";
-  while (cs->current && !stopping_) {
-    Job job = std::move(*cs->current);
-    client.set_deadline(deadline);
-    const bool again = co_await carry(client, st, *cs, std::move(job));
-    client.set_deadline(std::chrono::seconds(0));
-    ++carried;
-    if (!again || !client.usable() || stopping_) {
-      why = stopping_ ? "stopping" : "unusable";
-      break;
+  std::unique_ptr<Prepared> ahead;  // the next message, its envelope already on the wire
+  while (true) {
+    std::unique_ptr<Prepared> cur = std::move(ahead);
+    if (!cur) {
+      if (!cs->current || stopping_) break;
+      Job job = std::move(*cs->current);
+      cs->current.reset();
+      co_await pace(st, job);
+      cur = prepare(std::move(job), client.peer());  // null: settled at once
     }
+    if (cur) {
+      client.set_deadline(deadline);
+      // No next message rides along when this connection is about to hand its slot over.
+      const bool last = sched_.would_yield(cs->route, cs->id, carried + 1);
+      const bool again = co_await carry(client, st, *cs, std::move(cur), ahead, !last);
+      client.set_deadline(std::chrono::seconds(0));
+      ++carried;
+      if (!again || !client.usable()) {
+        why = stopping_ ? "stopping" : "unusable";
+        break;
+      }
+      if (ahead) continue;  // on the wire: it goes next, whatever else happens
+    }
+    if (stopping_) break;
     if (sched_.yield(cs->route, cs->id, carried)) {  // a starved site waits: hand the slot over
       why = "yielded";
       break;
@@ -127,54 +143,91 @@ asio::awaitable<void> Dispatcher::connection(std::shared_ptr<ConnState> cs) {
   co_await client.close();  // QUIT and TLS close_notify, bounded
 }
 
-// Sends one message on an open connection; false when the connection cannot go on.
-asio::awaitable<bool> Dispatcher::carry(smtp::Client& client, RouteState& st, ConnState& cs, Job job) {
-  cs.current = job;  // until settled, the completion handler owns its outcome
-  const auto settings = job.site->settings;
-  const double per_minute = static_cast<double>(settings->number(Setting::MaxMessagesPerMinute));
-  if (per_minute > 0) {
-    // Reserve the next send slot before waiting, so the site's connections together keep the rate.
-    const auto now = Clock::now();
-    const auto slot = std::max(st.next_send, now);
-    st.next_send = slot + std::chrono::microseconds(static_cast<long long>(60e6 / per_minute));
-    if (slot > now) {
-      asio::steady_timer t(io_, slot - now);
-      co_await t.async_wait(asio::use_awaitable);
-    }
+// MaxMessagesPerMinute: waits for the site's next send slot.
+asio::awaitable<void> Dispatcher::pace(RouteState& st, const Job& job) {
+  const double per_minute = static_cast<double>(job.site->settings->number(Setting::MaxMessagesPerMinute));
+  if (per_minute <= 0) co_return;
+  // Reserve the next send slot before waiting, so the site's connections together keep the rate.
+  const auto now = Clock::now();
+  const auto slot = std::max(st.next_send, now);
+  st.next_send = slot + std::chrono::microseconds(static_cast<long long>(60e6 / per_minute));
+  if (slot > now) {
+    asio::steady_timer t(io_, slot - now);
+    co_await t.async_wait(asio::use_awaitable);
   }
+}
+
+// Builds the message of `job` with its own site's settings; null when it was settled at
+// once (it cannot be built, or every recipient already has it).
+std::unique_ptr<Dispatcher::Prepared> Dispatcher::prepare(Job job, const std::string& relay) {
   smtp::OutboxMessage m{job.row.id, job.row.nvtgc, job.row.to, job.row.cc, job.row.bcc, job.row.from_addr,
                         job.row.from_name, job.row.reply_to, job.row.subject, job.row.body_text, job.row.body_html,
                         job.row.headers};
-  auto built = smtp::build_message(m, *settings, static_cast<long long>(std::time(nullptr)));
+  auto built = smtp::build_message(m, *job.site->settings, static_cast<long long>(std::time(nullptr)));
   if (built.failure) {
-    cs.current.reset();
-    finish(job, built.failure, nullptr, "", client.peer());
-    co_return true;
+    finish(job, built.failure, nullptr, "", relay);
+    return nullptr;
   }
   auto done = done_set(job.row.done_rcpts);
   auto& rc = built.message->recipients;
   rc.erase(std::remove_if(rc.begin(), rc.end(), [&](const std::string& a) { return done.count(to_lower(a)) > 0; }), rc.end());
   if (rc.empty()) {
-    cs.current.reset();
-    finish(job, std::nullopt, nullptr, built.message->message_id, client.peer());
-    co_return true;
+    finish(job, std::nullopt, nullptr, built.message->message_id, relay);
+    return nullptr;
+  }
+  return std::make_unique<Prepared>(Prepared{std::move(job), std::move(*built.message)});
+}
+
+// Sends one message on an open connection; false when the connection cannot go on. When
+// the relay pipelines and nothing paces the site, the next message of the route rides
+// along: its envelope goes out with this message's content (`ahead`), so it must be the
+// next one carried; if the connection cannot go on, it goes back to the queue unspent.
+asio::awaitable<bool> Dispatcher::carry(smtp::Client& client, RouteState& st, ConnState& cs, std::unique_ptr<Prepared> cur,
+                                        std::unique_ptr<Prepared>& ahead, bool may_prefetch) {
+  const Job& job = cur->job;
+  cs.current = job;  // until settled, the completion handler owns its outcome
+  cs.ahead.reset();
+  std::unique_ptr<Prepared> next;
+  if (may_prefetch && !stopping_ && !st.pending.empty() && client.session().capabilities().pipelining &&
+      job.site->settings->number(Setting::MaxMessagesPerMinute) == 0) {
+    Job j2 = std::move(st.pending.front());
+    st.pending.pop_front();
+    next = prepare(std::move(j2), client.peer());
   }
   const int done_before = client.session().messages_sent();
-  auto result = co_await client.send(*built.message);
+  auto result = co_await client.send(cur->msg, next ? &next->msg : nullptr);
   cs.current.reset();
+  if (next) {
+    if (client.session().prefetched(next->msg)) {
+      cs.ahead = next->job;
+      ahead = std::move(next);
+    } else {
+      queue(std::move(next->job), true);  // not sent: back to the front of the queue
+    }
+  }
+  const auto requeue_ahead = [&] {
+    if (!ahead) return;
+    cs.ahead.reset();
+    queue(std::move(ahead->job), true);
+    ahead.reset();
+  };
+  const std::size_t rcpts = cur->msg.recipients.size();
   if (result.failure && !client.usable() && done_before > 0 && result.recipients.empty() &&
       result.failure->kind == smtp::FailureKind::transient) {
     // The relay dropped a connection we were reusing before it took the sender (idle
     // timeout, per-connection message limit): try this message again on a fresh one.
-    queue(std::move(job), true);
+    requeue_ahead();
+    queue(std::move(cur->job), true);
     co_return false;
   }
   if (result.failure && result.failure->kind == smtp::FailureKind::auth) {
-    finish(job, result.failure, &result, built.message->message_id, client.peer(), rc.size());
+    requeue_ahead();  // deferred with the rest of the route's mail
+    finish(job, result.failure, &result, cur->msg.message_id, client.peer(), rcpts);
     opened_failed(st, job.row.nvtgc, *result.failure, client.peer());
     co_return false;
   }
-  finish(job, result.failure, &result, built.message->message_id, client.peer(), rc.size());
+  finish(job, result.failure, &result, cur->msg.message_id, client.peer(), rcpts);
+  if (!client.usable()) requeue_ahead();
   co_return client.usable();
 }
 

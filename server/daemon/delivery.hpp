@@ -49,6 +49,7 @@ class Dispatcher {
     std::string route;                      // connection_route() of the sites it carries
     std::string label;                      // the site it was opened for (logs)
     std::optional<Job> current;             // the message on the wire, if any
+    std::optional<Job> ahead;               // the next one, its envelope already sent
     asio::steady_timer* idle_timer = nullptr;
   };
   // Per route (tenants/connection_route.hpp): the sites whose connection identity is the same
@@ -74,7 +75,14 @@ class Dispatcher {
   void make_room();  // close idle connections of other sites for the starved sites in line
   void spawn(const std::string& route, SlotScheduler::ConnId id);
   asio::awaitable<void> connection(std::shared_ptr<ConnState> cs);
-  asio::awaitable<bool> carry(smtp::Client& client, RouteState& st, ConnState& cs, Job job);
+  struct Prepared {  // a message built for its job, ready for the wire
+    Job job;
+    smtp::BuiltMessage msg;
+  };
+  asio::awaitable<void> pace(RouteState& st, const Job& job);
+  std::unique_ptr<Prepared> prepare(Job job, const std::string& relay);
+  asio::awaitable<bool> carry(smtp::Client& client, RouteState& st, ConnState& cs, std::unique_ptr<Prepared> cur,
+                              std::unique_ptr<Prepared>& ahead, bool may_prefetch);
   void on_connection_end(const std::shared_ptr<ConnState>& cs, std::exception_ptr e);
   void opened_failed(RouteState& st, const std::string& site, const smtp::Failure& f, const std::string& relay);
   void defer_suspended(RouteState& st, Job job);

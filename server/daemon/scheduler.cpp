@@ -74,13 +74,16 @@ std::optional<SlotScheduler::Victim> SlotScheduler::evict() {
   return v;
 }
 
-bool SlotScheduler::yield(const std::string& site, ConnId id, int carried) {
+bool SlotScheduler::would_yield(const std::string& site, ConnId id, int carried) const {
   // A site's extra connection hands its slot over after the message it carried; its only
   // connection after kYieldAfter messages.
   if ((carried < kYieldAfter && open(site) <= 1) || evicted_.count(id) > 0) return false;
   if (evicting_ >= starved()) return false;  // slots already on their way back cover them
-  if (!std::any_of(waiting_.begin(), waiting_.end(), [&](const std::string& s) { return s != site && open(s) == 0; }))
-    return false;
+  return std::any_of(waiting_.begin(), waiting_.end(), [&](const std::string& s) { return s != site && open(s) == 0; });
+}
+
+bool SlotScheduler::yield(const std::string& site, ConnId id, int carried) {
+  if (!would_yield(site, id, carried)) return false;
   idle_.erase(id);
   evicted_[id] = true;
   ++evicting_;

@@ -62,6 +62,8 @@ class SlotScheduler {
   // a starved site (at once when it is one of several of its site's)? When it should, it is
   // counted as a slot on its way back (like evict()).
   [[nodiscard]] bool yield(const std::string& site, ConnId id, int carried);
+  // The same question without counting it: would it hand over after `carried` messages?
+  [[nodiscard]] bool would_yield(const std::string& site, ConnId id, int carried) const;
 
   // Was this connection chosen by evict() or yield() (its slot is promised to a starved site)?
   [[nodiscard]] bool evicted(ConnId id) const { return evicted_.count(id) > 0; }

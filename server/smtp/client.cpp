@@ -125,7 +125,8 @@ asio::awaitable<std::optional<Failure>> Client::open_once() {
   co_return std::nullopt;
 }
 
-asio::awaitable<MessageResult> Client::send(const BuiltMessage& m) {
+asio::awaitable<MessageResult> Client::send(const BuiltMessage& m, const BuiltMessage* next) {
+  if (next) session_.prefetch(*next);
   session_.send(m);
   co_await drive();
   if (session_.next() == Session::Action::failed) {

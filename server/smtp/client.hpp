@@ -21,7 +21,10 @@ class Client {
 
   asio::awaitable<std::optional<Failure>> open();
   // A connection-level failure appears as result.failure and makes the client unusable.
-  asio::awaitable<MessageResult> send(const BuiltMessage& m);
+  // `next` (optional): the message to send after this one; when the relay pipelines, its
+  // envelope goes out with this one's content (session().prefetched(*next) says whether it
+  // did, and then it must be the next send()). It must stay alive until then.
+  asio::awaitable<MessageResult> send(const BuiltMessage& m, const BuiltMessage* next = nullptr);
   // Says QUIT when the session is usable, ends TLS with close_notify, closes; never
   // takes longer than kCloseLimit.
   asio::awaitable<void> close();

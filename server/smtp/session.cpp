@@ -66,6 +66,7 @@ void Session::command(const std::string& line, Expect e, const std::string& show
 
 void Session::fail(Failure f) {
   if (state_ == State::failed) return;
+  next_ = nullptr;
   failure_ = std::move(f);
   state_ = State::failed;
   out_.clear();
@@ -91,7 +92,9 @@ Stage Session::stage_now() const {
 
 void Session::on_bytes(std::string_view data) {
   parser_.feed(data);
-  while (state_ != State::failed) {
+  // Stop at the end of a message: replies after it belong to the next message (its
+  // envelope went out early, see prefetch()) and wait until send() makes it current.
+  while (state_ != State::failed && state_ != State::message_done) {
     auto r = parser_.next();
     if (r) tls_unanswered_ = false;
     if (!r) {
@@ -151,10 +154,42 @@ void Session::begin_auth() {
   command(sasl_->initial(), Expect::auth, sasl_->redacted_initial());
 }
 
+bool Session::envelope_ok(const BuiltMessage& m) const {
+  return !(caps_.size && m.data.size() > caps_.size) && !(m.needs_smtputf8 && !caps_.smtputf8);
+}
+
+void Session::write_envelope(const BuiltMessage& m, bool reset) {
+  if (reset) command("RSET", Expect::rset);
+  std::string mail = "MAIL FROM:<" + m.envelope_from + ">";
+  if (caps_.size) mail += " SIZE=" + std::to_string(m.data.size());
+  if (m.needs_smtputf8) mail += " SMTPUTF8";
+  command(mail, Expect::mail);
+  if (caps_.pipelining) {
+    // One group: MAIL, every RCPT, and DATA last (RFC 2920 §3.1), so a message costs two
+    // round trips: the envelope with DATA, then the content (one, when the next message's
+    // envelope rides with this one's content: see prefetch()).
+    for (std::size_t i = 0; i < m.recipients.size(); ++i) {
+      command("RCPT TO:<" + m.recipients[i] + ">", Expect::rcpt);
+      expect_.back().second = i;
+    }
+    command("DATA", Expect::data);
+  }
+}
+
 void Session::send(const BuiltMessage& m) {
   msg_ = &m;
   result_ = MessageResult{};
   mail_ok_ = false;
+  if (prefetched_ == &m) {  // its envelope went out with the last message's content
+    prefetched_ = nullptr;
+    state_ = State::transaction;
+    on_bytes({});  // its replies may be here already
+    return;
+  }
+  if (prefetched_) {  // another message's envelope is on the wire: this one cannot go out
+    fail(Failure{FailureKind::transient, Stage::mail, "internal error: a message was sent while another one's envelope was pending", {}, 0});
+    return;
+  }
   if (caps_.size && m.data.size() > caps_.size) {
     result_.failure = Failure{FailureKind::permanent, Stage::mail,
                               "the message (" + std::to_string(m.data.size()) + " bytes) exceeds the relay's SIZE limit of " +
@@ -173,23 +208,14 @@ void Session::send(const BuiltMessage& m) {
   // RSET only when the last transaction was left open on the relay (a refused DATA, or
   // every recipient refused): after the reply to the end of the message, or to a refused
   // MAIL, the relay has nothing open (RFC 5321 §4.1.1.4), so nothing needs resetting.
-  if (open_transaction_) command("RSET", Expect::rset);
-  std::string mail = "MAIL FROM:<" + m.envelope_from + ">";
-  if (caps_.size) mail += " SIZE=" + std::to_string(m.data.size());
-  if (m.needs_smtputf8) mail += " SMTPUTF8";
-  command(mail, Expect::mail);
-  if (caps_.pipelining) {
-    // One group: MAIL, every RCPT, and DATA last (RFC 2920 §3.1), so a message costs two
-    // round trips: the envelope with DATA, then the content.
-    for (std::size_t i = 0; i < m.recipients.size(); ++i) {
-      command("RCPT TO:<" + m.recipients[i] + ">", Expect::rcpt);
-      expect_.back().second = i;
-    }
-    command("DATA", Expect::data);
-  }
+  write_envelope(m, open_transaction_);
 }
 
 void Session::quit() {
+  if (prefetched_) {  // a message's envelope is on the wire: leaving without its content is the safe end
+    fail(Failure{FailureKind::transient, Stage::mail, "closed with the next message's envelope pending", {}, 0});
+    return;
+  }
   state_ = State::quit;
   command("QUIT", Expect::quit);
 }
@@ -197,6 +223,7 @@ void Session::quit() {
 void Session::finish_message() {
   ++messages_;
   state_ = State::message_done;
+  next_ = nullptr;  // offered for this message's content, which did not go out
 }
 
 void Session::handle(const Reply& r) {
@@ -334,6 +361,13 @@ void Session::handle(const Reply& r) {
         transcript_.push_back("C: <message, " + std::to_string(msg_->data.size()) + " bytes>");
         transcript_.push_back("C: .");
       }
+      // The next message's envelope in the same write: content may open a command group
+      // (RFC 2920 §3.1), and after the reply to its end the relay holds no transaction.
+      if (next_ && caps_.pipelining && envelope_ok(*next_)) {
+        write_envelope(*next_, false);
+        prefetched_ = next_;
+      }
+      next_ = nullptr;
       return;
     case Expect::body:
       open_transaction_ = false;

@@ -1,8 +1,8 @@
 // session.hpp — the SMTP client dialogue as a sans-io state machine: bytes in, actions
 // out, no sockets. A thin Asio driver (client.cpp) performs the actions. Covers greeting,
 // EHLO/HELO fallback, STARTTLS (with the empty-buffer check), AUTH, MAIL/RCPT with
-// PIPELINING (MAIL, RCPT and DATA in one group), DATA, RSET only after a transaction left
-// open, and QUIT.
+// PIPELINING (MAIL, RCPT and DATA in one group, and the next message's envelope after a
+// message's content), DATA, RSET only after a transaction left open, and QUIT.
 #pragma once
 #include <deque>
 #include <optional>
@@ -66,6 +66,12 @@ class Session {
 
   // In state `ready`: send one message (RSET first when the last one was left open).
   void send(const BuiltMessage& m);
+  // Offers the message to send after the current one (call before send()): when the relay
+  // pipelines, its envelope goes out in the same write as the current message's content,
+  // so a message costs one round trip. `next` must stay alive until it is sent.
+  void prefetch(const BuiltMessage& next) { next_ = &next; }
+  // The envelope of this message is already on the wire: it must be the next send().
+  [[nodiscard]] bool prefetched(const BuiltMessage& m) const { return prefetched_ == &m; }
   void quit();
 
   [[nodiscard]] const Capabilities& capabilities() const { return caps_; }
@@ -91,6 +97,8 @@ class Session {
   [[nodiscard]] Stage stage_now() const;
   void fail(Failure f);
   void finish_message();
+  [[nodiscard]] bool envelope_ok(const BuiltMessage& m) const;  // SIZE and SMTPUTF8 allow it
+  void write_envelope(const BuiltMessage& m, bool reset);
 
   SessionParams p_;
   State state_ = State::greeting;
@@ -104,6 +112,8 @@ class Session {
   std::vector<std::string> transcript_;
   // current transaction
   const BuiltMessage* msg_ = nullptr;
+  const BuiltMessage* next_ = nullptr;        // offered by prefetch() for the current content
+  const BuiltMessage* prefetched_ = nullptr;  // its envelope went out; the next send()
   MessageResult result_;
   bool mail_ok_ = false;
   bool open_transaction_ = false;  // the relay holds an unfinished transaction: RSET before the next

@@ -7,6 +7,8 @@
 #define BOOST_TEST_MODULE sitemail_integration_scheduling
 #include <boost/test/unit_test.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -105,6 +107,49 @@ BOOST_AUTO_TEST_CASE(sites_with_the_same_connection_identity_share_a_connection_
   for (const auto& s : sessions["gamma@lib.example"]) BOOST_TEST(!sessions["acme@lib.example"].count(s));
   for (const auto& m : got)  // each message still carries its own site's From
     BOOST_TEST(m.data.find(m.mail_from) != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_next_envelope_rides_with_the_content_and_every_message_keeps_its_own) {
+  // smtp-sink offers PIPELINING, so each message's envelope goes out with the previous
+  // message's content, across the two sites of one route. Each dumped transaction must
+  // pair its envelope with its own content: the sender with its site's From, the recipient
+  // with its own To, and no message twice or missing.
+  Env e("prefetch");
+  SmtpSink sink;
+  e.site("ACME", port(sink.port()) + "<MaxConnections>1</MaxConnections><EMailFromAddress>acme@lib.example</EMailFromAddress>");
+  e.site("BETA", port(sink.port()) + "<MaxConnections>1</MaxConnections><EMailFromAddress>beta@lib.example</EMailFromAddress>");
+  for (const char* site : {"ACME", "BETA"})
+    e.db.conn().exec("INSERT INTO outbox (nvtgc, to_addrs, subject, body_text) SELECT $1, lower($1) || '-' || g || '@dest.example', "
+                     "'msg ' || g, 'body ' || g FROM generate_series(1, 30) g",
+                     {site});
+  auto r = e.once("[delivery]\nmax_connections = 2\nsite_share = 50\n");
+  BOOST_TEST(r.code == 0, r.err);
+  BOOST_TEST(count(e.db, "status = 'sent'") == 60);
+  std::set<std::string> rcpts;
+  int files = 0;
+  for (const auto& f : std::filesystem::directory_iterator(sink.dir())) {
+    if (!f.path().filename().string().starts_with("msg-")) continue;
+    ++files;
+    std::ifstream in(f.path());
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto field = [&](const std::string& name) {
+      auto p = text.find("\n" + name);
+      if (p == std::string::npos) p = text.rfind(name, 0) == 0 ? 0 : std::string::npos;
+      if (p == std::string::npos) return std::string();
+      p = text.find(name, p) + name.size();
+      return text.substr(p, text.find('\n', p) - p);
+    };
+    const std::string sender = field("X-Mail-Args: <");
+    const std::string rcpt = field("X-Rcpt-Args: <");
+    const std::string from = sender.substr(0, sender.find('>'));
+    const std::string to = rcpt.substr(0, rcpt.find('>'));
+    BOOST_TEST(text.find("\nFrom: " + from) != std::string::npos, f.path().string() + ":\n" + text);
+    BOOST_TEST(text.find("\nTo: " + to) != std::string::npos, f.path().string() + ":\n" + text);
+    BOOST_TEST(to.starts_with(from.substr(0, 4)), to + " sent as " + from);  // acme-N from acme@, beta-N from beta@
+    rcpts.insert(to);
+  }
+  BOOST_TEST(files == 60);
+  BOOST_TEST(rcpts.size() == 60u);
 }
 
 BOOST_AUTO_TEST_CASE(a_relay_that_cannot_be_reached_is_one_event_for_its_site) {

@@ -84,6 +84,69 @@ BOOST_AUTO_TEST_CASE(pipelined_transaction_with_a_refused_recipient) {
   BOOST_TEST(t.s.message_result().delivered());
 }
 
+BOOST_AUTO_TEST_CASE(the_next_envelope_rides_with_the_content_one_round_trip_per_message) {
+  Script t{Session(params(*settings(""))), {"220 relay ESMTP\r\n", "250-relay\r\n250 PIPELINING\r\n"}};
+  BOOST_TEST((t.run() == Session::Action::ready));
+  auto m1 = simple_message({"a@x.example"});
+  auto m2 = BuiltMessage{"ill@lib.example", {"b@x.example"}, "Subject: two\r\n\r\nsecond\r\n", "<2@lib.example>", false};
+  t.s.prefetch(m2);
+  t.s.send(m1);
+  BOOST_TEST((t.run() == Session::Action::read));  // m1's envelope written
+  auto at = t.written.size();
+  t.server.push_back("250 ok\r\n250 ok\r\n354 go\r\n");
+  BOOST_TEST((t.run() == Session::Action::read));
+  // m1's content, then m2's envelope, in one write
+  BOOST_TEST(t.written.substr(at) ==
+             "Subject: t\r\n\r\nhello\r\n.\r\nMAIL FROM:<ill@lib.example>\r\nRCPT TO:<b@x.example>\r\nDATA\r\n");
+  // the replies for both come in one read
+  t.server.push_back("250 queued 1\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+  BOOST_TEST((t.run() == Session::Action::message_done));
+  BOOST_TEST(t.s.message_result().delivered());
+  BOOST_TEST(t.s.message_result().reply == "250 queued 1");  // m2's replies did not touch m1's result
+  BOOST_TEST(t.s.prefetched(m2));
+  BOOST_TEST((t.run() == Session::Action::ready));
+  at = t.written.size();
+  t.s.send(m2);  // its MAIL, RCPT and 354 are already here: its content goes out at once
+  t.server.push_back("250 queued 2\r\n");
+  BOOST_TEST((t.run() == Session::Action::message_done));
+  BOOST_TEST(t.written.substr(at) == "Subject: two\r\n\r\nsecond\r\n.\r\n");
+  BOOST_TEST(t.s.message_result().delivered());
+  BOOST_TEST(t.s.message_result().reply == "250 queued 2");
+  BOOST_REQUIRE_EQUAL(t.s.message_result().recipients.size(), 1u);
+  BOOST_TEST(t.s.message_result().recipients[0].address == "b@x.example");
+  BOOST_TEST(t.s.messages_sent() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_pending_envelope_is_never_closed_with_an_empty_message) {
+  // The relay refuses the first message's content; the next envelope is already out and
+  // its transaction is valid. Quitting instead of sending it drops the connection: a lone
+  // dot would deliver an empty message.
+  Script t{Session(params(*settings(""))), {"220 relay ESMTP\r\n", "250-relay\r\n250 PIPELINING\r\n"}};
+  t.run();
+  auto m1 = simple_message({"a@x.example"});
+  auto m2 = simple_message({"b@x.example"});
+  t.s.prefetch(m2);
+  t.s.send(m1);
+  t.server.push_back("250 ok\r\n250 ok\r\n354 go\r\n");
+  t.server.push_back("554 5.7.1 content rejected\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+  BOOST_TEST((t.run() == Session::Action::message_done));
+  BOOST_TEST(!t.s.message_result().delivered());
+  BOOST_TEST(t.s.prefetched(m2));
+  t.run();
+  const auto at = t.written.size();
+  t.s.quit();
+  BOOST_TEST((t.run() == Session::Action::failed));
+  BOOST_TEST(t.written.substr(at).empty(), t.written.substr(at));  // no QUIT, no dot
+  // and a message offered but not prefetched (the content never went out) is forgotten
+  Script u{Session(params(*settings(""))), {"220 relay ESMTP\r\n", "250-relay\r\n250 PIPELINING\r\n"}};
+  u.run();
+  u.s.prefetch(m2);
+  u.s.send(m1);
+  u.server.push_back("550 no such sender\r\n503 need MAIL\r\n503 need MAIL\r\n");
+  BOOST_TEST((u.run() == Session::Action::message_done));
+  BOOST_TEST(!u.s.prefetched(m2));
+}
+
 BOOST_AUTO_TEST_CASE(pipelined_data_after_every_recipient_refused_sends_a_lone_dot_then_rset) {
   Script t{Session(params(*settings(""))), {"220 relay ESMTP\r\n", "250-relay\r\n250 PIPELINING\r\n"}};
   BOOST_TEST((t.run() == Session::Action::ready));
