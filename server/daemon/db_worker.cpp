@@ -67,10 +67,16 @@ ClaimLimits DbWorker::claim_limits(long long budget) {
   auto table = registry_.current();
   const int share_cap = std::max(1, conf_.max_connections * conf_.site_share / 100);
   std::lock_guard lock(mu_);
+  // The sites with mail in flight, and those the last claim took that have sent it all
+  // since (a backlog site can drain what it was given between two claims): both count as
+  // busy, so sites with nothing claimed go first, and both keep their room.
+  std::map<std::string, long long> active(in_flight_by_site_.begin(), in_flight_by_site_.end());
+  for (const auto& site : last_claimed_) active.emplace(site, 0);
   // When few sites have mail, each may hold an equal part of the daemon's budget (10 sites:
   // 40 rows each with the defaults), so their connections never wait for the next claim.
-  const int fair_part = static_cast<int>(claim_budget() / std::max<std::size_t>(1, in_flight_by_site_.size()));
-  for (const auto& [code, n] : in_flight_by_site_) {
+  const int fair_part = static_cast<int>(claim_budget() / std::max<std::size_t>(1, active.size()));
+  for (const auto& [code, n] : active) {
+    if (std::find(l.excluded.begin(), l.excluded.end(), code) != l.excluded.end()) continue;  // held
     int conns = 1;
     if (table)
       if (auto site = table->find(code); site && site->settings)
@@ -82,8 +88,8 @@ ClaimLimits DbWorker::claim_limits(long long budget) {
       l.excluded.push_back(code);
     } else {
       l.room_sites.push_back(code);
-      l.rooms.push_back(cap - n);
-      l.busy.push_back(n);
+      l.rooms.push_back(static_cast<int>(cap - n));
+      l.busy.push_back(static_cast<int>(n));
     }
   }
   return l;
@@ -94,8 +100,19 @@ std::vector<ClaimedRow> DbWorker::claim_fair(QueueStore& store, const ClaimLimit
   // site's backlog), then the rest by fair share. That first pass scans past the mail of
   // every busy site, so it runs at most every kIdleFirstEvery unless it keeps finding mail.
   const auto now = std::chrono::steady_clock::now();
-  if (l.room_sites.empty() || (!idle_first_found_ && now - last_idle_first_ < kIdleFirstEvery)) return store.claim(l);
-  last_idle_first_ = now;
+  std::vector<ClaimedRow> rows;
+  if (l.room_sites.empty() || (!idle_first_found_ && now - last_idle_first_ < kIdleFirstEvery)) {
+    rows = store.claim(l);
+  } else {
+    rows = claim_idle_first(store, l);
+  }
+  last_claimed_.clear();
+  for (const auto& r : rows) last_claimed_.insert(r.nvtgc);
+  return rows;
+}
+
+std::vector<ClaimedRow> DbWorker::claim_idle_first(QueueStore& store, const ClaimLimits& l) {
+  last_idle_first_ = std::chrono::steady_clock::now();
   ClaimLimits idle_first = l;
   idle_first.excluded.insert(idle_first.excluded.end(), l.room_sites.begin(), l.room_sites.end());
   idle_first.room_sites.clear();
@@ -300,6 +317,7 @@ void DbWorker::session() {
         if (n->extra && *n->extra) reload_requests_.emplace_back(n->extra);
       } else {
         more = true;
+        idle_first_found_ = true;  // new mail may be a new site's: look for sites with nothing claimed now
       }
       PQfreemem(n);
     }

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <vector>
 
 #include "delivery.hpp"
@@ -42,6 +43,7 @@ class DbWorker {
   std::vector<std::string> held_sites() const;
   ClaimLimits claim_limits(long long budget);
   std::vector<ClaimedRow> claim_fair(QueueStore& store, const ClaimLimits& l);
+  std::vector<ClaimedRow> claim_idle_first(QueueStore& store, const ClaimLimits& l);
   void recover(QueueStore& store, bool forget);
 
   const DaemonConf& conf_;
@@ -62,6 +64,7 @@ class DbWorker {
   int instance_ = 0;  // sitemail_instance.id, kept across reconnects
   std::chrono::steady_clock::time_point last_idle_first_{};
   bool idle_first_found_ = true;
+  std::set<std::string> last_claimed_;  // sites the last claim took rows of
   static constexpr std::chrono::milliseconds kIdleFirstEvery{200};
   // Claim only what can start soon: four rows per connection slot, so every connection has
   // its next messages at hand while the database thread records and claims (two per slot

@@ -19,6 +19,7 @@
 # defaults (20 connections per destination, 100 processes).
 # --quick: 2,000 messages, 10/100/1,000 sites, a 2,000-message backlog, short waits.
 # Env: BENCH_DRAIN_TIMEOUT (s, a drain still running then is stopped and its rate reported),
+#      BENCH_KEEP_LOGS (a directory: sitemaild's logs of the run are copied there),
 #      BENCH_RECOVERY_WAIT (s), BENCH_SMALL_WAIT (s), BENCH_SITE_COUNTS, BENCH_MESSAGES.
 set -euo pipefail
 build=$(cd "${1:-build}" && pwd)

@@ -14,6 +14,8 @@ site_name() { printf 'S%04d' "$1"; }
 
 bench_cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # BENCH_KEEP_LOGS=DIR: keep sitemaild's logs of the run there
+  [ -n "${BENCH_KEEP_LOGS:-}" ] && mkdir -p "$BENCH_KEEP_LOGS" && cp "$work"/daemon-*.log "$BENCH_KEEP_LOGS"/ 2>/dev/null || true
   [ -n "${pfdir:-}" ] && postfix -c "$pfdir/etc" stop >/dev/null 2>&1 || true
   [ -n "${created_main_cf:-}" ] && rm -f /etc/postfix/main.cf
   "$src/deploy/pg-cluster.sh" stop "$work/pg" >/dev/null 2>&1 || true

@@ -152,6 +152,25 @@ BOOST_AUTO_TEST_CASE(the_next_envelope_rides_with_the_content_and_every_message_
   BOOST_TEST(rcpts.size() == 60u);
 }
 
+BOOST_AUTO_TEST_CASE(small_sites_go_first_even_when_the_backlog_site_drains_every_claim_at_once) {
+  // A fast relay: the backlog site sends everything it was given between two claims, so at
+  // claim time nothing is in flight. Its mail must still count as busy, or the claim's
+  // window (the oldest mail, all the backlog's) hides the small sites' mail. (Before the
+  // fix this showed now and then: a few small sites waited 3-5 s, until the backlog was
+  // nearly gone.)
+  Env e("lockstep");
+  SmtpSink big_sink, small_sink;
+  e.site("BIG", port(big_sink.port()));
+  for (int i = 0; i < 20; ++i) e.site("S" + std::to_string(i), port(small_sink.port()) + "<FullyQualifiedDomainName>s" + std::to_string(i) + ".example</FullyQualifiedDomainName>");
+  Daemon d(e.db, e.cfg.path(), "");
+  enqueue(e.db, "BIG", 30000);
+  for (int i = 0; i < 20; ++i) enqueue(e.db, "S" + std::to_string(i), 5);
+  Daemon::wait_for([&] { return count(e.db, "nvtgc <> 'BIG' AND status = 'sent'") == 100; }, 60, "small sites delivered");
+  BOOST_TEST(count(e.db, "nvtgc = 'BIG' AND status = 'queued'") > 10000, "the small sites waited for the backlog");
+  BOOST_TEST(count(e.db, "nvtgc <> 'BIG' AND sent_at - created_at > interval '3 seconds'") == 0);
+  BOOST_TEST(d.signal_and_wait(SIGTERM) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(a_relay_that_cannot_be_reached_is_one_event_for_its_site) {
   Env e("dead");
   PyRelay ok("");
