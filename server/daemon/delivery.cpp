@@ -44,7 +44,7 @@ void Dispatcher::queue(Job job, bool front) {
 
 int Dispatcher::route_cap(const RouteState& st) const {
   const int per_site = static_cast<int>(st.pending.front().site->settings->number(Setting::MaxConnections));
-  const int most = sched_.site_cap(1 << 20);  // the site_share of the pool
+  const int most = sched_.share_cap();
   std::set<std::string_view> sites;
   auto count = [&](const Job& j) {
     sites.insert(j.row.nvtgc);

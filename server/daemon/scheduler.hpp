@@ -15,6 +15,7 @@
 //    a connection and wants a second one never takes another site's. Nobody starved: an
 //    idle connection keeps its session for more of its site's mail.
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -36,6 +37,8 @@ class SlotScheduler {
 
   // The most connections a site whose MaxConnections is `max_connections` may hold.
   [[nodiscard]] int site_cap(int max_connections) const;
+  // The most any one site (or route) may hold: its share of the pool.
+  [[nodiscard]] int share_cap() const { return std::max(1, global_ * share_ / 100); }
 
   // Asks for one more connection for `site` (cap from site_cap()). On success the slot is
   // taken and the new connection's id returned; otherwise the site waits in line.
