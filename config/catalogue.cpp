@@ -126,6 +126,9 @@ std::vector<SettingDef> build() {
   add({.id = Setting::MaxSubjectLength, .name = "MaxSubjectLength",
        .type = VT::count, .default_text = "0", .max = 100000,
        .doc = "truncate longer subjects to this many characters; 0 = no limit"});
+  add({.id = Setting::MaxMessageSize, .name = "MaxMessageSize",
+       .type = VT::count, .default_text = "0", .max = 4294967296,
+       .doc = "largest message in bytes as sent (after encoding); larger mail fails with the reason, never half-sent; 0 = no limit of our own (the relay's SIZE still applies)"});
   add({.id = Setting::MaxConnections, .name = "MaxConnections",
        .type = VT::count, .default_text = "2", .min = 1, .max = 100,
        .doc = "concurrent SMTP connections to this site's relay (sites with the same session settings share connections; their limits add up)"});

@@ -19,7 +19,7 @@ enum class Setting : std::uint8_t {
   SslCertStoreType, SslCertStore, SslCertStorePassword, SslCertSubject, SslCertEncoded,
   FirewallType, FirewallHost, FirewallPort, FirewallUser, FirewallPassword,
   AuthMethod, OAuthToken, OAuthProvider, OAuthTenant, OAuthTokenUrl, OAuthDeviceUrl, OAuthClientId,
-  OAuthClientSecret, OAuthRefreshToken, OAuthScope, OtherHeaders, MaxSubjectLength, MaxConnections,
+  OAuthClientSecret, OAuthRefreshToken, OAuthScope, OtherHeaders, MaxSubjectLength, MaxMessageSize, MaxConnections,
   MaxMessagesPerMinute,
   count_
 };

@@ -44,4 +44,34 @@ bool PgConn::table_exists(const std::string& name) {
   return r.get(0, 0) == "t";
 }
 
+std::string bytea_from_text(std::string_view text) {
+  if (!text.starts_with("\\x")) throw PgError("a bytea value is not in hex format (bytea_output = escape?)");
+  text.remove_prefix(2);
+  auto nib = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(text.size() / 2);
+  for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
+    const int hi = nib(text[i]), lo = nib(text[i + 1]);
+    if (hi < 0 || lo < 0) throw PgError("a bytea value holds a character that is not hex");
+    out += static_cast<char>(hi << 4 | lo);
+  }
+  return out;
+}
+
+std::string bytea_to_text(std::string_view bytes) {
+  static constexpr char hexd[] = "0123456789abcdef";
+  std::string out = "\\x";
+  out.reserve(2 + bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += hexd[c >> 4];
+    out += hexd[c & 15];
+  }
+  return out;
+}
+
 }  // namespace sitemail

@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sitemail {
@@ -40,6 +41,11 @@ class PgResult {
 };
 
 using PgParam = std::optional<std::string>;
+
+// A bytea value in PostgreSQL's text output (hex format, "\\x0a1b..."), decoded.
+[[nodiscard]] std::string bytea_from_text(std::string_view text);
+// A bytea parameter in text input form (hex format).
+[[nodiscard]] std::string bytea_to_text(std::string_view bytes);
 
 class PgConn {
  public:

@@ -14,6 +14,7 @@ bool message_only(Setting s) {
     case Setting::EMailNoAccountAddress:
     case Setting::OtherHeaders:
     case Setting::MaxSubjectLength:
+    case Setting::MaxMessageSize:
       return true;
     default:
       return false;

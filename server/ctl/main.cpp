@@ -51,9 +51,15 @@ const std::vector<Command>& commands() {
       {{"enqueue"}, 0, 0,
        {{"site", "the site (required)"}, {"to", "To addresses, comma-separated"}, {"cc", "Cc addresses, comma-separated"},
         {"bcc", "Bcc addresses, comma-separated"}, {"subject", "subject (one line)"}, {"body-file", "file holding the text body"},
-        {"html-file", "file holding the HTML body"}, {"from", "sender address; default the site's EMailFromAddress"}},
-       cmd_enqueue, "enqueue --site S --to A[,B] [--cc ..] [--bcc ..] [--subject ..] [--body-file F] [--html-file F] [--from ..]",
-       "queue one message; prints its id (held at once when the site's configuration is invalid)"},
+        {"html-file", "file holding the HTML body"}, {"from", "sender address; default the site's EMailFromAddress"},
+        {"attach", "attach file F (repeatable; type from its extension)"},
+        {"inline", "attach file F inline, Content-ID = its base name (<img src=\"cid:NAME\"> in the HTML body; repeatable)"},
+        {"raw", "queue file F, a complete RFC 5322 message, as it is (recipients from its To/Cc/Bcc unless --to/--cc/--bcc)"}},
+       cmd_enqueue,
+       "enqueue --site S --to A[,B] [--cc ..] [--bcc ..] [--subject ..] [--body-file F] [--html-file F] [--from ..] "
+       "[--attach F]... [--inline F]... [--raw F]",
+       "queue one message; prints its id (held at once when the site's configuration is invalid); exit 1 and nothing "
+       "queued when it can never be sent (larger than the site's MaxMessageSize, a broken raw message)"},
       {{"queue"}, 0, 0,
        {{"site", "only this site's mail"},
         {"status", "only this status: queued, held (queued but held: invalid site), sending, sent, failed, cancelled"},
@@ -152,6 +158,9 @@ int main(int argc, char** argv) {
       "to", text("ADDRS"), "enqueue: To")("cc", text("ADDRS"), "enqueue: Cc")("bcc", text("ADDRS"), "enqueue: Bcc")(
       "subject", text("TEXT"), "enqueue: subject")("body-file", text("FILE"), "enqueue: text body")(
       "html-file", text("FILE"), "enqueue: HTML body")("from", text("ADDR"), "enqueue: sender")(
+      "attach", po::value<std::vector<std::string>>()->value_name("FILE")->composing(), "enqueue: attachment (repeatable)")(
+      "inline", po::value<std::vector<std::string>>()->value_name("FILE")->composing(), "enqueue: inline part (repeatable)")(
+      "raw", text("FILE"), "enqueue: a complete message file")(
       "status", text("ST"), "queue, queue purge: status filter")("limit", text("N"), "queue: at most N lines")(
       "by-site", "queue: per-site summary")("failed", "queue retry: every failed message")(
       "older-than", text("DURATION"), "queue purge: age")("wait", text("SECONDS"), "reload: wait for acknowledgements");

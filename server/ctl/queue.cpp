@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "housekeeping.hpp"
 #include "message.hpp"
+#include "mime.hpp"
 #include "pg.hpp"
 #include "text_util.hpp"
 
@@ -44,11 +45,41 @@ std::vector<std::string> ids_or_throw(const std::vector<std::string>& words) {
 
 }  // namespace
 
+namespace {
+
+// --attach F / --inline F (repeatable): the files, read whole.
+struct FileAttachment {
+  std::string path, name, content;
+  bool inline_part = false;
+};
+
+std::vector<FileAttachment> attachment_files(const CtlArgs& a) {
+  std::vector<FileAttachment> out;
+  for (const char* opt : {"attach", "inline"}) {
+    if (!a.vm.count(opt)) continue;
+    for (const auto& path : a.vm[opt].as<std::vector<std::string>>()) {
+      FileAttachment f;
+      f.path = path;
+      f.name = smtp::mime::safe_filename(path);
+      f.content = read_file_or_throw(path);
+      f.inline_part = std::string_view(opt) == "inline";
+      out.push_back(std::move(f));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 int cmd_enqueue(CtlArgs& a) {
   const std::string site = a.opt("site");
   if (site.empty()) throw UsageError("enqueue needs --site S");
   const std::string to = a.opt("to"), cc = a.opt("cc"), bcc = a.opt("bcc"), from = a.opt("from");
-  if (to.empty() && cc.empty() && bcc.empty()) throw UsageError("enqueue needs --to (or --cc/--bcc)");
+  const bool raw = a.flag("raw");
+  if (raw && (a.flag("subject") || a.flag("body-file") || a.flag("html-file") || a.flag("attach") || a.flag("inline")))
+    throw UsageError("--raw queues a complete message: it cannot be combined with --subject, --body-file, --html-file, "
+                     "--attach or --inline");
+  if (!raw && to.empty() && cc.empty() && bcc.empty()) throw UsageError("enqueue needs --to (or --cc/--bcc)");
   if (!valid_list(to, "to") || !valid_list(cc, "cc") || !valid_list(bcc, "bcc") || !valid_list(from, "from")) return kExitFailed;
   const std::string subject = a.opt("subject");
   if (has_control_chars(subject, "\t")) {
@@ -57,11 +88,36 @@ int cmd_enqueue(CtlArgs& a) {
   }
   std::string text = a.flag("body-file") ? read_file_or_throw(a.opt("body-file")) : "";
   std::string html = a.flag("html-file") ? read_file_or_throw(a.opt("html-file")) : "";
+  const std::string raw_bytes = raw ? read_file_or_throw(a.opt("raw")) : "";
+  const auto files = attachment_files(a);
   // Mail for a site whose configuration is invalid is held from the start, and says why.
+  // A message that can never be sent (too large for MaxMessageSize, a broken raw message)
+  // is refused here, with the reason delivery would give, and nothing is queued.
   std::string held;
   try {
     auto site_now = load_ctl_sites(a)->find_or_resolve(site);
-    if (!site_now->valid) held = held_reason(*site_now);
+    if (!site_now->valid) {
+      held = held_reason(*site_now);
+    } else {
+      auto m = smtp::outbox_row(0, site, to, cc, bcc, from, "", "", subject, text, html, "");
+      m.has_raw = raw;
+      m.raw_head = raw_bytes;
+      m.raw_size = raw_bytes.size();
+      for (const auto& f : files) {
+        smtp::Attachment at;
+        at.filename = f.name;
+        at.disposition = f.inline_part ? "inline" : "attachment";
+        at.content_id = f.inline_part ? f.name : "";
+        at.size = f.content.size();
+        at.content = f.content;
+        m.attachments.push_back(std::move(at));
+      }
+      auto built = smtp::build_message(m, *site_now->settings, 0);
+      if (built.failure && built.failure->kind == smtp::FailureKind::permanent) {
+        std::cerr << "sitemailctl: not queued: " << built.failure->detail << "\n";
+        return kExitFailed;
+      }
+    }
   } catch (const UsageError&) {
     throw;
   } catch (const std::exception&) {
@@ -69,12 +125,22 @@ int cmd_enqueue(CtlArgs& a) {
   }
   PgConn db(require_database(a.conf));
   auto opt = [](const std::string& v) { return v.empty() ? PgParam{} : PgParam{v}; };
+  // The row and its attachments in one transaction, as an application does (CONTRACT §2).
+  PgTransaction tx(db);
   auto r = db.exec(
-      "INSERT INTO outbox (nvtgc, to_addrs, cc_addrs, bcc_addrs, from_addr, subject, body_text, body_html, last_error) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-      {site, opt(to), opt(cc), opt(bcc), opt(from), subject, opt(text), opt(html), opt(held)});
-  std::cout << r.get(0, 0) << "\n";
-  if (!held.empty()) std::cerr << "sitemailctl: message " << r.get(0, 0) << " is " << held << "\n";
+      "INSERT INTO outbox (nvtgc, to_addrs, cc_addrs, bcc_addrs, from_addr, subject, body_text, body_html, last_error, raw_message) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::bytea) RETURNING id",
+      {site, opt(to), opt(cc), opt(bcc), opt(from), raw ? PgParam{} : PgParam{subject}, opt(text), opt(html), opt(held),
+       raw ? PgParam{bytea_to_text(raw_bytes)} : PgParam{}});
+  const std::string id = r.get(0, 0);
+  for (const auto& f : files)
+    db.exec("INSERT INTO outbox_attachment (outbox_id, filename, content_type, disposition, content_id, content) "
+            "VALUES ($1::bigint, $2, $3, $4, $5, $6::bytea)",
+            {id, f.name, smtp::mime::guess_content_type(f.name), f.inline_part ? "inline" : "attachment",
+             f.inline_part ? PgParam{f.name} : PgParam{}, bytea_to_text(f.content)});
+  tx.commit();
+  std::cout << id << "\n";
+  if (!held.empty()) std::cerr << "sitemailctl: message " << id << " is " << held << "\n";
   return kExitOk;
 }
 

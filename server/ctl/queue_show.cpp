@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 #include "message.hpp"
+#include "mime.hpp"
 #include "pg.hpp"
 #include "queue_store.hpp"
 #include "text_util.hpp"
@@ -48,6 +49,10 @@ std::vector<RecipientState> recipient_states(const PgResult& r) {
   return out;
 }
 
+std::string quoted_if_spaced(const std::string& v) {
+  return v.find(' ') == std::string::npos && v.find('"') == std::string::npos ? v : "\"" + v + "\"";
+}
+
 long long duration_seconds(const std::string& text) {
   if (text.size() < 2 || text.find_first_not_of("0123456789") != text.size() - 1 || text.size() > 10)
     throw UsageError("--older-than wants a number followed by s, m, h, d or w (e.g. 30d), not '" + printable(text) + "'");
@@ -77,7 +82,8 @@ int cmd_queue_show(CtlArgs& a) {
                                " to_char(created_at AT TIME ZONE 'UTC', ") + ts + "),"
                                " to_char(next_attempt_at AT TIME ZONE 'UTC', " + ts + "),"
                                " coalesce(to_char(sent_at AT TIME ZONE 'UTC', " + ts + "), ''),"
-                               " coalesce(lease_owner, ''), length(coalesce(body_text,'')), length(coalesce(body_html,''))"
+                               " coalesce(lease_owner, ''), length(coalesce(body_text,'')), length(coalesce(body_html,'')),"
+                               " coalesce(octet_length(raw_message)::text, '')"
                                " FROM outbox WHERE id = $1::bigint",
                    {id});
   if (r.rows() == 0) {
@@ -100,8 +106,24 @@ int cmd_queue_show(CtlArgs& a) {
       {"to", r.get(0, 4)},           {"cc", r.get(0, 5)},
       {"bcc", r.get(0, 6)},          {"subject", r.get(0, 10)},
       {"message_id", r.get(0, 14)},  {"body", r.get(0, 20) + " bytes text, " + r.get(0, 21) + " bytes html"},
+      {"raw_message", r.get(0, 22).empty() ? "" : r.get(0, 22) + " bytes"},
       {"last_error", r.get(0, 11)},  {"smtp_reply", r.get(0, 12)},
   };
+  // CONTRACT §8: every attachment on a line of its own (name, type, disposition, bytes)
+  auto att = db.exec("SELECT coalesce(filename, ''), coalesce(content_type, ''), coalesce(disposition, ''),"
+                     " coalesce(octet_length(content), 0) FROM outbox_attachment WHERE outbox_id = $1::bigint ORDER BY id",
+                     {id});
+  struct AttachmentLine {
+    std::string name, type, disposition, bytes;
+  };
+  std::vector<AttachmentLine> attachments;
+  for (int i = 0; i < att.rows(); ++i) {
+    // what will go out: the safe base name, the given or guessed type, attachment unless inline
+    const std::string name = smtp::mime::safe_filename(att.get(i, 0));
+    std::string type = smtp::mime::clean_content_type(att.get(i, 1));
+    if (type.empty()) type = smtp::mime::guess_content_type(name);
+    attachments.push_back({name, type, to_lower(trim(att.get(i, 2))) == "inline" ? "inline" : "attachment", att.get(i, 3)});
+  }
   if (a.flag("json")) {
     std::string out = "{";
     for (const auto& f : fields) {
@@ -115,6 +137,11 @@ int cmd_queue_show(CtlArgs& a) {
       out += std::string(first ? "" : ",") + "\"" + json_escape(std::string(trim(h))) + "\"";
       first = false;
     }
+    out += "],\"attachments\":[";
+    for (std::size_t i = 0; i < attachments.size(); ++i)
+      out += std::string(i ? "," : "") + "{\"filename\":\"" + json_escape(attachments[i].name) + "\",\"content_type\":\"" +
+             json_escape(attachments[i].type) + "\",\"disposition\":\"" + attachments[i].disposition +
+             "\",\"bytes\":" + attachments[i].bytes + "}";
     out += "],\"recipients\":[";
     for (std::size_t i = 0; i < rcpts.size(); ++i)
       out += std::string(i ? "," : "") + "{\"kind\":\"" + rcpts[i].kind + "\",\"address\":\"" + json_escape(rcpts[i].address) +
@@ -134,6 +161,9 @@ int cmd_queue_show(CtlArgs& a) {
   }
   out += "recipients:\n";
   for (const auto& rc : rcpts) out += "  " + rc.kind + " " + printable(rc.address) + " " + rc.state + "\n";
+  if (!attachments.empty()) out += "attachments (name type disposition bytes):\n";
+  for (const auto& at : attachments)
+    out += "  " + quoted_if_spaced(printable(at.name)) + " " + at.type + " " + at.disposition + " " + at.bytes + "\n";
   std::cout << out;
   return kExitOk;
 }

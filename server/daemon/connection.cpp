@@ -79,6 +79,7 @@ asio::awaitable<void> Dispatcher::connection(std::shared_ptr<ConnState> cs) {
   const std::chrono::seconds deadline(conf_.transaction_deadline);
   smtp::Client client(io_.get_executor(), settings, st.tls, false, tokens_.for_site(site, settings));  // oauth: one site per route
   client.set_deadline(deadline);
+  client.set_content_source(content_);
   if (auto failed = co_await client.open()) {
     Job job = std::move(*cs->current);
     cs->current.reset();
@@ -160,9 +161,18 @@ asio::awaitable<void> Dispatcher::pace(RouteState& st, const Job& job) {
 // Builds the message of `job` with its own site's settings; null when it was settled at
 // once (it cannot be built, or every recipient already has it).
 std::unique_ptr<Dispatcher::Prepared> Dispatcher::prepare(Job job, const std::string& relay) {
-  smtp::OutboxMessage m{job.row.id, job.row.nvtgc, job.row.to, job.row.cc, job.row.bcc, job.row.from_addr,
-                        job.row.from_name, job.row.reply_to, job.row.subject, job.row.body_text, job.row.body_html,
-                        job.row.headers};
+  if (!job.row.attachment_error.empty()) {
+    finish(job, smtp::Failure{smtp::FailureKind::permanent, smtp::Stage::message, job.row.attachment_error, {}, 0}, nullptr, "",
+           relay);
+    return nullptr;
+  }
+  auto m = smtp::outbox_row(job.row.id, job.row.nvtgc, job.row.to, job.row.cc, job.row.bcc, job.row.from_addr,
+                            job.row.from_name, job.row.reply_to, job.row.subject, job.row.body_text, job.row.body_html,
+                            job.row.headers);
+  m.attachments = job.row.attachments;
+  m.has_raw = job.row.has_raw;
+  m.raw_head = job.row.raw_head;
+  m.raw_size = job.row.raw_size;
   auto built = smtp::build_message(m, *job.site->settings, static_cast<long long>(std::time(nullptr)));
   if (built.failure) {
     finish(job, built.failure, nullptr, "", relay);

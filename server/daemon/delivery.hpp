@@ -14,6 +14,7 @@
 #include <set>
 
 #include "client.hpp"
+#include "content_reader.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
 #include "queue_store.hpp"
@@ -107,6 +108,8 @@ class Dispatcher {
   bool stopping_ = false;
   std::function<void()> on_closed_;
   std::unique_ptr<asio::steady_timer> shutdown_timer_;
+  // Large attachments and raw messages are read in slices while they are sent (§8).
+  std::shared_ptr<ContentReader> content_ = std::make_shared<ContentReader>(conf_.database_url);
   // oauth (issue 10): one token source per site that uses a token endpoint, shared by its
   // connections; rotated refresh tokens are stored over the store's own DB connection/thread.
   oauth::TokenSources tokens_{io_.get_executor(), conf_.config_dir,

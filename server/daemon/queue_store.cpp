@@ -50,10 +50,13 @@ std::vector<ClaimedRow> QueueStore::claim(const ClaimLimits& l) {
       "RETURNING o.id, o.nvtgc, coalesce(o.to_addrs,''), coalesce(o.cc_addrs,''), coalesce(o.bcc_addrs,''),"
       "  coalesce(o.from_addr,''), coalesce(o.from_name,''), coalesce(o.reply_to,''), coalesce(o.subject,''),"
       "  coalesce(o.body_text,''), coalesce(o.body_html,''), coalesce(o.headers,''), o.attempts, coalesce(o.done_rcpts,''),"
-      "  extract(epoch from now() - o.created_at)",
+      "  extract(epoch from now() - o.created_at), o.raw_message IS NOT NULL, coalesce(octet_length(o.raw_message), 0),"
+      "  CASE WHEN o.raw_message IS NULL THEN NULL WHEN octet_length(o.raw_message) <= $11::int THEN o.raw_message"
+      "       ELSE substring(o.raw_message FROM 1 FOR $12::int) END",
       {owner_, std::to_string(l.lease_seconds), pg_text_array(l.excluded), std::to_string(l.limit),
        std::to_string(std::max(l.limit * 2, 200)), pg_text_array(l.room_sites), pg_text_array(rooms),
-       std::to_string(l.default_room), std::to_string(instance_), pg_text_array(busy)});
+       std::to_string(l.default_room), std::to_string(instance_), pg_text_array(busy), std::to_string(kInlineRawBytes),
+       std::to_string(kRawHeadBytes)});
   std::vector<ClaimedRow> rows;
   rows.reserve(static_cast<std::size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) {
@@ -73,9 +76,49 @@ std::vector<ClaimedRow> QueueStore::claim(const ClaimLimits& l) {
     c.attempts = static_cast<int>(r.get_int(i, 12));
     c.done_rcpts = r.get(i, 13);
     c.age_seconds = std::stod(r.get(i, 14));
+    c.has_raw = r.get(i, 15) == "t";
+    c.raw_size = static_cast<std::uint64_t>(r.get_int(i, 16));
+    if (c.has_raw) c.raw_head = bytea_from_text(r.get(i, 17));
     rows.push_back(std::move(c));
   }
+  load_attachments(rows);
   return rows;
+}
+
+void QueueStore::load_attachments(std::vector<ClaimedRow>& rows) {
+  if (rows.empty()) return;
+  std::vector<std::string> ids;
+  std::map<long long, ClaimedRow*> by_id;
+  for (auto& row : rows) {
+    ids.push_back(std::to_string(row.id));
+    by_id[row.id] = &row;
+  }
+  // Small contents come with the row while the row's loaded ones stay within a bound;
+  // the others are read in slices while they are sent.
+  auto r = db_.exec(
+      "SELECT outbox_id, id, coalesce(filename, ''), coalesce(content_type, ''), coalesce(disposition, ''),"
+      "  coalesce(content_id, ''), octet_length(content),"
+      "  CASE WHEN octet_length(content) <= $2::int AND sum(octet_length(content)) OVER w <= $3::int THEN content END "
+      "FROM outbox_attachment WHERE outbox_id = ANY($1::bigint[]) "
+      "WINDOW w AS (PARTITION BY outbox_id ORDER BY id) ORDER BY outbox_id, id",
+      {pg_text_array(ids), std::to_string(kInlineAttachmentBytes), std::to_string(kInlineAttachmentsPerRow)});
+  for (int i = 0; i < r.rows(); ++i) {
+    ClaimedRow& row = *by_id.at(r.get_int(i, 0));
+    smtp::Attachment a;
+    a.id = r.get_int(i, 1);
+    a.filename = r.get(i, 2);
+    a.content_type = r.get(i, 3);
+    a.disposition = r.get(i, 4);
+    a.content_id = r.get(i, 5);
+    if (r.is_null(i, 6)) {  // the schema forbids it; a table altered by hand may not
+      if (row.attachment_error.empty())
+        row.attachment_error = "attachment " + std::to_string(a.id) + " (" + a.filename.substr(0, 80) + ") has no content (NULL)";
+      continue;
+    }
+    a.size = static_cast<std::uint64_t>(r.get_int(i, 6));
+    if (!r.is_null(i, 7)) a.content = bytea_from_text(r.get(i, 7));
+    row.attachments.push_back(std::move(a));
+  }
 }
 
 int QueueStore::record(const std::vector<RowOutcome>& outcomes) {

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "message.hpp"
 #include "pg.hpp"
 #include "retry_policy.hpp"
 
@@ -19,7 +20,20 @@ struct ClaimedRow {
   int attempts = 0;          // this attempt's number (incremented by the claim)
   std::string done_rcpts;    // recipients already accepted on an earlier attempt
   double age_seconds = 0;    // now - created_at at claim time
+  // CONTRACT §8: attachments (small contents loaded with the row, large ones read while
+  // sending) and the raw message (whole when small, else its first octets).
+  std::vector<smtp::Attachment> attachments;
+  std::string attachment_error;  // an attachment row that cannot be sent (NULL content)
+  bool has_raw = false;
+  std::string raw_head;
+  std::uint64_t raw_size = 0;
 };
+
+// What a claim loads with each row; anything larger is read in slices while it is sent.
+inline constexpr long long kInlineRawBytes = 131072;         // a raw message up to this is loaded whole
+inline constexpr long long kRawHeadBytes = 65536;            // else its first octets (the header block)
+inline constexpr long long kInlineAttachmentBytes = 65536;   // an attachment up to this is loaded
+inline constexpr long long kInlineAttachmentsPerRow = 131072;  // ... while a row's loaded ones stay within this
 
 struct RowOutcome {
   long long id = 0;
@@ -51,6 +65,8 @@ class QueueStore {
  public:
   QueueStore(PgConn& db, std::string owner, int instance = 0) : db_(db), owner_(std::move(owner)), instance_(instance) {}
   [[nodiscard]] std::vector<ClaimedRow> claim(const ClaimLimits& l);
+  // The attachments of claimed rows (CONTRACT §8), in id order.
+  void load_attachments(std::vector<ClaimedRow>& rows);
   // Registers this process (once) and takes its instance lock on this connection; returns
   // the id, or registers anew when `previous` is still locked by an older session of ours.
   int attach_instance(int previous);

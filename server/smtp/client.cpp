@@ -1,6 +1,9 @@
 // client.cpp — see client.hpp: the thin I/O layer that performs a Session's actions.
 #include "client.hpp"
 
+#include "mime.hpp"
+#include "raw_message.hpp"
+
 namespace sitemail::smtp {
 
 namespace {
@@ -57,6 +60,15 @@ asio::awaitable<void> Client::drive() {
         } else {
           session_.on_bytes(std::string_view(buf, n));
         }
+        break;
+      }
+      case Session::Action::stream_body: {
+        const BuiltMessage* m = session_.current();
+        std::optional<Failure> f;  // (no temporaries in a co_await expression: GCC 12)
+        if (m) f = co_await stream_body(*m);
+        else f = content_unreadable("no message");
+        if (f) session_.abort(*f);
+        else session_.on_body_streamed();
         break;
       }
       case Session::Action::start_tls: {
@@ -125,9 +137,103 @@ asio::awaitable<std::optional<Failure>> Client::open_once() {
   co_return std::nullopt;
 }
 
+asio::awaitable<std::optional<Failure>> Client::write_stream(std::string& out) {
+  if (out.empty()) co_return std::nullopt;
+  boost::system::error_code ec;
+  co_await transport_->write_all(out, ec);
+  out.clear();
+  if (!ec) co_return std::nullopt;
+  std::string why = transport_->timed_out() ? transport_->timeout_text() : ec.message();
+  co_return network_failure(Stage::data, "write failed during data: " + why);
+}
+
+asio::awaitable<std::optional<Failure>> Client::stream_body(const BuiltMessage& m) {
+  DotStuffer stuff;
+  std::string out;
+  for (const auto& seg : m.stream) {
+    if (seg.encoding == Segment::Encoding::literal) {
+      stuff.feed(seg.bytes, out);
+      continue;
+    }
+    if (!content_) co_return content_unreadable("no content source");
+    CrlfNormaliser crlf;
+    std::uint64_t done = 0;
+    while (done < seg.blob.size) {
+      std::string error;
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kStreamChunk, seg.blob.size - done));
+      const std::uint64_t at = seg.blob.offset + done;
+      std::optional<std::string> chunk = co_await content_->read(seg.blob, at, want, error);
+      if (!chunk) co_return content_unreadable(error);
+      if (chunk->size() != want)
+        co_return content_unreadable("the content is " + std::to_string(at + chunk->size()) + " octets, not the " +
+                                     std::to_string(seg.blob.offset + seg.blob.size) + " it had when claimed");
+      done += chunk->size();
+      if (seg.encoding == Segment::Encoding::base64) {
+        stuff.feed(mime::base64_lines(*chunk), out);  // no '.' in base64: stuffing is only bookkeeping
+      } else {
+        std::string lines;
+        crlf.feed(*chunk, lines);
+        if (done == seg.blob.size) crlf.finish(lines);
+        stuff.feed(lines, out);
+      }
+      std::optional<Failure> f = co_await write_stream(out);
+      if (f) co_return f;
+    }
+  }
+  out += stuff.tail();
+  std::optional<Failure> f = co_await write_stream(out);
+  co_return f;
+}
+
+asio::awaitable<std::optional<Failure>> Client::fit_8bit(const BuiltMessage& m) {
+  converted_.reset();
+  if (m.body == BuiltMessage::Body::seven_bit || session_.capabilities().eightbitmime) co_return std::nullopt;
+  auto refuse = [](const std::string& why) {
+    return Failure{FailureKind::permanent, Stage::message, "8-bit content and the relay does not offer 8BITMIME: " + why, {}, 0};
+  };
+  if (!m.streamed()) {
+    std::string error;
+    auto seven = raw::downgrade_to_7bit(m.data, error);
+    if (!seven) co_return refuse("it cannot be converted (" + error + ")");
+    converted_ = m;
+    converted_->data = std::move(*seven);
+    converted_->body = BuiltMessage::Body::seven_bit;
+    co_return std::nullopt;
+  }
+  // Too large to convert in memory: read it once to learn whether it has 8-bit octets.
+  for (const auto& seg : m.stream) {
+    if (seg.encoding != Segment::Encoding::crlf) continue;
+    if (!content_) co_return content_unreadable("no content source");
+    for (std::uint64_t done = 0; done < seg.blob.size;) {
+      std::string error;
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kStreamChunk, seg.blob.size - done));
+      const std::uint64_t at = seg.blob.offset + done;
+      std::optional<std::string> chunk = co_await content_->read(seg.blob, at, want, error);
+      if (!chunk || chunk->empty()) co_return content_unreadable(chunk ? "the content is shorter than claimed" : error);
+      if (raw::has_8bit(*chunk))
+        co_return refuse("a message of " + std::to_string(m.octets()) + " bytes is too large to be converted");
+      done += chunk->size();
+    }
+  }
+  converted_ = m;
+  converted_->body = BuiltMessage::Body::seven_bit;
+  co_return std::nullopt;
+}
+
 asio::awaitable<MessageResult> Client::send(const BuiltMessage& m, const BuiltMessage* next) {
+  if (session_.prefetched(m)) {
+    converted_.reset();  // its envelope is on the wire: it was fit to send when offered
+  } else {
+    std::optional<Failure> f = co_await fit_8bit(m);
+    if (f) {
+      MessageResult r;  // nothing of it was sent; the connection goes on
+      r.failure = *f;
+      co_return r;
+    }
+  }
+  const BuiltMessage& out = converted_ ? *converted_ : m;
   if (next) session_.prefetch(*next);
-  session_.send(m);
+  session_.send(out);
   co_await drive();
   if (session_.next() == Session::Action::failed) {
     usable_ = false;

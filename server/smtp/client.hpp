@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 
+#include "body_stream.hpp"
 #include "session.hpp"
 #include "token_source.hpp"
 #include "transport.hpp"
@@ -35,11 +36,21 @@ class Client {
   [[nodiscard]] bool usable() const { return usable_; }
   [[nodiscard]] const Session& session() const { return session_; }
   [[nodiscard]] std::string peer() const { return transport_->peer(); }
+  // Where streamed content (BuiltMessage::streamed()) is read from; without one such a
+  // message fails (transient) before anything of it is sent.
+  void set_content_source(std::shared_ptr<ContentSource> src) { content_ = std::move(src); }
   // `sitemailctl test`: called with "connecting to host:port", "waiting for the greeting", ...
   void on_progress(std::function<void(const std::string&)> f) { progress_ = std::move(f); }
 
  private:
   asio::awaitable<void> drive();  // performs actions until ready / message_done / closed / failed
+  // Action::stream_body: reads, encodes, dot-stuffs and writes the current message's segments.
+  asio::awaitable<std::optional<Failure>> stream_body(const BuiltMessage& m);
+  asio::awaitable<std::optional<Failure>> write_stream(std::string& out);  // writes and empties `out`
+  // 8-bit content for a relay without 8BITMIME (RFC 6152): converted (in memory), or a
+  // permanent failure saying why; nullopt = send `m` as it is.
+  asio::awaitable<std::optional<Failure>> fit_8bit(const BuiltMessage& m);
+  std::optional<BuiltMessage> converted_;  // the 7-bit copy being sent
   asio::awaitable<std::optional<Failure>> open_once();
   [[nodiscard]] bool wants_token() const;
 
@@ -54,6 +65,7 @@ class Client {
   asio::any_io_executor ex_;
   bool keep_transcript_ = false;
   std::shared_ptr<TokenSource> tokens_;
+  std::shared_ptr<ContentSource> content_;
 };
 
 }  // namespace sitemail::smtp

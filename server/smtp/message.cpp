@@ -5,13 +5,16 @@
 
 #include <ctime>
 #include <set>
+#include <utility>
 
 #include "codec.hpp"
+#include "message_detail.hpp"
+#include "mime.hpp"
 #include "text_util.hpp"
 
 namespace sitemail::smtp {
 
-namespace {
+namespace detail {
 
 Failure bad_message(std::string why) { return Failure{FailureKind::permanent, Stage::message, std::move(why), {}, 0}; }
 
@@ -114,7 +117,114 @@ bool extra_headers(std::string_view text, std::string& out, std::string& error, 
   return true;
 }
 
+std::string message_id_for(const OutboxMessage& m, const std::string& from_mailbox) {
+  std::string domain = from_mailbox.substr(from_mailbox.rfind('@') + 1);
+  std::string site;
+  for (char c : m.nvtgc) site += std::isalnum(static_cast<unsigned char>(c)) ? c : '-';
+  return "<sitemail." + std::to_string(m.id) + "." + to_lower(site) + "@" + domain + ">";
+}
+
+Failure too_large_for_site(std::uint64_t size, long long max) {
+  return bad_message("5.3.4 the message is " + std::to_string(size) + " bytes, more than the site's MaxMessageSize of " +
+                     std::to_string(max) + " bytes");
+}
+
+}  // namespace detail
+
+using namespace detail;
+
+namespace {
+
+// Appends literal text, or (for content not in memory) a segment that is read and encoded
+// while the message is sent.
+struct Assembler {
+  std::string text;
+  std::vector<Segment> segs;
+  std::uint64_t streamed_octets = 0;
+  void add(std::string_view t) { text += t; }
+  void add_attachment(const Attachment& a) {
+    if (a.content) {
+      text += mime::base64_lines(*a.content);
+      return;
+    }
+    if (!text.empty()) segs.push_back(Segment{Segment::Encoding::literal, std::exchange(text, {}), {}});
+    segs.push_back(Segment{Segment::Encoding::base64, {}, BlobRef{BlobRef::Table::attachment, a.id, 0, a.size}});
+    streamed_octets += mime::base64_lines_size(a.size);
+  }
+  void finish(BuiltMessage& out) {
+    if (segs.empty()) {
+      out.data = std::move(text);
+      return;
+    }
+    std::uint64_t size = streamed_octets + text.size();
+    for (const auto& sg : segs)
+      if (sg.encoding == Segment::Encoding::literal) size += sg.bytes.size();
+    if (!text.empty()) segs.push_back(Segment{Segment::Encoding::literal, std::move(text), {}});
+    out.stream = std::move(segs);
+    out.stream_size = size;
+  }
+};
+
+// The text and/or HTML body as one entity (headers + body); the caller adds the CRLF of the next delimiter.
+std::string body_entity(const OutboxMessage& m) {
+  if (!m.body_text.empty() && !m.body_html.empty()) {
+    const auto b = random_boundary();
+    return "Content-Type: multipart/alternative; boundary=\"" + b + "\"\r\n\r\n--" + b + "\r\n" + body_part(m.body_text, "plain") +
+           "\r\n--" + b + "\r\n" + body_part(m.body_html, "html") + "\r\n--" + b + "--";
+  }
+  return !m.body_html.empty() ? body_part(m.body_html, "html") : body_part(m.body_text, "plain");
+}
+
+bool is_inline(const Attachment& a) { return to_lower(trim(a.disposition)) == "inline"; }
+
+// multipart/mixed: the bodies (with their inline images in multipart/related), then each
+// attachment. `headers` are the message's own, MIME-Version included.
+void assemble_with_attachments(const OutboxMessage& m, Assembler& as) {
+  const auto mixed = random_boundary();
+  as.add("Content-Type: multipart/mixed; boundary=\"" + mixed + "\"\r\n\r\nThis is a multi-part message in MIME format.\r\n\r\n--" +
+         mixed + "\r\n");
+  std::vector<const Attachment*> related, others;
+  for (const auto& a : m.attachments)
+    (is_inline(a) && !mime::clean_content_id(a.content_id).empty() && !m.body_html.empty() ? related : others).push_back(&a);
+  if (related.empty()) {
+    as.add(body_entity(m));
+  } else {
+    const auto rel = random_boundary();
+    as.add("Content-Type: multipart/related; boundary=\"" + rel + "\"\r\n\r\n--" + rel + "\r\n" + body_entity(m) + "\r\n");
+    for (const auto* a : related) {
+      as.add("--" + rel + "\r\n" + mime::attachment_headers(a->filename, a->content_type, true, a->content_id));
+      as.add_attachment(*a);
+    }
+    as.add("--" + rel + "--");
+  }
+  as.add("\r\n");
+  for (const auto* a : others) {
+    as.add("--" + mixed + "\r\n" + mime::attachment_headers(a->filename, a->content_type, is_inline(*a), a->content_id));
+    as.add_attachment(*a);  // ends with CRLF: the delimiter's own
+  }
+  as.add("--" + mixed + "--\r\n");
+}
+
 }  // namespace
+
+OutboxMessage outbox_row(long long id, std::string nvtgc, std::string to, std::string cc, std::string bcc,
+                         std::string from_addr, std::string from_name, std::string reply_to, std::string subject,
+                         std::string body_text, std::string body_html, std::string headers) {
+  OutboxMessage m;
+  m.id = id;
+  m.nvtgc = std::move(nvtgc);
+  m.to = std::move(to);
+  m.cc = std::move(cc);
+  m.bcc = std::move(bcc);
+  m.from_addr = std::move(from_addr);
+  m.from_name = std::move(from_name);
+  m.reply_to = std::move(reply_to);
+  m.subject = std::move(subject);
+  m.body_text = std::move(body_text);
+  m.body_html = std::move(body_html);
+  m.headers = std::move(headers);
+  return m;
+}
 
 std::string to_crlf(std::string_view text) {
   std::string out;
@@ -179,6 +289,7 @@ std::optional<Address> parse_address(std::string_view text, std::string& error) 
 }
 
 BuildResult build_message(const OutboxMessage& m, const EffectiveSettings& s, long long now) {
+  if (m.has_raw) return build_raw_message(m, s, now);
   BuildResult r;
   std::string error;
   std::vector<Address> to, cc, bcc, reply_to;
@@ -221,10 +332,7 @@ BuildResult build_message(const OutboxMessage& m, const EffectiveSettings& s, lo
       if (seen.insert(to_lower(a.mailbox)).second) out.recipients.push_back(a.mailbox);
   out.needs_smtputf8 = !codec::is_ascii(out.envelope_from);
   for (const auto& rc : out.recipients) out.needs_smtputf8 = out.needs_smtputf8 || !codec::is_ascii(rc);
-  std::string domain = from.mailbox.substr(from.mailbox.rfind('@') + 1);
-  std::string site;
-  for (char c : m.nvtgc) site += std::isalnum(static_cast<unsigned char>(c)) ? c : '-';
-  out.message_id = "<sitemail." + std::to_string(m.id) + "." + to_lower(site) + "@" + domain + ">";
+  out.message_id = message_id_for(m, from.mailbox);
 
   std::string headers;
   const auto& other = s.get(Setting::OtherHeaders);
@@ -249,20 +357,30 @@ BuildResult build_message(const OutboxMessage& m, const EffectiveSettings& s, lo
     return r;
   }
   headers += "MIME-Version: 1.0\r\n";
-  std::string body;
-  if (!m.body_text.empty() && !m.body_html.empty()) {
-    const auto b = random_boundary();
-    headers += "Content-Type: multipart/alternative; boundary=\"" + b + "\"\r\n";
-    body = "\r\nThis is a multi-part message in MIME format.\r\n\r\n--" + b + "\r\n" + body_part(m.body_text, "plain") +
-           "\r\n--" + b + "\r\n" + body_part(m.body_html, "html") + "\r\n--" + b + "--\r\n";
-  } else if (!m.body_html.empty()) {
-    auto part = body_part(m.body_html, "html");
-    body = part;
+  if (m.attachments.empty()) {
+    std::string body;
+    if (!m.body_text.empty() && !m.body_html.empty()) {
+      const auto b = random_boundary();
+      headers += "Content-Type: multipart/alternative; boundary=\"" + b + "\"\r\n";
+      body = "\r\nThis is a multi-part message in MIME format.\r\n\r\n--" + b + "\r\n" + body_part(m.body_text, "plain") +
+             "\r\n--" + b + "\r\n" + body_part(m.body_html, "html") + "\r\n--" + b + "--\r\n";
+    } else if (!m.body_html.empty()) {
+      body = body_part(m.body_html, "html");
+    } else {
+      body = body_part(m.body_text, "plain");
+    }
+    // body_part() output starts with its own Content-* headers for single-part messages
+    out.data = headers + body;
   } else {
-    body = body_part(m.body_text, "plain");
+    Assembler as;
+    as.add(headers);
+    assemble_with_attachments(m, as);
+    as.finish(out);
   }
-  // body_part() output starts with its own Content-* headers for single-part messages
-  out.data = headers + body;
+  if (auto max = s.number(Setting::MaxMessageSize); max > 0 && out.octets() > static_cast<std::uint64_t>(max)) {
+    r.failure = too_large_for_site(out.octets(), max);
+    return r;
+  }
   r.message = std::move(out);
   return r;
 }

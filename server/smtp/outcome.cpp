@@ -100,6 +100,17 @@ Failure closed_after_tls_handshake(const std::string& state) {
                  {}, 0};
 }
 
+Failure too_large_for_relay(std::uint64_t size, std::uint64_t limit) {
+  return Failure{FailureKind::permanent, Stage::mail,
+                 "5.3.4 the message is " + std::to_string(size) + " bytes, more than the relay's SIZE limit of " +
+                     std::to_string(limit) + " bytes",
+                 {}, 0};
+}
+
+Failure content_unreadable(const std::string& why) {
+  return Failure{FailureKind::transient, Stage::data, "could not read the message content while sending it: " + why, {}, 0};
+}
+
 Failure config_failure(std::string detail) { return Failure{FailureKind::config, Stage::config, std::move(detail), {}, 0}; }
 
 const char* verdict_word(const Failure& f) {

@@ -2,6 +2,7 @@
 // kind (what the daemon does), a stage (where it happened), our own words, and the
 // remote reply kept apart and sanitised. The `sitemailctl test` verdicts come from here.
 #pragma once
+#include <cstdint>
 #include <string>
 
 #include "reply.hpp"
@@ -36,6 +37,13 @@ struct Failure {
 [[nodiscard]] Failure from_reply(Stage stage, const Reply& r, std::string detail = {});
 [[nodiscard]] Failure network_failure(Stage stage, std::string detail);
 [[nodiscard]] Failure config_failure(std::string detail);
+// A message larger than the relay's SIZE limit (RFC 1870): permanent, the message's alone,
+// never sent (CONTRACT §8, 5.3.4, both sizes in bytes).
+[[nodiscard]] Failure too_large_for_relay(std::uint64_t size, std::uint64_t limit);
+// The content of a streamed message could not be read while sending (the database went
+// away, the row was deleted): the connection is dropped before the final dot, so the
+// relay never delivers a part; transient.
+[[nodiscard]] Failure content_unreadable(const std::string& why);
 // The relay closed the connection after the TLS handshake, before answering anything over
 // it (`state` is what we were waiting for): it rejected the TLS session, which is what
 // relays that demand a client certificate do. A TLS failure, not a generic one.

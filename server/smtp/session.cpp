@@ -46,6 +46,7 @@ const char* Session::state_name() const {
 
 Session::Action Session::next() {
   if (!out_.empty()) return Action::write;
+  if (streaming_ && state_ == State::body) return Action::stream_body;
   switch (state_) {
     case State::failed: return Action::failed;
     case State::closed: return Action::closed;
@@ -66,6 +67,7 @@ void Session::command(const std::string& line, Expect e, const std::string& show
 
 void Session::fail(Failure f) {
   if (state_ == State::failed) return;
+  streaming_ = false;
   next_ = nullptr;
   failure_ = std::move(f);
   state_ = State::failed;
@@ -155,13 +157,16 @@ void Session::begin_auth() {
 }
 
 bool Session::envelope_ok(const BuiltMessage& m) const {
-  return !(caps_.size && m.data.size() > caps_.size) && !(m.needs_smtputf8 && !caps_.smtputf8);
+  // (a message with 8-bit content for a relay without 8BITMIME is converted first: never prefetched)
+  return !(caps_.size && m.octets() > caps_.size) && !(m.needs_smtputf8 && !caps_.smtputf8) &&
+         !(m.body != BuiltMessage::Body::seven_bit && !caps_.eightbitmime);
 }
 
 void Session::write_envelope(const BuiltMessage& m, bool reset) {
   if (reset) command("RSET", Expect::rset);
   std::string mail = "MAIL FROM:<" + m.envelope_from + ">";
-  if (caps_.size) mail += " SIZE=" + std::to_string(m.data.size());
+  if (caps_.size) mail += " SIZE=" + std::to_string(m.octets());
+  if (m.body != BuiltMessage::Body::seven_bit && caps_.eightbitmime) mail += " BODY=8BITMIME";  // RFC 6152
   if (m.needs_smtputf8) mail += " SMTPUTF8";
   command(mail, Expect::mail);
   if (caps_.pipelining) {
@@ -190,17 +195,14 @@ void Session::send(const BuiltMessage& m) {
     fail(Failure{FailureKind::transient, Stage::mail, "internal error: a message was sent while another one's envelope was pending", {}, 0});
     return;
   }
-  if (caps_.size && m.data.size() > caps_.size) {
-    result_.failure = Failure{FailureKind::permanent, Stage::mail,
-                              "the message (" + std::to_string(m.data.size()) + " bytes) exceeds the relay's SIZE limit of " +
-                                  std::to_string(caps_.size),
-                              {}, 0};
+  if (caps_.size && m.octets() > caps_.size) {
+    result_.failure = too_large_for_relay(m.octets(), caps_.size);
     state_ = State::message_done;
     return;
   }
   if (m.needs_smtputf8 && !caps_.smtputf8) {
     result_.failure = Failure{FailureKind::permanent, Stage::mail,
-                              "an address is not ASCII and the relay does not offer SMTPUTF8", {}, 0};
+                              "an address or header is not ASCII and the relay does not offer SMTPUTF8", {}, 0};
     state_ = State::message_done;
     return;
   }
@@ -218,6 +220,28 @@ void Session::quit() {
   }
   state_ = State::quit;
   command("QUIT", Expect::quit);
+}
+
+void Session::on_body_streamed() {
+  if (!streaming_ || state_ != State::body) return;
+  streaming_ = false;
+  out_ += ".\r\n";
+  end_content();
+}
+
+void Session::end_content() {
+  expect_.push_back({Expect::body, 0});
+  if (p_.keep_transcript) {
+    transcript_.push_back("C: <message, " + std::to_string(msg_->octets()) + " bytes>");
+    transcript_.push_back("C: .");
+  }
+  // The next message's envelope in the same write: content may open a command group
+  // (RFC 2920 §3.1), and after the reply to its end the relay holds no transaction.
+  if (next_ && caps_.pipelining && envelope_ok(*next_)) {
+    write_envelope(*next_, false);
+    prefetched_ = next_;
+  }
+  next_ = nullptr;
 }
 
 void Session::finish_message() {
@@ -355,19 +379,12 @@ void Session::handle(const Reply& r) {
         return finish_message();
       }
       state_ = State::body;
+      if (msg_->streamed()) {  // the driver writes the content, then on_body_streamed()
+        streaming_ = true;
+        return;
+      }
       out_ += dot_stuff(msg_->data);
-      expect_.push_back({Expect::body, 0});
-      if (p_.keep_transcript) {
-        transcript_.push_back("C: <message, " + std::to_string(msg_->data.size()) + " bytes>");
-        transcript_.push_back("C: .");
-      }
-      // The next message's envelope in the same write: content may open a command group
-      // (RFC 2920 §3.1), and after the reply to its end the relay holds no transaction.
-      if (next_ && caps_.pipelining && envelope_ok(*next_)) {
-        write_envelope(*next_, false);
-        prefetched_ = next_;
-      }
-      next_ = nullptr;
+      end_content();
       return;
     case Expect::body:
       open_transaction_ = false;

@@ -52,7 +52,9 @@ struct MessageResult {
 
 class Session {
  public:
-  enum class Action { read, write, start_tls, ready, message_done, closed, failed };
+  // stream_body: the message's content is not in memory (BuiltMessage::streamed()); the
+  // driver writes it (encoded, dot-stuffed, with a final CRLF) and calls on_body_streamed().
+  enum class Action { read, write, start_tls, ready, message_done, closed, failed, stream_body };
 
   explicit Session(SessionParams p);
 
@@ -62,6 +64,8 @@ class Session {
   void on_bytes(std::string_view data);     // after a read
   void on_tls_started();                    // after the TLS handshake of STARTTLS
   void on_eof();                            // the peer closed the connection
+  void on_body_streamed();                  // after Action::stream_body: the content is on the wire
+  [[nodiscard]] const BuiltMessage* current() const { return msg_; }
   void abort(Failure f) { fail(std::move(f)); }  // the driver saw a network/TLS error
 
   // In state `ready`: send one message (RSET first when the last one was left open).
@@ -97,6 +101,7 @@ class Session {
   [[nodiscard]] Stage stage_now() const;
   void fail(Failure f);
   void finish_message();
+  void end_content();  // after the content: the final dot and the next envelope
   [[nodiscard]] bool envelope_ok(const BuiltMessage& m) const;  // SIZE and SMTPUTF8 allow it
   void write_envelope(const BuiltMessage& m, bool reset);
 
@@ -120,6 +125,7 @@ class Session {
   int messages_ = 0;
   bool tried_ehlo_ = false;
   bool tls_unanswered_ = false;  // TLS is up but the relay has not answered over it yet
+  bool streaming_ = false;       // Action::stream_body until on_body_streamed()
 };
 
 }  // namespace sitemail::smtp

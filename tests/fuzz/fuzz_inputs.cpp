@@ -98,7 +98,7 @@ BOOST_AUTO_TEST_CASE(random_bytes_from_a_relay_never_crash_the_session) {
   auto plain = resolve_site("Y", SiteLayers{&plain_db, nullptr, nullptr, nullptr}, env).settings;
   const std::vector<std::string> pieces = {"220 ok\r\n", "250-x\r\n", "250 STARTTLS\r\n", "250 AUTH PLAIN LOGIN\r\n", "334 \r\n",
                                            "235 ok\r\n", "354 go\r\n", "421 bye\r\n", "550 no\r\n", "\r\n", "2", "50 ", "\n"};
-  const BuiltMessage m{"a@b.example", {"c@d.example", "e@f.example"}, "Subject: x\r\n\r\nbody\r\n", "<1@b>", false};
+  const BuiltMessage m = make_built("a@b.example", std::vector<std::string>{"c@d.example", "e@f.example"}, "Subject: x\r\n\r\nbody\r\n", "<1@b>");
   int sent = 0, failed = 0;
   for (int i = 0; i < 2000; ++i) {
     Session ses(session_params(i % 2 ? *s : *plain));  // STARTTLS + AUTH, or plain
@@ -136,7 +136,7 @@ BOOST_AUTO_TEST_CASE(random_bodies_keep_the_wire_format_safe) {
   auto s = resolve_site("X", SiteLayers{&db, nullptr, nullptr, nullptr}, env).settings;
   const std::string alphabet = std::string("ab .\r\n\t=\xc3\xa9", 11);
   for (int i = 0; i < 2000; ++i) {
-    OutboxMessage m{i, "X", "t@y.example", "", "", "", "", "", "s", "", "", ""};
+    auto m = outbox_row(i, "X", "t@y.example", "", "", "", "", "", "s", "", "", "");
     std::size_t len = rng() % 3000;
     for (std::size_t k = 0; k < len; ++k) m.body_text += (rng() % 50 == 0) ? static_cast<char>(rng() % 256) : alphabet[rng() % alphabet.size()];
     if (rng() % 2) m.body_html = m.body_text.substr(0, m.body_text.size() / 2);

@@ -112,6 +112,8 @@ std::vector<Received> PyRelay::received() const {
     Received r;
     r.mail_from = t.get<std::string>("mail_from");
     for (const auto& [k, v] : t.get_child("rcpt_tos")) r.rcpt_tos.push_back(v.data());
+    if (auto opts = t.get_child_optional("mail_options"))
+      for (const auto& [k, v] : *opts) r.mail_options.push_back(v.data());
     r.data = codec::unbase64(t.get<std::string>("data_b64")).value_or("");
     r.auth = t.get<std::string>("auth", "");
     if (r.auth == "null") r.auth.clear();

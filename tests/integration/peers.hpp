@@ -30,6 +30,7 @@ class Peer {
 struct Received {
   std::string mail_from;
   std::vector<std::string> rcpt_tos;
+  std::vector<std::string> mail_options;  // MAIL FROM parameters (SIZE=, BODY=8BITMIME, ...)
   std::string data;  // exact bytes the relay received (after dot-unstuffing)
   std::string auth;  // AUTH mechanism, empty when none
   bool tls = false;

@@ -70,7 +70,7 @@ BOOST_AUTO_TEST_CASE(a_rate_limit_or_a_token_endpoint_keeps_a_site_on_its_own) {
 BOOST_AUTO_TEST_CASE(only_message_settings_are_left_out) {
   int left_out = 0;
   for (std::size_t i = 0; i < kSettingCount; ++i) left_out += message_only(static_cast<Setting>(i)) ? 1 : 0;
-  BOOST_TEST(left_out == 5);  // From address, From name, no-account address, extra headers, subject length
+  BOOST_TEST(left_out == 6);  // From address, From name, no-account address, extra headers, subject length, message size
   BOOST_TEST(message_only(Setting::EMailFromAddress));
   BOOST_TEST(!message_only(Setting::SMTPPassword));
   BOOST_TEST(!message_only(Setting::SslCertStore));

@@ -45,7 +45,7 @@ struct Script {
 };
 
 BuiltMessage simple_message(std::vector<std::string> rcpts = {"a@x.example"}) {
-  return BuiltMessage{"ill@lib.example", std::move(rcpts), "Subject: t\r\n\r\nhello\r\n", "<1@lib.example>", false};
+  return make_built("ill@lib.example", std::move(rcpts), "Subject: t\r\n\r\nhello\r\n", "<1@lib.example>");
 }
 
 }  // namespace
@@ -88,7 +88,7 @@ BOOST_AUTO_TEST_CASE(the_next_envelope_rides_with_the_content_one_round_trip_per
   Script t{Session(params(*settings(""))), {"220 relay ESMTP\r\n", "250-relay\r\n250 PIPELINING\r\n"}};
   BOOST_TEST((t.run() == Session::Action::ready));
   auto m1 = simple_message({"a@x.example"});
-  auto m2 = BuiltMessage{"ill@lib.example", {"b@x.example"}, "Subject: two\r\n\r\nsecond\r\n", "<2@lib.example>", false};
+  auto m2 = make_built("ill@lib.example", std::vector<std::string>{"b@x.example"}, "Subject: two\r\n\r\nsecond\r\n", "<2@lib.example>");
   t.s.prefetch(m2);
   t.s.send(m1);
   BOOST_TEST((t.run() == Session::Action::read));  // m1's envelope written
@@ -310,7 +310,7 @@ BOOST_AUTO_TEST_CASE(headers_envelope_and_stable_message_id) {
 
 BOOST_AUTO_TEST_CASE(non_ascii_subject_and_name_are_rfc2047_and_subject_is_cut) {
   auto s = settings("<MaxSubjectLength>5</MaxSubjectLength>");
-  OutboxMessage m{1, "T", "a@x.example", "", "", "", "Bj\xc3\xb6rk", "", "Gr\xc3\xbc\xc3\x9f" "e aus Wien", "x", "", ""};
+  auto m = outbox_row(1, "T", "a@x.example", "", "", "", "Bj\xc3\xb6rk", "", "Gr\xc3\xbc\xc3\x9f" "e aus Wien", "x", "", "");
   auto r = build_message(m, *s, 0);
   BOOST_REQUIRE(r.message);
   BOOST_TEST(r.message->data.find("Subject: =?UTF-8?B?R3LDvMOfZQ==?=\r\n") != std::string::npos, r.message->data);
@@ -319,20 +319,20 @@ BOOST_AUTO_TEST_CASE(non_ascii_subject_and_name_are_rfc2047_and_subject_is_cut) 
 
 BOOST_AUTO_TEST_CASE(control_characters_are_rejected) {
   auto s = settings("");
-  OutboxMessage m{1, "T", "a@x.example", "", "", "", "", "", "Hi\r\nBcc: victim@x.example", "x", "", ""};
+  auto m = outbox_row(1, "T", "a@x.example", "", "", "", "", "", "Hi\r\nBcc: victim@x.example", "x", "", "");
   auto r = build_message(m, *s, 0);
   BOOST_REQUIRE(r.failure);
   BOOST_TEST(r.failure->detail.find("control characters") != std::string::npos);
   BOOST_TEST((r.failure->kind == FailureKind::permanent));
-  OutboxMessage bad_rcpt{1, "T", "a@x.example\r\nRCPT TO:<z@z.example>", "", "", "", "", "", "s", "x", "", ""};
+  auto bad_rcpt = outbox_row(1, "T", "a@x.example\r\nRCPT TO:<z@z.example>", "", "", "", "", "", "s", "x", "", "");
   BOOST_TEST(build_message(bad_rcpt, *s, 0).failure.has_value());
-  OutboxMessage bad_header{1, "T", "a@x.example", "", "", "", "", "", "s", "x", "", "X-A: 1\nnot a header"};
+  auto bad_header = outbox_row(1, "T", "a@x.example", "", "", "", "", "", "s", "x", "", "X-A: 1\nnot a header");
   BOOST_TEST(build_message(bad_header, *s, 0).failure.has_value());
 }
 
 BOOST_AUTO_TEST_CASE(no_to_uses_the_no_account_address) {
   auto s = settings("<EMailNoAccountAddress>staff@lib.example</EMailNoAccountAddress>");
-  OutboxMessage m{1, "T", "", "", "", "", "", "", "s", "x", "", ""};
+  auto m = outbox_row(1, "T", "", "", "", "", "", "", "s", "x", "", "");
   auto r = build_message(m, *s, 0);
   BOOST_REQUIRE(r.message);
   BOOST_TEST(r.message->recipients == std::vector<std::string>{"staff@lib.example"});
@@ -342,7 +342,7 @@ BOOST_AUTO_TEST_CASE(no_to_uses_the_no_account_address) {
 
 BOOST_AUTO_TEST_CASE(other_headers_with_leading_empty_line_replace_the_computed_ones) {
   auto s = settings("<OtherHeaders>\nFrom: custom@lib.example\nSubject: fixed</OtherHeaders>");
-  OutboxMessage m{1, "T", "a@x.example", "", "", "", "", "", "ignored", "x", "", ""};
+  auto m = outbox_row(1, "T", "a@x.example", "", "", "", "", "", "ignored", "x", "", "");
   auto r = build_message(m, *s, 0);
   BOOST_REQUIRE(r.message);
   BOOST_TEST(r.message->data.find("From: custom@lib.example\r\nSubject: fixed\r\nMIME-Version: 1.0\r\n") == 0u, r.message->data);
@@ -351,8 +351,8 @@ BOOST_AUTO_TEST_CASE(other_headers_with_leading_empty_line_replace_the_computed_
 
 BOOST_AUTO_TEST_CASE(bare_lf_and_lone_dots_cannot_smuggle_commands) {
   auto s = settings("");
-  OutboxMessage m{1, "T", "a@x.example", "", "", "", "", "", "s",
-                  "a\n.\nMAIL FROM:<evil@x.example>\r\n.\r\nb\rc", "", ""};
+  auto m = outbox_row(1, "T", "a@x.example", "", "", "", "", "", "s",
+                  "a\n.\nMAIL FROM:<evil@x.example>\r\n.\r\nb\rc", "", "");
   auto r = build_message(m, *s, 0);
   BOOST_REQUIRE(r.message);
   const auto& d = r.message->data;
@@ -367,7 +367,7 @@ BOOST_AUTO_TEST_CASE(bare_lf_and_lone_dots_cannot_smuggle_commands) {
 
 BOOST_AUTO_TEST_CASE(text_and_html_make_multipart_alternative_with_qp) {
   auto s = settings("");
-  OutboxMessage m{1, "T", "a@x.example", "", "", "", "", "", "s", "caf\xc3\xa9", "<p>hi</p>", ""};
+  auto m = outbox_row(1, "T", "a@x.example", "", "", "", "", "", "s", "caf\xc3\xa9", "<p>hi</p>", "");
   auto r = build_message(m, *s, 0);
   BOOST_REQUIRE(r.message);
   const auto& d = r.message->data;

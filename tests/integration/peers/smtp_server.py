@@ -28,6 +28,7 @@ p.add_argument("--bearer", default="XOAUTH2", help="bearer mechanisms offered wi
 p.add_argument("--basic-retired", action="store_true", help="refuse passwords like Exchange Online: 535 5.7.139")
 p.add_argument("--close-after-message", action="store_true", help="drop the connection after each accepted message")
 p.add_argument("--auth-require-tls", action="store_true")
+p.add_argument("--size", type=int, default=33554432, help="SIZE announced and enforced (RFC 1870)")
 p.add_argument("--log-credentials", action="store_true",
                help="also write every login and password received to auth.log (tests that check no secret leaks)")
 a = p.parse_args()
@@ -185,7 +186,7 @@ def make_ctx():
 
 class Ctl(Controller):
     def factory(self):
-        kw = dict(hostname="relay.test", decode_data=False, enable_SMTPUTF8=True)
+        kw = dict(hostname="relay.test", decode_data=False, enable_SMTPUTF8=True, data_size_limit=a.size)
         if a.tls == "starttls":
             kw["tls_context"] = make_ctx()
             kw["require_starttls"] = False

@@ -1,0 +1,51 @@
+// body_stream.hpp — sending a message whose large content is not in memory (CONTRACT §8):
+// the connection pulls each blob from a ContentSource in chunks, encodes it on the way out
+// (base64 lines, or line ends made CRLF) and dot-stuffs it, so a 25 MB attachment costs a
+// few hundred KiB per connection, never the whole message. The encoders are pure and
+// keep their state across chunk boundaries.
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "asio.hpp"
+#include "message.hpp"
+
+namespace sitemail::smtp {
+
+// Where blob content comes from (the daemon reads outbox_attachment / outbox.raw_message
+// in slices over its own database connection).
+class ContentSource {
+ public:
+  virtual ~ContentSource() = default;
+  // Up to `max` octets of the blob's column from absolute octet `offset`; nullopt with
+  // `error` set when it cannot be read (the row is gone, the database is down).
+  virtual asio::awaitable<std::optional<std::string>> read(const BlobRef& blob, std::uint64_t offset, std::size_t max,
+                                                            std::string& error) = 0;
+};
+
+// Octets read per chunk: a multiple of 57, so base64 chunks are whole 76-column lines.
+inline constexpr std::size_t kStreamChunk = 57 * 4096;  // 233,472 octets
+
+// RFC 5321 §4.5.2 transparency over pieces of a message.
+class DotStuffer {
+ public:
+  void feed(std::string_view in, std::string& out);
+  // What must follow the content before the final ".\r\n": a CRLF when it did not end with one.
+  [[nodiscard]] std::string_view tail() const { return line_start_ ? std::string_view() : std::string_view("\r\n"); }
+
+ private:
+  bool line_start_ = true;
+};
+
+// CR, LF and CRLF line ends made CRLF, across chunk boundaries.
+class CrlfNormaliser {
+ public:
+  void feed(std::string_view in, std::string& out);
+  void finish(std::string& out);  // a CR left pending at the very end
+
+ private:
+  bool pending_cr_ = false;
+};
+
+}  // namespace sitemail::smtp
