@@ -22,7 +22,36 @@ PgResult check(PGconn* c, PGresult* r) {
 }
 }  // namespace
 
-PgConn::PgConn(const std::string& conninfo) : c_(PQconnectdb(conninfo.c_str()), PQfinish) {
+const std::vector<PgConnDefaults>& pg_connection_defaults() {
+  // keepalives: an idle connection (the LISTEN one) to a host that vanished is dropped after
+  // 5 + 3 * 2 s; tcp_user_timeout: a statement whose bytes are never acknowledged fails
+  // after 10 s; connect_timeout: a host that does not answer is given up (and the next one
+  // of a multi-host conninfo tried) after 5 s. None of these apply to Unix sockets.
+  static const std::vector<PgConnDefaults> d = {{"keepalives", "1"},        {"keepalives_idle", "5"},
+                                                {"keepalives_interval", "2"}, {"keepalives_count", "3"},
+                                                {"tcp_user_timeout", "10000"}, {"connect_timeout", "5"}};
+  return d;
+}
+
+namespace {
+PGconn* connect_with_defaults(const std::string& conninfo) {
+  // PQconnectdbParams processes keywords in order and keeps the last value: the defaults
+  // first, then `dbname` = the whole conninfo (expand_dbname = 1 expands a key=value string
+  // or a URI into its parameters), so anything the user wrote overrides a default.
+  std::vector<const char*> keys, values;
+  for (const auto& d : pg_connection_defaults()) {
+    keys.push_back(d.key);
+    values.push_back(d.value);
+  }
+  keys.push_back("dbname");
+  values.push_back(conninfo.c_str());
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  return PQconnectdbParams(keys.data(), values.data(), 1);
+}
+}  // namespace
+
+PgConn::PgConn(const std::string& conninfo) : c_(connect_with_defaults(conninfo), PQfinish) {
   if (!c_ || PQstatus(c_.get()) != CONNECTION_OK)
     throw PgError("cannot connect to the database: " + trimmed(c_ ? PQerrorMessage(c_.get()) : "out of memory"));
   PQsetNoticeProcessor(c_.get(), [](void*, const char*) {}, nullptr);
