@@ -33,7 +33,7 @@ from soak_processes import Relay  # noqa: E402
 PROFILES = {
     # sites, messages at the start, messages inserted during the run, failovers,
     # share of the messages sent before each failover, seconds between kill and promote
-    "short": dict(sites=40, initial=2000, trickle=1000, failovers=1, at=[0.35], gap=3.0),
+    "short": dict(sites=40, initial=2000, trickle=1000, failovers=1, at=[0.35], gap=6.0),
     "long": dict(sites=40, initial=3000, trickle=3000, failovers=4, at=[0.15, 0.35, 0.55, 0.75], gap=3.0),
 }
 
