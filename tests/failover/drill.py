@@ -31,10 +31,14 @@ from pg_pair import Pair  # noqa: E402
 from soak_processes import Relay  # noqa: E402
 
 PROFILES = {
-    # sites, messages at the start, messages inserted during the run, failovers,
-    # share of the messages sent before each failover, seconds between kill and promote
-    "short": dict(sites=40, initial=2000, trickle=1000, failovers=1, at=[0.35], gap=6.0),
-    "long": dict(sites=40, initial=3000, trickle=3000, failovers=4, at=[0.15, 0.35, 0.55, 0.75], gap=3.0),
+    # sites; messages inserted at the start (the first wave) and after each rebuilt standby
+    # (the next waves); messages trickled in throughout (so inserts are in flight at a
+    # failover); per failover how the primary goes (kill: pg_ctl stop -m immediate; demote:
+    # it turns read-only and stays up); the share of its wave sent before it; seconds
+    # between that and the promotion (the failover manager's detection time)
+    "short": dict(sites=40, initial=1500, wave=1000, trickle=500, kinds=["kill", "demote"], frac=0.35, gap=6.0),
+    "long": dict(sites=40, initial=1500, wave=1200, trickle=1500, kinds=["kill", "demote", "kill", "kill"], frac=0.35,
+                 gap=3.0),
 }
 
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -164,17 +168,16 @@ try:
     insert(P["initial"])
     say("inserted %d messages for %d sites; daemons A (--database, key=value) and B ([database] url, URI) started"
         % (P["initial"], len(sites)))
-    total_planned = P["initial"] + P["trickle"]
     trickle_left = P["trickle"]
-    trickle_batch = max(1, P["trickle"] // 40)
+    trickle_batch = max(1, P["trickle"] // (20 * len(P["kinds"])))
 
     def sent_count():
         return db.query("SELECT count(*) FROM outbox WHERE status = 'sent'", retry_for=0)[0][0]
 
     failovers = []  # dicts: at, killed, promoted, inflight ids, queued tokens, resume times
-    fail_at = [int(f * total_planned) for f in P["at"]]
+    fail_at = int(P["frac"] * P["initial"])  # sent count that triggers the next failover
     last_trickle = last_progress = 0.0
-    while len(failovers) < P["failovers"]:
+    while len(failovers) < len(P["kinds"]):
         t = now()
         if trickle_left > 0 and t - last_trickle >= 0.5:
             n = min(trickle_batch, trickle_left)
@@ -192,7 +195,7 @@ try:
             last_progress = t
         if t > 300:
             raise RuntimeError("the drain did not reach the next failover point in 300 s")
-        if sent < fail_at[len(failovers)]:
+        if sent < fail_at:
             time.sleep(0.1)
             continue
         if failovers and pair.standby.running() is False:
@@ -202,10 +205,15 @@ try:
         inflight_before = {r[0] for r in db.query("SELECT id FROM outbox WHERE status = 'sending'")}
         db.close()
         old = pair.primary.name
-        pair.kill_primary()
+        kind = P["kinds"][k - 1]
+        if kind == "kill":
+            pair.kill_primary()
+        else:
+            pair.demote_primary()
         killed = now()
-        say("failover #%d: primary %s killed (pg_ctl stop -m immediate) with %d rows sending, %d sent"
-            % (k, old, len(inflight_before), sent))
+        say("failover #%d: primary %s %s with %d rows sending, %d sent"
+            % (k, old, "killed (pg_ctl stop -m immediate)" if kind == "kill" else "demoted (read-only, still up)",
+               len(inflight_before), sent))
         while now() - killed < P["gap"]:  # the failover manager's detection time
             time.sleep(0.1)
         pair.promote_standby()
@@ -215,9 +223,9 @@ try:
         queued_tokens = {r[2] for r in st if r[1] == "queued"}
         queued_ids = {r[0] for r in st if r[1] == "queued"}
         sent_at_promotion = sent_count()
-        say("failover #%d: standby %s promoted %.1f s after the kill; on it: %d rows sending, %d queued, %d sent"
+        say("failover #%d: standby %s promoted %.1f s after; on it: %d rows sending, %d queued, %d sent"
             % (k, pair.primary.name, promoted - killed, len(inflight_after), len(queued_tokens), sent_at_promotion))
-        fo = dict(n=k, killed=killed, promoted=promoted, inflight=inflight_before | inflight_after,
+        fo = dict(n=k, kind=kind, killed=killed, promoted=promoted, inflight=inflight_before | inflight_after,
                   lost_claims=inflight_before & queued_ids, resume_record=None, resume_claim=None)
         # delivery resumed: a message queued at the promotion reached a relay; outcomes recorded again
         seen = len(relay.received())
@@ -244,9 +252,14 @@ try:
             r = subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=60)
             fo["ctl"].append((what, r.returncode, r.stderr.strip()[:200]))
         failovers.append(fo)
-        if len(failovers) < P["failovers"]:
+        if len(failovers) < len(P["kinds"]):
             pair.attach_standby()  # the old primary, rebuilt as the new standby
             say("failover #%d: %s rebuilt as the standby of %s (%s)" % (k, pair.standby.name, pair.primary.name, mode))
+            base = sent_count()
+            while not insert(P["wave"]):
+                time.sleep(0.2)
+            fail_at = base + int(P["frac"] * P["wave"])
+            say("inserted the next wave of %d messages" % P["wave"])
 
     # --- settle
     while trickle_left > 0:
@@ -312,8 +325,8 @@ try:
     print("daemon logs: %d event=recovered (a live instance's rows taken over), %d event=lease_lost, %d event=requeued"
           % (recovered, lease_lost, requeued))
     for f in failovers:
-        print("  failover #%d: promoted %.1f s after the kill; outcomes recorded again after %s, new mail delivered "
-              "after %s (from the promotion)" % (f["n"], f["promoted"] - f["killed"],
+        print("  failover #%d (%s): promoted %.1f s after; outcomes recorded again after %s, new mail delivered "
+              "after %s (from the promotion)" % (f["n"], f["kind"], f["promoted"] - f["killed"],
                                                  "%.1f s" % f["resume_record"] if f["resume_record"] is not None else "never",
                                                  "%.1f s" % f["resume_claim"] if f["resume_claim"] is not None else "never"))
     if args.asynchronous:
@@ -341,7 +354,7 @@ try:
     for name, (alive, rc) in sorted(stop_codes.items()):
         check(alive and rc == 0, "sitemaild %s ran throughout and stopped cleanly" % name,
               "sitemaild %s: running at the end %s, exit code %s" % (name, alive, rc))
-    check(len(failovers) == P["failovers"], "%d failovers happened" % len(failovers), "only %d failovers" % len(failovers))
+    check(len(failovers) == len(P["kinds"]), "%d failovers happened" % len(failovers), "only %d failovers" % len(failovers))
     print("failover drill (%s): %s in %.0f s" % (mode, "PASSED" if not failures else "FAILED", now()))
     result = 1 if failures else 0
 except Exception as e:  # setup or harness failure: not a verdict on sitemail

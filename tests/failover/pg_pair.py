@@ -70,7 +70,7 @@ class Node:
         # again once a standby streams from this node.
         auto = os.path.join(self.data, "postgresql.auto.conf")
         with open(auto) as f:
-            lines = [ln for ln in f if not ln.startswith("synchronous_standby_names")]
+            lines = [ln for ln in f if not ln.startswith(("synchronous_standby_names", "default_transaction_read_only"))]
         with open(auto, "w") as f:
             f.writelines(lines)
 
@@ -100,6 +100,7 @@ class Pair:
         self.attach_standby()
 
     def attach_standby(self):
+        self.standby.stop()  # a demoted old primary still runs (read-only)
         self.standby.base_backup_from(self.primary)
         self.standby.start()
         self.wait_streaming()
@@ -124,6 +125,13 @@ class Pair:
 
     def kill_primary(self):
         self.primary.kill()
+
+    def demote_primary(self):
+        """The primary stops accepting writes but stays up (what a failover manager does to
+        a primary it demotes): every new transaction is read-only, a write fails with
+        SQLSTATE 25006, and libpq's target_session_attrs=read-write passes it over."""
+        as_pg([os.path.join(BIN, "psql"), "-X", "-q", "-h", self.primary.dir, "-p", str(PORT), "-U", USER, "-d",
+               "postgres", "-c", "ALTER SYSTEM SET default_transaction_read_only = on", "-c", "SELECT pg_reload_conf()"])
 
     def promote_standby(self):
         """Promotes the standby; the killed primary becomes the standby slot (not running)."""
