@@ -123,6 +123,12 @@ class Pair:
             time.sleep(0.2)
         raise RuntimeError("the standby did not start streaming")
 
+    def walreceiver_pid(self):
+        """The standby's WAL receiver process (None when it is not streaming)."""
+        r = as_pg([os.path.join(BIN, "psql"), "-X", "-At", "-h", self.standby.dir, "-p", str(PORT), "-U", USER, "-d",
+                   "postgres", "-c", "SELECT pid FROM pg_stat_wal_receiver"], check=False)
+        return int(r.stdout.strip()) if r.returncode == 0 and r.stdout.strip().isdigit() else None
+
     def kill_primary(self):
         self.primary.kill()
 
