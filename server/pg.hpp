@@ -2,7 +2,8 @@
 // Errors throw PgError with PostgreSQL's own message and SQLSTATE.
 // Connections get failover-friendly defaults (CONTRACT §11) unless the conninfo sets them:
 // TCP keepalives and tcp_user_timeout (a vanished host is noticed in seconds, not after the
-// kernel's 15 minutes) and a per-host connect_timeout; the conninfo may name several hosts
+// kernel's 15 minutes), a per-host connect_timeout, and target_session_attrs=read-write
+// (the primary, never a standby); the conninfo may name several hosts
 // (`host=a,b target_session_attrs=read-write` or `postgresql://a,b/db?...`), which libpq
 // itself resolves: nothing here parses it.
 #pragma once

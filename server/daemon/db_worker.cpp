@@ -186,7 +186,8 @@ void DbWorker::session() {
   // Rows we hold in the database but not in memory (claimed by a commit whose reply was
   // lost, or handed back to us by a failover that lost our outcome) go back to the queue.
   if (int n = store.requeue_orphans({held_ids_.begin(), held_ids_.end()}))
-    log::warn("requeued", {{"rows", std::to_string(n)}, {"reason", "claimed by a commit whose reply was lost"}});
+    log::warn("requeued", {{"rows", std::to_string(n)},
+                           {"reason", "ours in the database but not in memory: a lost commit reply, or a failover lost their outcome"}});
   {
     std::lock_guard lock(mu_);
     if (!outcomes_.empty())

@@ -135,14 +135,16 @@ BOOST_AUTO_TEST_CASE(keepalive_defaults_are_added_and_the_conninfos_own_values_w
   BOOST_TEST(o["keepalives_interval"] == "2");
   BOOST_TEST(o["tcp_user_timeout"] == "10000");
   BOOST_TEST(o["connect_timeout"] == "5");
+  BOOST_TEST(o["target_session_attrs"] == "read-write");
   BOOST_TEST(std::string(PQhost(kv.raw())) == dir);
   std::string enc;
   for (char c : dir) enc += c == '/' ? std::string("%2F") : std::string(1, c);
   const auto user = cluster_conninfo().substr(cluster_conninfo().find("user=") + 5);
   PgConn uri("postgresql://%2Fnonexistent-sitemail," + enc + "/postgres?user=" + user.substr(0, user.find(' ')) +
-             "&tcp_user_timeout=1234&target_session_attrs=read-write");
+             "&tcp_user_timeout=1234&target_session_attrs=any");
   o = options(uri);
   BOOST_TEST(o["tcp_user_timeout"] == "1234");
+  BOOST_TEST(o["target_session_attrs"] == "any");  // the user's
   BOOST_TEST(o["keepalives_count"] == "3");
   BOOST_TEST(uri.exec("SELECT 1").get(0, 0) == "1");
 }
