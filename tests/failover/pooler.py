@@ -25,6 +25,7 @@ os.chmod(work, 0o755)
 node = Node(work, "pg")
 bouncers, failures, result = [], [], 2
 relay = None
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(2))  # clean up through `finally`
 
 
 def check(cond, good, bad):
