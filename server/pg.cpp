@@ -26,12 +26,14 @@ const std::vector<PgConnDefaults>& pg_connection_defaults() {
   // keepalives: an idle connection (the LISTEN one) to a host that vanished is dropped after
   // 5 + 3 * 2 s; tcp_user_timeout: a statement whose bytes are never acknowledged fails
   // after 10 s; connect_timeout: a host that does not answer is given up (and the next one
-  // of a multi-host conninfo tried) after 5 s. None of these apply to Unix sockets.
+  // of a multi-host conninfo tried) after 3 s, so with the 2 s reconnect back-off a live
+  // sitemaild is back on the new primary well within the 8 s reconnect grace of
+  // queue_store.hpp even when the old primary's host is gone. None apply to Unix sockets.
   // target_session_attrs=read-write: sitemail writes, so of several hosts it wants the
   // primary, and a server that turned read-only is passed over at the reconnect.
   static const std::vector<PgConnDefaults> d = {{"keepalives", "1"},        {"keepalives_idle", "5"},
                                                 {"keepalives_interval", "2"}, {"keepalives_count", "3"},
-                                                {"tcp_user_timeout", "10000"}, {"connect_timeout", "5"},
+                                                {"tcp_user_timeout", "10000"}, {"connect_timeout", "3"},
                                                 {"target_session_attrs", "read-write"}};
   return d;
 }

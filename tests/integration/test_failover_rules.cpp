@@ -134,7 +134,7 @@ BOOST_AUTO_TEST_CASE(keepalive_defaults_are_added_and_the_conninfos_own_values_w
   BOOST_TEST(o["keepalives_idle"] == "7");  // the user's
   BOOST_TEST(o["keepalives_interval"] == "2");
   BOOST_TEST(o["tcp_user_timeout"] == "10000");
-  BOOST_TEST(o["connect_timeout"] == "5");
+  BOOST_TEST(o["connect_timeout"] == "3");
   BOOST_TEST(o["target_session_attrs"] == "read-write");
   BOOST_TEST(std::string(PQhost(kv.raw())) == dir);
   std::string enc;
