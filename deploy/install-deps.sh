@@ -12,6 +12,8 @@ PKGS=(
   postgresql-15 postgresql-client-15
   postfix python3-aiosmtpd swaks microsocks dante-server tinyproxy
   procps iproute2 hostname bc time python3-psycopg2
+  # the failover tests: PgBouncer in session and transaction mode (tests/failover/pooler.py)
+  pgbouncer
   # sd_notify; the package test: systemd-analyze, cpack shlibdeps (file, dpkg-dev), man pages
   libsystemd-dev systemd file dpkg-dev adduser man-db groff-base
   nlohmann-json3-dev
@@ -44,7 +46,7 @@ $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 # Packaged daemons are started by their postinst on some systems; tests start their own
 # instances on private ports, so stop the system-wide ones quietly if they were started.
-for svc in postfix tinyproxy danted postgresql; do
+for svc in postfix tinyproxy danted postgresql pgbouncer; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     $SUDO systemctl stop "$svc" || true
   fi

@@ -12,6 +12,7 @@
 #include "daemon/db_worker.hpp"
 #include "daemon/log.hpp"
 #include "daemon/service_notify.hpp"
+#include "daemon/session_check.hpp"
 #include "migrations.hpp"
 #include "report_format.hpp"
 #include "site_source.hpp"
@@ -138,6 +139,9 @@ int main(int argc, char** argv) {
         std::cout << format_sites(*table);
         return has_errors(problems) ? kExitFailed : kExitOk;
       }
+      // CONTRACT §11: a pooler in transaction mode would break the instance lock and LISTEN.
+      PgConn second(conf.database_url);
+      if (auto why = session_pooling_problem(db, second); !why.empty()) throw UsageError("database: " + why);
     }
     return run_daemon(conf, vm.count("once") > 0);
   } catch (const UsageError& e) {

@@ -22,7 +22,41 @@ PgResult check(PGconn* c, PGresult* r) {
 }
 }  // namespace
 
-PgConn::PgConn(const std::string& conninfo) : c_(PQconnectdb(conninfo.c_str()), PQfinish) {
+const std::vector<PgConnDefaults>& pg_connection_defaults() {
+  // keepalives: an idle connection (the LISTEN one) to a host that vanished is dropped after
+  // 5 + 3 * 2 s; tcp_user_timeout: a statement whose bytes are never acknowledged fails
+  // after 10 s; connect_timeout: a host that does not answer is given up (and the next one
+  // of a multi-host conninfo tried) after 3 s, so with the 2 s reconnect back-off a live
+  // sitemaild is back on the new primary well within the 8 s reconnect grace of
+  // queue_store.hpp even when the old primary's host is gone. None apply to Unix sockets.
+  // target_session_attrs=read-write: sitemail writes, so of several hosts it wants the
+  // primary, and a server that turned read-only is passed over at the reconnect.
+  static const std::vector<PgConnDefaults> d = {{"keepalives", "1"},        {"keepalives_idle", "5"},
+                                                {"keepalives_interval", "2"}, {"keepalives_count", "3"},
+                                                {"tcp_user_timeout", "10000"}, {"connect_timeout", "3"},
+                                                {"target_session_attrs", "read-write"}};
+  return d;
+}
+
+namespace {
+PGconn* connect_with_defaults(const std::string& conninfo) {
+  // PQconnectdbParams processes keywords in order and keeps the last value: the defaults
+  // first, then `dbname` = the whole conninfo (expand_dbname = 1 expands a key=value string
+  // or a URI into its parameters), so anything the user wrote overrides a default.
+  std::vector<const char*> keys, values;
+  for (const auto& d : pg_connection_defaults()) {
+    keys.push_back(d.key);
+    values.push_back(d.value);
+  }
+  keys.push_back("dbname");
+  values.push_back(conninfo.c_str());
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  return PQconnectdbParams(keys.data(), values.data(), 1);
+}
+}  // namespace
+
+PgConn::PgConn(const std::string& conninfo) : c_(connect_with_defaults(conninfo), PQfinish) {
   if (!c_ || PQstatus(c_.get()) != CONNECTION_OK)
     throw PgError("cannot connect to the database: " + trimmed(c_ ? PQerrorMessage(c_.get()) : "out of memory"));
   PQsetNoticeProcessor(c_.get(), [](void*, const char*) {}, nullptr);

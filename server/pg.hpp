@@ -1,5 +1,11 @@
 // pg.hpp — a thin RAII layer over libpq: connections, parameterised queries, results.
 // Errors throw PgError with PostgreSQL's own message and SQLSTATE.
+// Connections get failover-friendly defaults (CONTRACT §11) unless the conninfo sets them:
+// TCP keepalives and tcp_user_timeout (a vanished host is noticed in seconds, not after the
+// kernel's 15 minutes), a per-host connect_timeout, and target_session_attrs=read-write
+// (the primary, never a standby); the conninfo may name several hosts
+// (`host=a,b target_session_attrs=read-write` or `postgresql://a,b/db?...`), which libpq
+// itself resolves: nothing here parses it.
 #pragma once
 #include <libpq-fe.h>
 
@@ -16,8 +22,12 @@ class PgError : public std::runtime_error {
  public:
   PgError(const std::string& what, std::string sqlstate = {}) : std::runtime_error(what), sqlstate_(std::move(sqlstate)) {}
   [[nodiscard]] const std::string& sqlstate() const { return sqlstate_; }
-  // true when the connection itself failed (class 08) or the server is shutting down (57P)
-  [[nodiscard]] bool connection_lost() const { return sqlstate_.empty() || sqlstate_.starts_with("08") || sqlstate_.starts_with("57P"); }
+  // true when the connection itself failed (class 08), the server is shutting down (57P),
+  // or it no longer accepts writes (25006 read_only_sql_transaction: a demoted primary, a
+  // standby): in every case the cure is a new connection to whichever host accepts writes.
+  [[nodiscard]] bool connection_lost() const {
+    return sqlstate_.empty() || sqlstate_.starts_with("08") || sqlstate_.starts_with("57P") || sqlstate_ == "25006";
+  }
 
  private:
   std::string sqlstate_;
@@ -46,6 +56,13 @@ using PgParam = std::optional<std::string>;
 [[nodiscard]] std::string bytea_from_text(std::string_view text);
 // A bytea parameter in text input form (hex format).
 [[nodiscard]] std::string bytea_to_text(std::string_view bytes);
+
+// The defaults PgConn adds in front of a conninfo (the conninfo's own values win).
+struct PgConnDefaults {
+  const char* key;
+  const char* value;
+};
+[[nodiscard]] const std::vector<PgConnDefaults>& pg_connection_defaults();
 
 class PgConn {
  public:

@@ -131,7 +131,8 @@ std::vector<ClaimedRow> DbWorker::claim_idle_first(QueueStore& store, const Clai
 }
 
 void DbWorker::recover(QueueStore& store, bool forget) {
-  store.heartbeat();
+  // Our row is gone (a failover to a standby that never saw it): a new session registers anew.
+  if (!store.heartbeat()) throw PgError("this instance's sitemail_instance row is gone; registering again");
   for (const auto& [dead, rows] : store.recover_dead(conf_.dead_instance_grace))
     log::warn("recovered", {{"instance", std::to_string(dead)}, {"rows", std::to_string(rows)},
                             {"reason", "its database session ended"}});
@@ -175,9 +176,23 @@ void DbWorker::session() {
   listen.exec("LISTEN sitemail_reload");
   listen.exec("SET application_name = 'sitemaild'");  // admin: `sitemailctl reload` counts the daemons listening
   QueueStore store(db, owner_);
+  const int previous = instance_;
   instance_ = store.attach_instance(instance_);
   metrics_.set_db_up(true);
-  log::info("database", {{"status", "connected"}, {"owner", owner_}, {"instance", std::to_string(instance_)}});
+  log::info("database", {{"status", "connected"}, {"owner", owner_}, {"instance", std::to_string(instance_)},
+                         {"server", server_description(db)}});
+  if (previous > 0 && previous != instance_)
+    log::warn("database", {{"status", "registered again"}, {"previous_instance", std::to_string(previous)}});
+  // Rows we hold in the database but not in memory (claimed by a commit whose reply was
+  // lost, or handed back to us by a failover that lost our outcome) go back to the queue.
+  if (int n = store.requeue_orphans({held_ids_.begin(), held_ids_.end()}))
+    log::warn("requeued", {{"rows", std::to_string(n)},
+                           {"reason", "ours in the database but not in memory: a lost commit reply, or a failover lost their outcome"}});
+  {
+    std::lock_guard lock(mu_);
+    if (!outcomes_.empty())
+      log::info("database", {{"status", "recording outcomes kept during the outage"}, {"rows", std::to_string(outcomes_.size())}});
+  }
   reload(db, store);
   const auto session_start = std::chrono::steady_clock::now();
   auto last_renew = session_start;
@@ -255,6 +270,7 @@ void DbWorker::session() {
           rows = claim_fair(store, limits);
         }
         if (tx) tx->commit();
+        for (const auto& o : batch) held_ids_.erase(o.id);  // recorded (or fenced): no longer ours
         log::debug("cycle", {{"recorded", std::to_string(settled)}, {"claimed", std::to_string(rows.size())},
                              {"in_flight", std::to_string(in_flight_.load())},
                              {"record_ms", std::to_string(std::chrono::duration<double, std::milli>(t1 - t0).count())},
@@ -285,6 +301,7 @@ void DbWorker::session() {
         std::vector<Job> jobs;
         jobs.reserve(rows.size());
         for (auto& r : rows) {
+          held_ids_.insert(r.id);
           auto site = table->find_or_resolve(r.nvtgc);
           jobs.push_back(Job{std::move(r), std::move(site)});
         }
@@ -327,6 +344,12 @@ void DbWorker::session() {
     int released = store.release_all();
     if (released) log::info("released", {{"rows", std::to_string(released)}});
   }
+}
+
+std::string DbWorker::server_description(PgConn& db) {
+  const char* host = PQhost(db.raw());
+  const char* port = PQport(db.raw());
+  return std::string(host ? host : "?") + ":" + (port ? port : "?");
 }
 
 void DbWorker::run() {

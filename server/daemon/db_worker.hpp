@@ -45,6 +45,7 @@ class DbWorker {
   std::vector<ClaimedRow> claim_fair(QueueStore& store, const ClaimLimits& l);
   std::vector<ClaimedRow> claim_idle_first(QueueStore& store, const ClaimLimits& l);
   void recover(QueueStore& store, bool forget);
+  static std::string server_description(PgConn& db);
 
   const DaemonConf& conf_;
   SiteRegistry& registry_;
@@ -62,6 +63,9 @@ class DbWorker {
   std::atomic<long long> in_flight_{0};
   std::map<std::string, int> in_flight_by_site_;  // under mu_: a slow site may not fill the pipeline
   int instance_ = 0;  // sitemail_instance.id, kept across reconnects
+  // Rows claimed and dispatched whose outcome is not recorded yet (db thread only): after a
+  // reconnect, every other `sending` row of ours is an orphan (store.requeue_orphans).
+  std::set<long long> held_ids_;
   std::chrono::steady_clock::time_point last_idle_first_{};
   bool idle_first_found_ = true;
   std::set<std::string> last_claimed_;  // sites the last claim took rows of

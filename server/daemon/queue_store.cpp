@@ -166,54 +166,105 @@ int QueueStore::attach_instance(int previous) {
     auto r = db_.exec("SELECT pg_try_advisory_lock($1::int, $2::int)", {std::to_string(kInstanceLockClass), std::to_string(previous)});
     if (r.get(0, 0) == "t") {
       instance_ = previous;
-      heartbeat();
-      return instance_;
+      if (heartbeat()) return instance_;
+      // Our row is gone (a failover to a standby that never saw it, asynchronous
+      // replication; or it was forgotten): register anew below, so no other instance is
+      // ever given the id we lock.
+      db_.exec("SELECT pg_advisory_unlock($1::int, $2::int)", {std::to_string(kInstanceLockClass), std::to_string(previous)});
     }
   }
   auto r = db_.exec("INSERT INTO sitemail_instance (owner) VALUES ($1) RETURNING id", {owner_});
   instance_ = static_cast<int>(r.get_int(0, 0));
   db_.exec("SELECT pg_advisory_lock($1::int, $2::int)", {std::to_string(kInstanceLockClass), std::to_string(instance_)});
-  if (previous > 0)  // our older session still holds the old id: its rows become ours
+  if (previous > 0)  // our older session still holds the old id (or it is gone): its rows become ours
     db_.exec("UPDATE outbox SET lease_instance = $2 WHERE lease_instance = $1 AND lease_owner = $3 AND status = 'sending'",
              {std::to_string(previous), std::to_string(instance_), owner_});
   return instance_;
 }
 
-void QueueStore::heartbeat() {
-  db_.exec("UPDATE sitemail_instance SET heartbeat_at = now() WHERE id = $1", {std::to_string(instance_)});
+bool QueueStore::heartbeat() {
+  // unlocked_since = NULL: we hold our lock, whatever an observer saw while we reconnected.
+  auto r = db_.exec("UPDATE sitemail_instance SET heartbeat_at = now(), unlocked_since = NULL WHERE id = $1",
+                    {std::to_string(instance_)});
+  return r.affected() == "1";
+}
+
+int QueueStore::requeue_orphans(const std::vector<long long>& held) {
+  std::vector<std::string> ids;
+  ids.reserve(held.size());
+  for (long long id : held) ids.push_back(std::to_string(id));
+  // Not sent by us (never dispatched): the attempt is refunded.
+  auto r = db_.exec("UPDATE outbox SET status = 'queued', attempts = greatest(attempts - 1, 0), lease_owner = NULL, "
+                    "lease_until = NULL, lease_instance = NULL "
+                    "WHERE lease_owner = $1 AND status = 'sending' AND NOT (id = ANY($2::bigint[]))",
+                    {owner_, pg_text_array(ids)});
+  return std::stoi(r.affected().empty() ? "0" : r.affected());
 }
 
 namespace {
-// Instances whose database session is gone: no instance lock held in this database, no
-// heartbeat for $2 seconds, and PostgreSQL itself has been up long enough for live
-// instances to reconnect after a restart ($3).
-constexpr const char* kDeadInstances =
-    "SELECT i.id FROM sitemail_instance i"
-    " WHERE i.id <> $1 AND i.heartbeat_at < now() - make_interval(secs => $2::int)"
-    "   AND now() > pg_postmaster_start_time() + make_interval(secs => $3::int)"
-    "   AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
-    "       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-    "       AND l.classid = $4::bigint::oid AND l.objid = i.id::oid AND l.objsubid = 2)";
-// After a PostgreSQL restart, live instances get this long to reconnect and lock again.
-constexpr int kRestartGraceSeconds = 8;
+// Whether instance i holds its instance lock in this database right now.
+constexpr const char* kLocked =
+    "EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
+    " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    " AND l.classid = $2::bigint::oid AND l.objid = i.id::oid AND l.objsubid = 2)";
 }  // namespace
 
 std::map<int, int> QueueStore::recover_dead(int grace_seconds) {
-  auto r = db_.exec(std::string("WITH dead AS (") + kDeadInstances +
-                        ") UPDATE outbox o SET status = 'queued', lease_owner = NULL, lease_until = NULL, lease_instance = NULL"
-                        " FROM dead WHERE o.status = 'sending' AND o.lease_instance = dead.id RETURNING dead.id",
-                    {std::to_string(instance_), std::to_string(grace_seconds), std::to_string(kRestartGraceSeconds),
-                     std::to_string(kInstanceLockClass)});
+  // One look at every other instance: is its lock held here, how old are its heartbeat and
+  // its unlocked_since mark (all ages measured by this server's now(), which also wrote
+  // the mark: no clock of ours and no other server's clock is compared with it).
+  auto r = db_.exec(std::string("SELECT i.id, ") + kLocked +
+                        ", extract(epoch FROM now() - i.heartbeat_at)::float8,"
+                        " extract(epoch FROM now() - i.unlocked_since)::float8"
+                        " FROM sitemail_instance i WHERE i.id <> $1",
+                    {std::to_string(instance_), std::to_string(kInstanceLockClass)});
+  std::vector<std::string> mark, dead;
+  for (int i = 0; i < r.rows(); ++i) {
+    const int id = static_cast<int>(r.get_int(i, 0));
+    if (r.get(i, 1) == "t") {
+      seen_locked_.insert(id);
+      continue;
+    }
+    const double beat_age = std::stod(r.get(i, 2));
+    // Mark only an instance whose heartbeat is late too: a live one beats every second,
+    // so a mark can never be left behind by a look that raced its (re)locking.
+    if (r.is_null(i, 3)) {
+      if (beat_age > kMarkAfterSeconds) mark.push_back(std::to_string(id));
+      continue;
+    }
+    const double unlocked_age = std::stod(r.get(i, 3));
+    if (beat_age <= grace_seconds) continue;
+    // Seen holding its lock during this very session: its session ended while this server
+    // kept running (it died, or its own link broke), so the heartbeat grace is enough.
+    // Otherwise this server may have just started or been promoted and the instance be
+    // reconnecting: it gets kReconnectGraceSeconds from the first look that found it unlocked.
+    if (seen_locked_.count(id) || unlocked_age > std::max(grace_seconds, kReconnectGraceSeconds))
+      dead.push_back(std::to_string(id));
+  }
+  if (!mark.empty())
+    db_.exec(std::string("UPDATE sitemail_instance i SET unlocked_since = now() WHERE i.id = ANY($1::int[])"
+                         " AND i.unlocked_since IS NULL AND NOT ") + kLocked,
+             {pg_text_array(mark), std::to_string(kInstanceLockClass)});
   std::map<int, int> out;
-  for (int i = 0; i < r.rows(); ++i) ++out[static_cast<int>(r.get_int(i, 0))];
+  if (dead.empty()) return out;
+  // The lock is checked again in the statement that takes the rows over: an instance that
+  // locked again meanwhile keeps them.
+  auto u = db_.exec(std::string("UPDATE outbox o SET status = 'queued', lease_owner = NULL, lease_until = NULL, lease_instance = NULL"
+                                " FROM sitemail_instance i WHERE o.status = 'sending' AND o.lease_instance = i.id"
+                                " AND i.id = ANY($1::int[]) AND NOT ") + kLocked + " RETURNING i.id",
+                    {pg_text_array(dead), std::to_string(kInstanceLockClass)});
+  for (int i = 0; i < u.rows(); ++i) ++out[static_cast<int>(u.get_int(i, 0))];
   return out;
 }
 
 void QueueStore::forget_dead_instances(int grace_seconds) {
-  db_.exec(std::string("DELETE FROM sitemail_instance WHERE id IN (") + kDeadInstances +
-               ") AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.status = 'sending' AND o.lease_instance = sitemail_instance.id)",
-           {std::to_string(instance_), std::to_string(grace_seconds), std::to_string(kRestartGraceSeconds),
-            std::to_string(kInstanceLockClass)});
+  // Long gone (unlocked for a minute at least, seen so by every live instance's look) and
+  // holding nothing.
+  db_.exec(std::string("DELETE FROM sitemail_instance i WHERE i.id <> $1"
+                       " AND i.heartbeat_at < now() - make_interval(secs => $3::int)"
+                       " AND i.unlocked_since < now() - make_interval(secs => $3::int) AND NOT ") + kLocked +
+               " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.status = 'sending' AND o.lease_instance = i.id)",
+           {std::to_string(instance_), std::to_string(kInstanceLockClass), std::to_string(std::max(60, grace_seconds))});
 }
 
 int QueueStore::requeue_expired() {

@@ -4,6 +4,7 @@
 // No SMTP work ever happens inside these transactions.
 #pragma once
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,10 +71,19 @@ class QueueStore {
   // Registers this process (once) and takes its instance lock on this connection; returns
   // the id, or registers anew when `previous` is still locked by an older session of ours.
   int attach_instance(int previous);
-  void heartbeat();
-  // Rows claimed by instances whose session is gone (lock released, heartbeat older than
-  // grace) go back to the queue; returns how many, per dead instance id.
+  // Beats the heartbeat and clears unlocked_since; false when our row no longer exists.
+  bool heartbeat();
+  // Rows claimed by instances whose session is gone go back to the queue; returns how
+  // many, per dead instance id. Dead (CONTRACT §2, §11): its instance lock is not held,
+  // its heartbeat is older than grace, and either this session saw it holding its lock
+  // (so its session ended while this server ran on), or it has been seen unlocked for
+  // kReconnectGraceSeconds (sitemail_instance.unlocked_since, sql/012_failover.sql): after
+  // a PostgreSQL restart or failover, a live instance reconnecting keeps its rows.
   [[nodiscard]] std::map<int, int> recover_dead(int grace_seconds);
+  // After a reconnect: rows this owner holds in `sending` that are not in `held` (claimed by
+  // a commit whose reply never came, or given back to us by a failover that lost our
+  // outcome) go back to the queue, attempt refunded; returns how many.
+  int requeue_orphans(const std::vector<long long>& held);
   void forget_dead_instances(int grace_seconds);
   // Returns how many updates were fenced out (the lease was lost to another instance).
   int record(const std::vector<RowOutcome>& outcomes);
@@ -98,6 +108,13 @@ class QueueStore {
   PgConn& db_;
   std::string owner_;
   int instance_ = 0;
+  std::set<int> seen_locked_;  // instances seen holding their lock during this session
+ public:
+  // After a PostgreSQL start or a failover, live instances get this long, from the first
+  // look that found them unlocked, to reconnect and lock again (they retry every 2 s).
+  static constexpr int kReconnectGraceSeconds = 8;
+  // An instance is marked unlocked only once its heartbeat is this late.
+  static constexpr double kMarkAfterSeconds = 2.0;
 };
 
 [[nodiscard]] std::string pg_text_array(const std::vector<std::string>& v);
