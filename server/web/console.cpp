@@ -163,7 +163,12 @@ class Handler {
 
   Response login_page_for(const Request& req, const std::string& message, int status = 200) {
     if (message.empty() && sessions_.touch(cookie_value(req.cookie, kSessionCookie))) return redirect("/");
-    const std::string token = random_token();
+    // One token per browser until it signs in: a second GET /login (the browser fetching
+    // /favicon.ico is redirected here too) must not invalidate the form already shown.
+    std::string token = cookie_value(req.cookie, kLoginCookie);
+    if (token.size() != 43 || token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
+                                  std::string::npos)
+      token = random_token();
     auto res = html(status, login_page(PageContext{token, "", false, std::time(nullptr)}, message));
     res.headers.emplace_back("Set-Cookie", cookie(kLoginCookie, token, "/login"));
     return res;

@@ -20,6 +20,8 @@ try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:
     print("selenium is not installed (python3-selenium); skipped")
     sys.exit(77)
@@ -84,6 +86,15 @@ class WebBrowser(unittest.TestCase):
         if out:
             self.driver.save_screenshot(os.path.join(out, name))
 
+    def click(self, element, confirm=False):
+        """Clicks a submit button and waits until the next page has replaced this one."""
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        element.click()
+        if confirm:
+            WebDriverWait(self.driver, 10).until(EC.alert_is_present())
+            self.driver.switch_to.alert.accept()
+        WebDriverWait(self.driver, 90).until(EC.staleness_of(old))
+
     def notice(self):
         return self.driver.find_element(By.ID, "notice").text
 
@@ -91,7 +102,7 @@ class WebBrowser(unittest.TestCase):
         d = self.driver
         d.find_element(By.ID, "new-key").send_keys(key)
         d.find_element(By.ID, "new-value").send_keys(value)
-        d.find_element(By.ID, "set-key").click()
+        self.click(d.find_element(By.ID, "set-key"))
 
     def test_the_console_in_a_browser(self):
         d = self.driver
@@ -100,10 +111,12 @@ class WebBrowser(unittest.TestCase):
         self.assertTrue(d.current_url.endswith("/login"), d.current_url)
         d.find_element(By.NAME, "user").send_keys("admin")
         d.find_element(By.NAME, "password").send_keys("browser-admin-pw")
-        d.find_element(By.ID, "signin").click()
+        self.click(d.find_element(By.ID, "signin"))
 
         # The site list: code, validity, counts, last delivery.
         rows = {r.get_attribute("data-site"): r.text for r in d.find_elements(By.CSS_SELECTOR, "#sites tbody tr")}
+        if not rows:
+            print(d.current_url, d.page_source[:3000], self.env.log()[-3000:])
         self.assertEqual(sorted(rows), ["ACME", "BRANCH", "HQ"])
         self.assertIn("valid", rows["ACME"])
         self.assertIn("sent 3 min ago", rows["ACME"])
@@ -113,7 +126,7 @@ class WebBrowser(unittest.TestCase):
         self.shot("web-console-sites.png")
 
         # A site: a valid edit, an invalid one (check's words), a secret that shows only (set).
-        d.find_element(By.LINK_TEXT, "ACME").click()
+        self.click(d.find_element(By.LINK_TEXT, "ACME"))
         self.set_key("EMailFromName", "ACME Library")
         self.assertIn("db:ACME EMailFromName = ACME Library", self.notice())
         self.assertIn("EMailFromName = ACME Library", d.find_element(By.ID, "effective").text)
@@ -125,30 +138,28 @@ class WebBrowser(unittest.TestCase):
         self.assertIn("(set)", row.text)
         self.assertNotIn(SECRET, d.page_source)
         # smtp-sink offers no AUTH: take the password away again before the test.
-        d.find_element(By.CSS_SELECTOR, "#keys tr[data-key=SMTPPassword] button.danger").click()
-        if d.switch_to.alert:
-            d.switch_to.alert.accept()
+        self.click(d.find_element(By.CSS_SELECTOR, "#keys tr[data-key=SMTPPassword] button.danger"), confirm=True)
         self.assertIn("SMTPPassword unset", self.notice())
 
         # Test connection against a real relay: OK, with the transcript.
-        d.find_element(By.ID, "test-connection").click()
+        self.click(d.find_element(By.ID, "test-connection"))
         self.assertTrue(d.find_element(By.ID, "verdict").text.startswith("OK "), d.find_element(By.ID, "verdict").text)
         self.assertIn("EHLO", d.find_element(By.ID, "transcript").text)
         self.assertEqual(d.find_element(By.ID, "send_to").get_attribute("value"), "library@acme.example")
-        d.find_element(By.ID, "send-test").click()
+        self.click(d.find_element(By.ID, "send-test"))
         self.assertIn("sent=", d.find_element(By.ID, "verdict").text)
         self.shot("web-console-site.png")
 
         # ... and against a closed port: CONNECT_FAILED.
         d.get(self.base + "/sites/BRANCH")
-        d.find_element(By.ID, "test-connection").click()
+        self.click(d.find_element(By.ID, "test-connection"))
         self.assertTrue(d.find_element(By.ID, "verdict").text.startswith("CONNECT_FAILED"), d.find_element(By.ID, "verdict").text)
 
         # Retry a failed message; the daemon then delivers it to smtp-sink.
         d.get(self.base + "/sites/ACME/queue?status=failed")
         row = d.find_element(By.CSS_SELECTOR, "#queue tr[data-id='%s']" % self.failed_id)
         self.assertIn("Your loan is due", row.text)
-        row.find_element(By.CSS_SELECTOR, "button.retry").click()
+        self.click(row.find_element(By.CSS_SELECTOR, "button.retry"))
         self.assertIn("requeued %s" % self.failed_id, self.notice())
         end = time.time() + 30
         while time.time() < end and self.env.sql("SELECT status FROM outbox WHERE id = %s" % self.failed_id) != "sent":
@@ -156,7 +167,7 @@ class WebBrowser(unittest.TestCase):
         self.assertEqual(self.env.sql("SELECT status FROM outbox WHERE id = %s" % self.failed_id), "sent")
 
         # Sign out: back to the sign-in page, and the pages are closed again.
-        d.find_element(By.ID, "logout").click()
+        self.click(d.find_element(By.ID, "logout"))
         self.assertTrue(d.current_url.endswith("/login"), d.current_url)
         d.get(self.base + "/sites/ACME")
         self.assertTrue(d.current_url.endswith("/login"), d.current_url)
