@@ -11,6 +11,7 @@
 #include "catalogue.hpp"
 #include "cli_common.hpp"
 #include "diagnostic.hpp"
+#include "effective_settings.hpp"
 #include "pg.hpp"
 
 namespace sitemail::admin {
@@ -37,5 +38,13 @@ struct KeyValueCheck {
 std::vector<std::string> write_key(PgConn& db, const SettingDef& d, const std::string& site, const std::string& stored);
 // Removes every spelling; returns them all (empty: the key was not set).
 std::vector<std::string> unset_key(PgConn& db, const SettingDef& d, const std::string& site);
+
+// After a write: the value the site now really uses ("effective for S: Name = v (layer)"),
+// and warnings when a higher layer overrides the DB key just set, or the site is invalid.
+struct EffectiveReport {
+  std::string line;                   // empty when the site has no settings at all
+  std::vector<std::string> warnings;  // without the program's name
+};
+[[nodiscard]] EffectiveReport effective_report(const ResolvedSite& site, const SettingDef& d, bool just_set);
 
 }  // namespace sitemail::admin

@@ -29,17 +29,10 @@ const SettingDef* setting_or_report(const std::string& key) {
 // when a higher one (the site's DB keys, SMTP.config, <site>.config) overrides it.
 void report_effective(CtlArgs& a, const SettingDef& d, const std::string& site, bool just_set) {
   auto table = load_ctl_sites(a);
-  auto resolved = table->find_or_resolve(site);
-  if (!resolved->settings) return;
-  const auto& res = resolved->settings->at(d.id);
-  const std::string shown = res.valid ? format_value(d, res.value) : "(invalid)";
-  std::cout << "effective for " << printable(site) << ": " << d.name << " = " << printable(shown) << " (" << printable(res.source())
-            << ")\n";
-  if (just_set && res.where != "db:" + site)
-    std::cerr << "sitemailctl: warning: " << d.name << " of site " << printable(site) << " comes from " << printable(res.source())
-              << (res.is_default() ? "" : ", which overrides db:" + printable(site)) << "\n";
-  if (const auto* e = resolved->valid ? nullptr : resolved->first_error())
-    std::cerr << "sitemailctl: warning: site " << printable(site) << " is invalid: " << e->to_line() << "\n";
+  const auto report = admin::effective_report(*table->find_or_resolve(site), d, just_set);
+  if (report.line.empty()) return;
+  std::cout << report.line << "\n";
+  for (const auto& w : report.warnings) std::cerr << "sitemailctl: " << w << "\n";
 }
 
 }  // namespace

@@ -351,7 +351,9 @@ class Handler {
       const auto removed = admin::unset_key(db, *d, site_code);
       if (removed.empty()) return site_page_for(c, {true, std::string(d->name) + " was not set for site " + printable(site_code), {}}, {}, 200);
       log_change(c.session, site_code, "keys unset " + std::string(d->name));
-      return site_page_for(c, {true, "db:" + printable(site_code) + " " + std::string(d->name) + " unset", {}}, {}, 200);
+      Notice n{true, "db:" + printable(site_code) + " " + std::string(d->name) + " unset", {}};
+      add_effective(n, *d, site_code, false);
+      return site_page_for(c, n, {}, 200);
     }
     const auto checked = admin::check_key_value(conf_, *d, site_code, value);
     if (checked.error) return site_page_for(c, {false, checked.error->to_line(), {}}, {}, 400);
@@ -359,7 +361,17 @@ class Handler {
     log_change(c.session, site_code, "keys set " + std::string(d->name));
     Notice n{true, "db:" + printable(site_code) + " " + std::string(d->name) + " = " + format_raw(*d, checked.stored), {}};
     if (checked.warning) n.lines.push_back(checked.warning->to_line());
+    add_effective(n, *d, site_code, true);
     return site_page_for(c, n, {}, 200);
+  }
+
+  // The same report as `keys set`/`keys unset` print after a write.
+  void add_effective(Notice& n, const SettingDef& d, const std::string& site_code, bool just_set) {
+    PgConn db(require_database(conf_));
+    auto table = load_sites(db, conf_);
+    const auto report = admin::effective_report(*table->find_or_resolve(site_code), d, just_set);
+    if (!report.line.empty()) n.lines.push_back(report.line);
+    for (const auto& w : report.warnings) n.lines.push_back(w);
   }
 
   Response test(const Ctx& c) {
