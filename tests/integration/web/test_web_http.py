@@ -9,6 +9,7 @@ the same problem words as `sitemailctl keys set`, and the [web] listen rule."""
 import os
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -191,6 +192,25 @@ class WebHttp(unittest.TestCase):
         self.assertEqual(r.status, 413)
         r = c.request("POST", "/sites/ACME/keys", raw_body="key=a&csrf=b", content_type="text/plain")
         self.assertEqual(r.status, 400)
+
+    def test_10b_connections_are_bounded(self):
+        import socket
+        idle = []
+        try:
+            for _ in range(64):  # the console's limit: idle connections hold their slots
+                idle.append(socket.create_connection(("127.0.0.1", self.env.port), timeout=10))
+            time.sleep(0.5)
+            extra = socket.create_connection(("127.0.0.1", self.env.port), timeout=10)
+            answer = extra.recv(200).decode("ascii", "replace")
+            extra.close()
+            self.assertTrue(answer.startswith("HTTP/1.1 503"), answer)
+        finally:
+            for s in idle:
+                s.close()
+        end = time.time() + 10
+        while time.time() < end and self.env.client().get("/login").status != 200:
+            time.sleep(0.2)
+        self.assertEqual(self.env.client().get("/login").status, 200)
 
     def test_11_sign_out_ends_the_session(self):
         c = self.signed_in()
