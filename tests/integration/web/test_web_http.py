@@ -231,6 +231,37 @@ class WebHttp(unittest.TestCase):
         self.assertNotIn("sitemail_session=", " ".join(r.all("Set-Cookie")))
 
 
+class WebAccounts(unittest.TestCase):
+    def test_web_add_passwd_remove_list(self):
+        with WebEnv("accounts") as env:
+            r = env.ctl("web", "add", "ann", "--role", "admin", input="first-password\n")
+            self.assertEqual(r.stdout, "added web account ann role=admin\n")
+            r = env.ctl("web", "add", "bob", "--role", "site", "--site", "ACME,B2", "--generate")
+            lines = r.stdout.splitlines()
+            self.assertEqual(lines[0], "added web account bob role=site sites=ACME,B2")
+            self.assertTrue(lines[1].startswith("password: ") and len(lines[1]) == len("password: ") + 20, lines)
+            generated = lines[1][len("password: "):]
+            r = env.ctl("web", "list")
+            self.assertEqual(r.stdout, "ann admin\nbob site ACME,B2\n")
+            hashes = env.sql("SELECT string_agg(password_hash, ' ') FROM web_account")
+            self.assertTrue(all(h.startswith("$scrypt$") for h in hashes.split()), hashes)
+            self.assertNotIn(generated, hashes)
+            for out in (r.stdout, env.ctl("web", "list").stderr):
+                self.assertNotIn("$scrypt$", out)
+            self.assertEqual(env.ctl("web", "add", "ann", "--role", "admin", input="again-password\n", check=False).returncode, 1)
+            self.assertEqual(env.ctl("web", "add", "eve", "--role", "site", input="x-password\n", check=False).returncode, 2)
+            self.assertEqual(env.ctl("web", "add", "eve", "--role", "root", input="x-password\n", check=False).returncode, 2)
+            self.assertEqual(env.ctl("web", "add", "e v", "--role", "admin", input="x-password\n", check=False).returncode, 2)
+            self.assertEqual(env.ctl("web", "passwd", "ann", input="short\n", check=False).returncode, 2)
+            before = env.sql("SELECT password_hash FROM web_account WHERE username = 'ann'")
+            self.assertEqual(env.ctl("web", "passwd", "ann", input="second-password\n").stdout,
+                             "changed the password of web account ann\n")
+            self.assertNotEqual(env.sql("SELECT password_hash FROM web_account WHERE username = 'ann'"), before)
+            self.assertEqual(env.ctl("web", "remove", "bob").stdout, "removed web account bob\n")
+            self.assertEqual(env.ctl("web", "remove", "bob", check=False).returncode, 1)
+            self.assertEqual(env.ctl("web", "list").stdout, "ann admin\n")
+
+
 class WebConfig(unittest.TestCase):
     def test_non_loopback_listen_without_tls_is_a_config_error_naming_file_and_line(self):
         with WebEnv("conf") as env:
