@@ -104,8 +104,22 @@ class Handler {
       case RouteId::login: return login(req);
       default: break;
     }
-    auto session = sessions_.touch(cookie_value(req.cookie, kSessionCookie));
+    const std::string token = cookie_value(req.cookie, kSessionCookie);
+    auto session = sessions_.touch(token);
     if (!session) return redirect("/login");
+    {
+      // The account as it is now: removed, or given a new password, ends the session; a
+      // changed role or site list applies at once.
+      PgConn db(require_database(conf_));
+      auto acct = admin::find_web_account(db, session->user);
+      if (!acct || !tokens_equal(acct->password_hash, session->credential)) {
+        sessions_.end(token);
+        log::info("web_session_ended", {{"user", session->user}, {"reason", acct ? "password changed" : "account removed"}});
+        return redirect("/login");
+      }
+      session->role = acct->role;
+      session->sites = acct->sites;
+    }
     Ctx c{req, r, *session, PageContext{session->csrf, session->user, session->admin(), std::time(nullptr)}, {}};
     if (r.id == RouteId::not_found) return not_found(c);
     if (r.id == RouteId::method_not_allowed) {
@@ -118,7 +132,7 @@ class Handler {
     }
     switch (r.id) {
       case RouteId::logout:
-        sessions_.end(cookie_value(req.cookie, kSessionCookie));
+        sessions_.end(token);
         log::info("web_logout", {{"user", c.session.user}});
         {
           auto res = redirect("/login");
@@ -200,7 +214,7 @@ class Handler {
       log::warn("web_login", {{"user", acct ? acct->user : std::string("(unknown)")}, {"client", client}, {"result", "refused"}});
       return login_page_for(req, kWrongLogin, 401);
     }
-    const std::string token = sessions_.create(acct->user, acct->role, acct->sites);
+    const std::string token = sessions_.create(acct->user, acct->role, acct->sites, acct->password_hash);
     log::info("web_login", {{"user", acct->user}, {"client", client}, {"result", "ok"}, {"role", acct->role}});
     auto res = redirect("/");
     res.headers.emplace_back("Set-Cookie", cookie(kSessionCookie, token, "/"));

@@ -36,7 +36,8 @@ bool Session::manages(const std::string& site) const {
   return admin() || std::find(sites.begin(), sites.end(), site) != sites.end();
 }
 
-std::string SessionStore::create(const std::string& user, const std::string& role, const std::vector<std::string>& sites) {
+std::string SessionStore::create(const std::string& user, const std::string& role, const std::vector<std::string>& sites,
+                                 const std::string& credential) {
   std::string token = random_token();
   std::lock_guard lock(mu_);
   const auto now = Clock::now();
@@ -45,7 +46,7 @@ std::string SessionStore::create(const std::string& user, const std::string& rol
   if (sessions_.size() >= kMaxSessions)
     sessions_.erase(std::min_element(sessions_.begin(), sessions_.end(),
                                      [](const auto& x, const auto& y) { return x.second.last_seen < y.second.last_seen; }));
-  sessions_[token] = Session{user, role, sites, random_token(), now};
+  sessions_[token] = Session{user, role, sites, random_token(), now, credential};
   return token;
 }
 

@@ -29,6 +29,7 @@ struct Session {
   std::vector<std::string> sites;
   std::string csrf;
   Clock::time_point last_seen;
+  std::string credential;  // the account's password hash at sign-in: a new password ends the session
   [[nodiscard]] bool admin() const { return role == "admin"; }
   [[nodiscard]] bool manages(const std::string& site) const;
 };
@@ -36,7 +37,8 @@ struct Session {
 class SessionStore {
  public:
   // A new session; returns its token (the cookie value).
-  std::string create(const std::string& user, const std::string& role, const std::vector<std::string>& sites);
+  std::string create(const std::string& user, const std::string& role, const std::vector<std::string>& sites,
+                     const std::string& credential = {});
   // The live session of `token` (its idle clock restarted), or nothing when unknown or idle
   // for kSessionIdle (then it is forgotten).
   [[nodiscard]] std::optional<Session> touch(const std::string& token, Clock::time_point now = Clock::now());

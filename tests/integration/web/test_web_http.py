@@ -222,6 +222,18 @@ class WebHttp(unittest.TestCase):
         c.cookies = old  # the old cookie is worth nothing now
         self.assertEqual(c.get("/").status, 303)
 
+    def test_12_a_new_password_or_a_removed_account_ends_its_sessions(self):
+        self.env.ctl("web", "add", "temp", "--role", "site", "--site", "ACME", input="temp-password-1\n")
+        c = self.signed_in("temp", "temp-password-1")
+        self.assertEqual(c.get("/sites/ACME").status, 200)
+        self.env.ctl("web", "passwd", "temp", input="temp-password-2\n")
+        self.assertEqual(c.get("/sites/ACME").status, 303)
+        c = self.signed_in("temp", "temp-password-2")
+        self.assertEqual(c.get("/").status, 200)
+        self.env.ctl("web", "remove", "temp")
+        self.assertEqual(c.get("/").status, 303)
+        self.assertEqual(c.get("/").header("Location"), "/login")
+
     def test_99_sign_in_is_refused_after_5_failures_in_10_minutes(self):
         for _ in range(5):
             self.assertEqual(self.env.client().login("root", "nope-nope").status, 401)
