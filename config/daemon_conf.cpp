@@ -2,6 +2,7 @@
 #include "daemon_conf.hpp"
 
 #include <boost/program_options.hpp>
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -74,6 +75,13 @@ const std::vector<KeyDef>& key_defs() {
        [](const DaemonConf& c) { return c.site_env_allow; }, str_setter(&DaemonConf::site_env_allow)},
       {"metrics.listen", "address:port for /metrics and /healthz; empty = off",
        [](const DaemonConf& c) { return c.metrics_listen; }, str_setter(&DaemonConf::metrics_listen)},
+      {"web.listen",
+       "ADDR:PORT of the web console; empty = off; without tls_cert only a loopback address (behind a reverse proxy)",
+       [](const DaemonConf& c) { return c.web_listen; }, str_setter(&DaemonConf::web_listen)},
+      {"web.tls_cert", "PEM certificate chain of the web console; set (with tls_key) = HTTPS",
+       [](const DaemonConf& c) { return c.web_tls_cert; }, str_setter(&DaemonConf::web_tls_cert)},
+      {"web.tls_key", "PEM private key of web.tls_cert",
+       [](const DaemonConf& c) { return c.web_tls_key; }, str_setter(&DaemonConf::web_tls_key)},
       {"delivery.max_connections", "SMTP connections open at once, all sites together",
        [](const DaemonConf& c) { return std::to_string(c.max_connections); },
        int_setter(&DaemonConf::max_connections, 1, 10000)},
@@ -154,6 +162,30 @@ const std::vector<DaemonConfKey>& daemon_conf_keys() {
   return keys;
 }
 
+std::string loopback_listen_problem(const std::string& listen, bool* is_loopback) {
+  *is_loopback = false;
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size())
+    return "'" + listen + "' is not ADDR:PORT";
+  std::string host = listen.substr(0, colon), port = listen.substr(colon + 1);
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) < 1 || std::stoi(port) > 65535)
+    return "'" + port + "' is not a port number (1-65535)";
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "localhost" || host == "::1") {
+    *is_loopback = true;
+    return {};
+  }
+  int a, b, c, d;
+  char extra;
+  if (std::sscanf(host.c_str(), "%d.%d.%d.%d%c", &a, &b, &c, &d, &extra) == 4 && a >= 0 && a <= 255 && b >= 0 && b <= 255 &&
+      c >= 0 && c <= 255 && d >= 0 && d <= 255) {
+    *is_loopback = a == 127;
+    return {};
+  }
+  if (host.find(':') != std::string::npos && host.find_first_not_of("0123456789abcdefABCDEF:.") == std::string::npos) return {};
+  return "'" + host + "' is not an IP address (or localhost)";
+}
+
 Diagnostics parse_daemon_conf(const std::string& text, const std::string& label, DaemonConf& conf) {
   Diagnostics out;
   auto where = [&](const std::string& key) {
@@ -184,6 +216,21 @@ Diagnostics parse_daemon_conf(const std::string& text, const std::string& label,
       std::string v = opt.value.empty() ? std::string() : std::string(trim(opt.value.front()));
       if (auto err = d.set(conf, v); !err.empty()) out.push_back({where(d.name), d.name, Severity::error, err});
     }
+  }
+  // [web]: HTTPS needs both files; plain HTTP only on a loopback address (CONTRACT §10).
+  if (conf.web_tls_cert.empty() != conf.web_tls_key.empty()) {
+    const char* missing = conf.web_tls_cert.empty() ? "web.tls_cert" : "web.tls_key";
+    const char* given = conf.web_tls_cert.empty() ? "web.tls_key" : "web.tls_cert";
+    out.push_back({where(given), given, Severity::error, std::string(given) + " needs " + missing + " too"});
+  }
+  if (!conf.web_listen.empty()) {
+    bool loopback = false;
+    if (auto problem = loopback_listen_problem(conf.web_listen, &loopback); !problem.empty())
+      out.push_back({where("web.listen"), "web.listen", Severity::error, problem});
+    else if (!loopback && conf.web_tls_cert.empty())
+      out.push_back({where("web.listen"), "web.listen", Severity::error,
+                     "'" + conf.web_listen + "' is not a loopback address: without web.tls_cert and web.tls_key the console "
+                     "listens only on 127.0.0.1 or ::1 (put a TLS reverse proxy in front, or set tls_cert/tls_key)"});
   }
   return out;
 }

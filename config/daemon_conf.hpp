@@ -19,6 +19,9 @@ struct DaemonConf {
   bool delegate_site_files = false;         // [sites] delegate_site_files: each site owns its <site>.config
   std::string site_env_allow;               // [sites] site_env_allow: env: names a delegated site file may use
   std::string metrics_listen = "127.0.0.1:9465";    // [metrics] listen; empty = off
+  std::string web_listen;         // [web] listen: ADDR:PORT of the web console; empty = off
+  std::string web_tls_cert;       // [web] tls_cert: PEM certificate chain; set = HTTPS
+  std::string web_tls_key;        // [web] tls_key: PEM private key of tls_cert
   int max_connections = 100;      // [delivery] max_connections: all sites together
   int batch_size = 200;           // [delivery] batch_size: rows claimed per query
   int lease_seconds = 300;        // [delivery] lease_seconds: a claim expires after this
@@ -45,6 +48,9 @@ struct DaemonConfKey {
 // Reads the INI file into `conf` (which keeps its values for keys not in the file).
 // Problems name the file and line; unknown keys and bad values are errors.
 [[nodiscard]] Diagnostics load_daemon_conf(const std::string& path, DaemonConf& conf);
+// "" when `listen` (ADDR:PORT) names a loopback address (127.0.0.0/8, ::1, localhost),
+// else why it is not one (or why it is not ADDR:PORT at all).
+[[nodiscard]] std::string loopback_listen_problem(const std::string& listen, bool* is_loopback);
 [[nodiscard]] Diagnostics parse_daemon_conf(const std::string& text, const std::string& label, DaemonConf& conf);
 
 }  // namespace sitemail

@@ -18,6 +18,8 @@ PKGS=(
   libsystemd-dev systemd file dpkg-dev adduser man-db groff-base
   nlohmann-json3-dev
   clang libclang-rt-14-dev
+  # the web console's browser tests (issue 16): headless Chromium driven by Selenium
+  chromium chromium-driver python3-selenium
 )
 missing=()
 for p in "${PKGS[@]}"; do

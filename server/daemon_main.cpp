@@ -16,6 +16,7 @@
 #include "migrations.hpp"
 #include "report_format.hpp"
 #include "site_source.hpp"
+#include "web/http_server.hpp"
 
 namespace po = boost::program_options;
 using namespace sitemail;
@@ -51,6 +52,17 @@ int run_daemon(const DaemonConf& conf, bool once) {
       start_metrics_server(io, conf.metrics_listen, metrics);
     } catch (const std::exception& e) {
       std::cerr << "sitemaild: cannot serve metrics on " << conf.metrics_listen << ": " << e.what() << "\n";
+      return kExitUsage;
+    }
+  }
+  // The web console (CONTRACT §10): its own network thread and workers, stopped when
+  // run_daemon returns.
+  std::unique_ptr<web::WebServer> web_console;
+  if (!once && !conf.web_listen.empty()) {
+    try {
+      web_console = std::make_unique<web::WebServer>(conf);
+    } catch (const std::exception& e) {
+      std::cerr << "sitemaild: cannot serve the web console on " << conf.web_listen << ": " << e.what() << "\n";
       return kExitUsage;
     }
   }
@@ -90,6 +102,7 @@ int run_daemon(const DaemonConf& conf, bool once) {
   });
   io.run();
   db.join();
+  if (web_console) web_console->stop();
   log::info("stopped", {});
   return once && worker->any_not_sent() ? kExitFailed : kExitOk;
 }

@@ -42,5 +42,9 @@ int cmd_queue_purge(CtlArgs& a);
 int cmd_reload(CtlArgs& a);
 int cmd_oauth_token(CtlArgs& a);  // ctl/oauth.cpp
 int cmd_oauth_login(CtlArgs& a);  // ctl/oauth.cpp
+int cmd_web_add(CtlArgs& a);      // ctl/web.cpp
+int cmd_web_passwd(CtlArgs& a);
+int cmd_web_remove(CtlArgs& a);
+int cmd_web_list(CtlArgs& a);
 
 }  // namespace sitemail

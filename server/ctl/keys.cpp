@@ -7,6 +7,7 @@
 
 #include "catalogue.hpp"
 #include "commands.hpp"
+#include "key_edit.hpp"
 #include "migrations.hpp"
 #include "site_table.hpp"
 #include "text_util.hpp"
@@ -18,55 +19,20 @@ namespace {
 
 // The catalogue row for `key`, or null after saying on stderr that it is unknown.
 const SettingDef* setting_or_report(const std::string& key) {
-  if (auto s = find_setting(key)) return &def(*s);
-  std::string msg = "unknown setting '" + key + "'";
-  if (auto near = nearest(key, all_setting_names()); !near.empty()) msg += "; did you mean " + near + "?";
-  std::cerr << "sitemailctl: " << msg << "\n";
+  std::string unknown;
+  if (const auto* d = admin::setting_for_key(key, unknown)) return d;
+  std::cerr << "sitemailctl: " << unknown << "\n";
   return nullptr;
-}
-
-// custkey spellings in the DB that name setting `d` for `site`.
-std::vector<std::string> rows_for(PgConn& db, const SettingDef& d, const std::string& site) {
-  std::vector<std::string> keys;
-  auto r = db.exec("SELECT custkey FROM customization WHERE nvtgc = $1", {site});
-  for (int i = 0; i < r.rows(); ++i)
-    if (auto s = find_setting(r.get(i, 0)); s && *s == d.id) keys.push_back(r.get(i, 0));
-  return keys;
-}
-
-// The text stored for a value: the canonical spelling for booleans, enums, ports and
-// numbers (`yes` -> `Yes`, `2` -> `sslExplicit`), the admin's own text otherwise.
-std::string canonical_text(const SettingDef& d, const Value& v, const std::string& raw) {
-  if (d.secret) return std::string(trim(raw));
-  switch (d.type) {
-    case ValueType::boolean:
-    case ValueType::enumeration:
-    case ValueType::port:
-    case ValueType::seconds:
-    case ValueType::count: return format_value(d, v);
-    default: return std::string(trim(raw));
-  }
 }
 
 // After a write: the value the site now really uses, and a warning naming the layer
 // when a higher one (the site's DB keys, SMTP.config, <site>.config) overrides it.
 void report_effective(CtlArgs& a, const SettingDef& d, const std::string& site, bool just_set) {
   auto table = load_ctl_sites(a);
-  auto resolved = table->find_or_resolve(site);
-  if (!resolved->settings) return;
-  const auto& res = resolved->settings->at(d.id);
-  const std::string shown = res.valid ? format_value(d, res.value) : "(invalid)";
-  std::cout << "effective for " << printable(site) << ": " << d.name << " = " << printable(shown) << " (" << printable(res.source())
-            << ")\n";
-  if (just_set && res.where != "db:" + site)
-    std::cerr << "sitemailctl: warning: " << d.name << " of site " << printable(site) << " comes from " << printable(res.source())
-              << (res.is_default() ? "" : ", which overrides db:" + printable(site)) << "\n";
-  if (const auto* e = resolved->valid ? nullptr : resolved->first_error())
-    std::cerr << "sitemailctl: warning: site " << printable(site) << " is invalid: " << e->to_line() << "\n";
-}
-
-std::string admin_type(const SettingDef& d) {
-  return d.type == ValueType::boolean ? "YesNo" : d.type == ValueType::enumeration ? "Enum" : "String";
+  const auto report = admin::effective_report(*table->find_or_resolve(site), d, just_set);
+  if (report.line.empty()) return;
+  std::cout << report.line << "\n";
+  for (const auto& w : report.warnings) std::cerr << "sitemailctl: " << w << "\n";
 }
 
 }  // namespace
@@ -114,7 +80,7 @@ int cmd_keys_get(CtlArgs& a) {
   const std::string site = a.opt("site", a.conf.default_site);
   const SettingDef* d = setting_or_report(a.words[0]);
   if (!d) return kExitFailed;
-  auto keys = rows_for(db, *d, site);
+  auto keys = admin::key_rows(db, *d, site);
   if (keys.empty()) {
     std::cerr << "sitemailctl: " << d->name << " is not set for site " << site << "\n";
     return kExitFailed;
@@ -134,17 +100,13 @@ int cmd_keys_set(CtlArgs& a) {
     if (!std::getline(std::cin, value)) throw UsageError("keys set " + std::string(d->name) + " -: no line on standard input");
     if (!value.empty() && value.back() == '\r') value.pop_back();
   }
-  ParseContext ctx;
-  ctx.config_dir = a.conf.config_dir;
-  ctx.resolve_secrets = false;
-  auto parsed = parse_value(*d, value, ctx);
-  if (!parsed.value) {
-    std::cerr << Diagnostic{"db:" + site, std::string(d->name), Severity::error, parsed.error}.to_line() << "\n";
+  const auto checked = admin::check_key_value(a.conf, *d, site, value);
+  if (checked.error) {
+    std::cerr << checked.error->to_line() << "\n";
     return kExitFailed;
   }
-  if (!parsed.warning.empty())
-    std::cerr << Diagnostic{"db:" + site, std::string(d->name), Severity::warning, parsed.warning}.to_line() << "\n";
-  const std::string stored = canonical_text(*d, *parsed.value, value);
+  if (checked.warning) std::cerr << checked.warning->to_line() << "\n";
+  const std::string& stored = checked.stored;
   // A site that exists nowhere yet is created by this key (how a DB-only site is born),
   // but a typo of a known site should not pass silently.
   auto before = load_ctl_sites(a);
@@ -157,18 +119,9 @@ int cmd_keys_set(CtlArgs& a) {
     if (auto near = nearest(site, views); !near.empty()) msg += "; did you mean " + near + "?";
     std::cerr << msg << "\n";
   }
-  PgTransaction tx(db);
-  for (const auto& k : rows_for(db, *d, site)) {
-    db.exec("DELETE FROM customization WHERE nvtgc = $1 AND custkey = $2", {site, k});
-    if (k != d->name)
-      std::cerr << "sitemailctl: removed db:" << printable(site) << " " << printable(k) << " (another spelling of " << d->name
-                << ")\n";
-  }
-  db.exec(
-      "INSERT INTO customization (custkey, value, nvtgc, description, admincat, adminkey, admintype) "
-      "VALUES ($1, $2, $3, $4, 'System', 'EMail', $5)",
-      {std::string(d->name), stored, site, std::string(d->doc), admin_type(*d)});
-  tx.commit();
+  for (const auto& k : admin::write_key(db, *d, site, stored))
+    std::cerr << "sitemailctl: removed db:" << printable(site) << " " << printable(k) << " (another spelling of " << d->name
+              << ")\n";
   std::cout << "db:" << printable(site) << " " << d->name << " = " << format_raw(*d, stored) << "\n";
   report_effective(a, *d, site, /*just_set=*/true);
   return kExitOk;
@@ -179,15 +132,12 @@ int cmd_keys_unset(CtlArgs& a) {
   const std::string site = a.opt("site", a.conf.default_site);
   const SettingDef* d = setting_or_report(a.words[0]);
   if (!d) return kExitFailed;
-  int n = 0;
-  for (const auto& k : rows_for(db, *d, site)) {
-    db.exec("DELETE FROM customization WHERE nvtgc = $1 AND custkey = $2", {site, k});
+  const auto removed = admin::unset_key(db, *d, site);
+  for (const auto& k : removed)
     if (k != d->name)
       std::cerr << "sitemailctl: removed db:" << printable(site) << " " << printable(k) << " (another spelling of " << d->name
                 << ")\n";
-    ++n;
-  }
-  if (n == 0) {
+  if (removed.empty()) {
     std::cerr << "sitemailctl: " << d->name << " was not set for site " << printable(site) << "\n";
     return kExitOk;
   }

@@ -92,6 +92,17 @@ const std::vector<Command>& commands() {
       {{"oauth", "login"}, 0, 0, {{"site", "the site to log in for (required)"}}, cmd_oauth_login, "oauth login --site S",
        "OAuth 2.0 device login (RFC 8628): prints the verification URL and code, waits for approval, stores the site's "
        "OAuthRefreshToken"},
+      {{"web", "add"}, 1, 1,
+       {{"role", "admin (every site, the default site's keys, reload) or site (only the --site sites)"},
+        {"site", "with --role site: the sites it manages, comma-separated"},
+        {"generate", "generate a password and print it once instead of reading one line of standard input"}},
+       cmd_web_add, "web add USER --role admin | web add USER --role site --site S[,S2...] [--generate]",
+       "add a web console account; the password is read from one line of standard input (at least 8 characters) "
+       "and stored only as a slow salted hash"},
+      {{"web", "passwd"}, 1, 1, {{"generate", "generate a password and print it once"}}, cmd_web_passwd,
+       "web passwd USER [--generate]", "change a web console account's password (one line of standard input)"},
+      {{"web", "remove"}, 1, 1, {}, cmd_web_remove, "web remove USER", "remove a web console account"},
+      {{"web", "list"}, 0, 0, {}, cmd_web_list, "web list", "web console accounts: name, role and sites (never a hash)"},
   };
   return c;
 }
@@ -163,7 +174,8 @@ int main(int argc, char** argv) {
       "raw", text("FILE"), "enqueue: a complete message file")(
       "status", text("ST"), "queue, queue purge: status filter")("limit", text("N"), "queue: at most N lines")(
       "by-site", "queue: per-site summary")("failed", "queue retry: every failed message")(
-      "older-than", text("DURATION"), "queue purge: age")("wait", text("SECONDS"), "reload: wait for acknowledgements");
+      "older-than", text("DURATION"), "queue purge: age")("wait", text("SECONDS"), "reload: wait for acknowledgements")(
+      "role", text("ROLE"), "web add: admin or site")("generate", "web add, web passwd: generate the password");
   po::options_description hidden;
   hidden.add_options()("words", po::value<std::vector<std::string>>(), "");
   po::options_description all;

@@ -11,6 +11,7 @@
 #include "message.hpp"
 #include "mime.hpp"
 #include "pg.hpp"
+#include "queue_ops.hpp"
 #include "text_util.hpp"
 
 namespace sitemail {
@@ -146,20 +147,6 @@ int cmd_enqueue(CtlArgs& a) {
 
 namespace {
 
-// "2 queued (1 held), 1 sent" — counts per status in the order mail moves through them.
-std::string count_line(const std::map<std::string, long long>& by_status, long long held) {
-  std::string out;
-  long long total = 0;
-  for (const char* st : {"queued", "sending", "sent", "failed", "cancelled"}) {
-    auto it = by_status.find(st);
-    if (it == by_status.end() || it->second == 0) continue;
-    total += it->second;
-    out += (out.empty() ? "" : ", ") + std::to_string(it->second) + " " + st;
-    if (std::string(st) == "queued" && held > 0) out += " (" + std::to_string(held) + " held)";
-  }
-  return std::to_string(total) + (total == 1 ? " message" : " messages") + (out.empty() ? "" : ": " + out);
-}
-
 // An address list with a display name ("Ann <a@x.example>, b@x.example") is quoted so the
 // line still splits into fields at spaces.
 std::string quoted_if_spaced(const std::string& v) {
@@ -174,39 +161,29 @@ int cmd_queue(CtlArgs& a) {
   const std::string limit = a.opt("limit", "100");
   if (limit.find_first_not_of("0123456789") != std::string::npos || limit.empty() || limit.size() > 9)
     throw UsageError("--limit needs a number");
-  if (!status.empty() && status != "queued" && status != "held" && status != "sending" && status != "sent" &&
-      status != "failed" && status != "cancelled")
+  if (!admin::valid_status_filter(status))
     throw UsageError("--status must be one of queued, held, sending, sent, failed, cancelled");
-  // $2 'held' = queued rows the daemon holds because their site's configuration is invalid.
-  const std::string where =
-      "($1 = '' OR nvtgc = $1) AND ($2 = '' OR status = $2 OR ($2 = 'held' AND status = 'queued' AND last_error LIKE 'held:%'))";
-  auto r = db.exec(
-      "SELECT id, nvtgc, status, attempts, to_char(next_attempt_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-      " coalesce(to_addrs,''), coalesce(subject,''), coalesce(last_error,''), coalesce(smtp_reply,''),"
-      " status = 'queued' AND coalesce(last_error, '') LIKE 'held:%' FROM outbox WHERE " + where +
-          " ORDER BY id DESC LIMIT $3::int",
-      {site, status, limit});
-  auto counts = db.exec("SELECT nvtgc, status, count(*), count(*) FILTER (WHERE status = 'queued' AND last_error LIKE 'held:%') "
-                        "FROM outbox WHERE " + where + " GROUP BY nvtgc, status ORDER BY nvtgc, status",
-                        {site, status});
+  const auto listing = admin::list_queue(db, site, status, limit);
   std::map<std::string, long long> total;
   long long total_held = 0;
   std::map<std::string, std::pair<std::map<std::string, long long>, long long>> per_site;
-  for (int i = 0; i < counts.rows(); ++i) {
-    total[counts.get(i, 1)] += counts.get_int(i, 2);
-    total_held += counts.get_int(i, 3);
-    auto& ps = per_site[counts.get(i, 0)];
-    ps.first[counts.get(i, 1)] += counts.get_int(i, 2);
-    ps.second += counts.get_int(i, 3);
+  for (const auto& c : listing.counts) {
+    total[c.status] += c.count;
+    total_held += c.held;
+    auto& ps = per_site[c.site];
+    ps.first[c.status] += c.count;
+    ps.second += c.held;
   }
   if (a.flag("json")) {
     std::string out = "{\"messages\":[";
-    for (int i = 0; i < r.rows(); ++i) {
-      out += std::string(i ? "," : "") + "{\"id\":" + r.get(i, 0) + ",\"site\":\"" + json_escape(r.get(i, 1)) +
-             "\",\"status\":\"" + r.get(i, 2) + "\",\"held\":" + (r.get(i, 9) == "t" ? "true" : "false") +
-             ",\"attempts\":" + r.get(i, 3) + ",\"next_attempt_at\":\"" + r.get(i, 4) + "\",\"to\":\"" +
-             json_escape(r.get(i, 5)) + "\",\"subject\":\"" + json_escape(r.get(i, 6)) + "\",\"last_error\":\"" +
-             json_escape(r.get(i, 7)) + "\",\"smtp_reply\":\"" + json_escape(r.get(i, 8)) + "\"}";
+    bool first_row = true;
+    for (const auto& m : listing.rows) {
+      out += std::string(first_row ? "" : ",") + "{\"id\":" + m.id + ",\"site\":\"" + json_escape(m.site) +
+             "\",\"status\":\"" + m.status + "\",\"held\":" + (m.held ? "true" : "false") +
+             ",\"attempts\":" + m.attempts + ",\"next_attempt_at\":\"" + m.next_attempt_utc + "\",\"to\":\"" +
+             json_escape(m.to) + "\",\"subject\":\"" + json_escape(m.subject) + "\",\"last_error\":\"" +
+             json_escape(m.last_error) + "\",\"smtp_reply\":\"" + json_escape(m.smtp_reply) + "\"}";
+      first_row = false;
     }
     auto counts_json = [](const std::map<std::string, long long>& m, long long held) {
       std::string o = "{";
@@ -229,20 +206,20 @@ int cmd_queue(CtlArgs& a) {
   // Text: a header naming the fields, one line per message (every value escaped with
   // printable(), so a subject holding a newline cannot print a fake line), then summaries.
   std::string out = "ID SITE STATUS attempts=N next=UTC to=ADDRESSES subject=\"...\" [error=\"...\"]\n";
-  for (int i = 0; i < r.rows(); ++i) {
-    const bool held = r.get(i, 9) == "t";
-    out += r.get(i, 0) + " " + printable(r.get(i, 1)) + " " + (held ? "held" : r.get(i, 2)) + " attempts=" + r.get(i, 3) +
-           " next=" + r.get(i, 4) + " to=" + quoted_if_spaced(printable(r.get(i, 5))) + " subject=\"" + printable(r.get(i, 6)) + "\"";
-    if (!r.get(i, 7).empty()) out += " error=\"" + printable(r.get(i, 7)) + "\"";
+  for (const auto& m : listing.rows) {
+    out += m.id + " " + printable(m.site) + " " + (m.held ? "held" : m.status) + " attempts=" + m.attempts +
+           " next=" + m.next_attempt_utc + " to=" + quoted_if_spaced(printable(m.to)) + " subject=\"" + printable(m.subject) + "\"";
+    if (!m.last_error.empty()) out += " error=\"" + printable(m.last_error) + "\"";
     out += "\n";
   }
   long long all = 0;
   for (const auto& [st, n] : total) all += n;
-  out += "-- " + count_line(total, total_held);
-  if (all > r.rows()) out += " (" + std::to_string(r.rows()) + " shown)";
+  out += "-- " + admin::count_line(total, total_held);
+  const auto shown = static_cast<long long>(listing.rows.size());
+  if (all > shown) out += " (" + std::to_string(shown) + " shown)";
   out += "\n";
   if (a.flag("by-site"))
-    for (const auto& [code, ps] : per_site) out += "-- " + printable(code) + ": " + count_line(ps.first, ps.second) + "\n";
+    for (const auto& [code, ps] : per_site) out += "-- " + printable(code) + ": " + admin::count_line(ps.first, ps.second) + "\n";
   std::cout << out;
   return kExitOk;
 }
@@ -251,19 +228,13 @@ int cmd_queue_retry(CtlArgs& a) {
   PgConn db(require_database(a.conf));
   if (a.flag("failed")) {
     if (!a.words.empty()) throw UsageError("give either message ids or --failed");
-    auto r = db.exec("UPDATE outbox SET status = 'queued', next_attempt_at = now(), attempts = 0 "
-                     "WHERE status = 'failed' AND ($1 = '' OR nvtgc = $1)",
-                     {a.opt("site")});
-    std::cout << "requeued " << r.affected() << "\n";
+    std::cout << "requeued " << admin::retry_failed(db, a.opt("site")) << "\n";
     return kExitOk;
   }
   if (a.words.empty()) throw UsageError("queue retry needs message ids or --failed");
   int missing = 0;
   for (const auto& id : ids_or_throw(a.words)) {
-    auto r = db.exec("UPDATE outbox SET status = 'queued', next_attempt_at = now() "
-                     "WHERE id = $1::bigint AND status IN ('queued', 'failed', 'cancelled')",
-                     {id});
-    if (r.affected() == "0") {
+    if (!admin::retry_message(db, id)) {
       std::cerr << "sitemailctl: message " << id << " cannot be retried (sent, being sent, or unknown)\n";
       ++missing;
     } else {
@@ -278,8 +249,7 @@ int cmd_queue_cancel(CtlArgs& a) {
   PgConn db(require_database(a.conf));
   int missing = 0;
   for (const auto& id : ids_or_throw(a.words)) {
-    auto r = db.exec("UPDATE outbox SET status = 'cancelled' WHERE id = $1::bigint AND status IN ('queued', 'failed')", {id});
-    if (r.affected() == "0") {
+    if (!admin::cancel_message(db, id)) {
       std::cerr << "sitemailctl: message " << id << " cannot be cancelled (sent, being sent, cancelled or unknown)\n";
       ++missing;
     } else {
