@@ -198,12 +198,12 @@ BOOST_AUTO_TEST_CASE(store_failure_is_451_and_timeout_is_421) {
     else BOOST_FAIL("unexpected action");
   }
   d.store_failed();
-  BOOST_TEST(d.next() == A::write);
+  BOOST_TEST((d.next() == A::write));
   BOOST_TEST(d.take_output() == "451 4.3.0 Error: message not queued; try again later\r\n");
   d.on_timeout();
-  BOOST_TEST(d.next() == A::write);
+  BOOST_TEST((d.next() == A::write));
   BOOST_TEST(d.take_output().starts_with("421 4.4.2"));
-  BOOST_TEST(d.next() == A::close);
+  BOOST_TEST((d.next() == A::close));
 }
 
 BOOST_AUTO_TEST_CASE(too_many_errors_close) {
