@@ -11,6 +11,7 @@ PKGS=(
   libssl-dev libpq-dev openssl ca-certificates
   postgresql-15 postgresql-client-15
   postfix python3-aiosmtpd swaks microsocks dante-server tinyproxy
+  msmtp  # a reference client of the submission door (issue 19)
   procps iproute2 hostname bc time python3-psycopg2
   # sd_notify; the package test: systemd-analyze, cpack shlibdeps (file, dpkg-dev), man pages
   libsystemd-dev systemd file dpkg-dev adduser man-db groff-base

@@ -42,5 +42,12 @@ int cmd_queue_purge(CtlArgs& a);
 int cmd_reload(CtlArgs& a);
 int cmd_oauth_token(CtlArgs& a);  // ctl/oauth.cpp
 int cmd_oauth_login(CtlArgs& a);  // ctl/oauth.cpp
+int cmd_submission_add(CtlArgs& a);  // ctl/submission.cpp
+int cmd_submission_passwd(CtlArgs& a);
+int cmd_submission_remove(CtlArgs& a);
+int cmd_submission_list(CtlArgs& a);
+int cmd_submission_network_add(CtlArgs& a);
+int cmd_submission_network_remove(CtlArgs& a);
+int cmd_submission_network_list(CtlArgs& a);
 
 }  // namespace sitemail
