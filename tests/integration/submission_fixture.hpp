@@ -6,6 +6,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <filesystem>
+
 #include "codec.hpp"
 #include "daemon_fixture.hpp"
 
@@ -77,4 +79,16 @@ inline long long queued_id(const std::string& out) {
 
 inline std::string plain_auth(const std::string& u, const std::string& p) { return codec::base64(std::string(1, '\0') + u + std::string(1, '\0') + p); }
 
+// The certificates certs_dir() made for this test process are removed when it ends, also
+// after a failed test case (peers.cpp makes them once per process and leaves them).
+struct RemoveTestCerts {
+  ~RemoveTestCerts() {
+    std::error_code ec;
+    std::filesystem::remove_all(std::filesystem::temp_directory_path() / ("sitemail_certs_" + std::to_string(getpid())), ec);
+  }
+};
+
 }  // namespace sitemail::test
+
+using SitemailRemoveTestCerts = sitemail::test::RemoveTestCerts;
+BOOST_TEST_GLOBAL_FIXTURE(SitemailRemoveTestCerts);
