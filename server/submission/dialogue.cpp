@@ -309,6 +309,7 @@ void Dialogue::command(std::string_view line) {
     data_size_ = 0;
     data_long_line_ = data_bare_ = data_too_big_ = data_in_long_line_ = false;
     data_prev_crlf_ = true;  // the DATA command's own CRLF
+    data_no_storage_ = false;
     return;
   }
   if (verb == "BDAT") return bad_command("502 5.5.1 BDAT not supported");
@@ -460,7 +461,7 @@ void Dialogue::data_line(std::string_view line) {
     message_.clear();
     message_.shrink_to_fit();
   }
-  if (!data_too_big_ && !data_bare_ && !data_long_line_) {
+  if (!data_too_big_ && !data_bare_ && !data_long_line_ && !data_no_storage_) {
     message_.append(body);
     message_.append("\r\n");
   }
@@ -468,11 +469,12 @@ void Dialogue::data_line(std::string_view line) {
 
 void Dialogue::end_of_data() {
   state_ = State::command;
-  if (data_bare_ || data_too_big_ || data_long_line_) {
+  if (data_bare_ || data_too_big_ || data_long_line_ || data_no_storage_) {
     ++refused_messages_;
     if (data_bare_) reply("550 5.6.0 Bare CR or LF in message; lines must end with CRLF");
     else if (data_too_big_) reply("552 5.3.4 Message size exceeds fixed maximum message size");
-    else reply("552 5.3.4 Message line longer than 1000 octets");
+    else if (data_long_line_) reply("552 5.3.4 Message line longer than 1000 octets");
+    else reply("452 4.3.1 Insufficient system storage; try again later");
     reset_transaction();
     return;
   }
@@ -502,6 +504,13 @@ void Dialogue::store_failed() {
   state_ = State::command;
   reset_transaction();
   reply("451 4.3.0 Error: message not queued; try again later");
+}
+
+void Dialogue::refuse_storage() {
+  if (state_ != State::data) return;
+  data_no_storage_ = true;
+  message_.clear();
+  message_.shrink_to_fit();
 }
 
 void Dialogue::tls_started() {

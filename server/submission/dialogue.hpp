@@ -55,6 +55,10 @@ class Dialogue {
   void stored(long long id);
   void store_failed();
   void tls_started();
+  // The daemon's memory budget for messages being received ran out: this message is refused
+  // at its end (452 4.3.1) and nothing more of it is kept.
+  void refuse_storage();
+  [[nodiscard]] std::size_t buffered() const { return message_.size(); }  // octets held for the current message
 
   // What the actions need.
   [[nodiscard]] const std::string& user() const { return user_; }          // authenticate; afterwards the account
@@ -102,7 +106,8 @@ class Dialogue {
   std::size_t data_size_ = 0;
   bool data_long_line_ = false, data_bare_ = false, data_too_big_ = false;
   bool data_in_long_line_ = false;  // inside a text line already over the limit (no LF seen)
-  bool data_prev_crlf_ = true;      // the last data line ended with CRLF (so "." CRLF may end the data)
+  bool data_prev_crlf_ = true;
+  bool data_no_storage_ = false;    // refuse_storage() was called for this message      // the last data line ended with CRLF (so "." CRLF may end the data)
   int refused_messages_ = 0;
 };
 

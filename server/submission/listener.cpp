@@ -35,6 +35,10 @@ constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
 constexpr auto kWriteTimeout = std::chrono::minutes(5);
 constexpr std::size_t kReadBuffer = 16 * 1024;
 constexpr auto kShutdownWait = std::chrono::seconds(5);
+// Octets of messages being received, all sessions together: beyond it a message is refused
+// with 452 4.3.1 (the client retries) instead of the daemon growing without bound. At least
+// two messages of max_message_size always fit.
+constexpr std::size_t kDataBudget = 256u << 20;
 
 using ssl_stream = asio::ssl::stream<tcp::socket&>;
 
@@ -98,6 +102,8 @@ struct SubmissionServer::Impl {
   AuthThrottle throttle;
   std::map<std::string, int> inflight;  // principal -> messages between MAIL FROM and their row
   std::set<tcp::socket*> sockets;
+  std::size_t data_bytes = 0;  // held by all sessions' dialogues (see kDataBudget)
+  std::size_t data_budget = kDataBudget;
   bool stopped = false;
   asio::io_context io{1};
   asio::thread_pool pool;  // scrypt checks: never on the io thread
@@ -240,7 +246,23 @@ asio::awaitable<void> SubmissionServer::Impl::serve(tcp::socket sock, bool impli
   std::vector<char> buf(kReadBuffer);
   bool done = false;
   int refused_seen = 0;  // messages the dialogue refused (policy, size, lines, bare CR/LF), counted once each
+  std::size_t held = 0;  // this session's share of data_bytes
+  struct ReleaseHeld {
+    std::size_t& total;
+    std::size_t& mine;
+    ~ReleaseHeld() { total -= mine; }
+  } release_held{data_bytes, held};
+  auto account_data = [&] {
+    auto now = d.buffered();
+    if (now > held && data_bytes + (now - held) > data_budget) {
+      d.refuse_storage();
+      now = d.buffered();
+    }
+    data_bytes = data_bytes - held + now;
+    held = now;
+  };
   while (!done) {
+    account_data();
     for (; refused_seen < d.refused_messages(); ++refused_seen) metrics.submission_message(principal ? principal->site : "", "refused");
     if (stopping && d.next() == Dialogue::Action::read) d.shutdown();
     switch (d.next()) {
@@ -273,6 +295,8 @@ asio::awaitable<void> SubmissionServer::Impl::serve(tcp::socket sock, bool impli
           d.on_eof();
         } else {
           d.on_bytes(std::string_view(buf.data(), n));
+          static_cast<void>(d.next());  // take in what was read, then count what the message now holds
+          account_data();
         }
         break;
       }
@@ -424,6 +448,7 @@ void SubmissionServer::start() {
     if (ec) throw std::runtime_error("[submission] tls_key " + c.submission_tls_key + ": " + ec.message());
   }
   m.cap = descriptor_cap(static_cast<std::size_t>(c.submission_max_connections));
+  m.data_budget = std::max(kDataBudget, 2 * static_cast<std::size_t>(c.submission_max_message_size));
   m.dummy_hash = accounts::hash_password("sitemail: no such user");
   m.store.start();
   m.listen(c.submission_listen, false);

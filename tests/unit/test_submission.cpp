@@ -187,6 +187,17 @@ BOOST_AUTO_TEST_CASE(data_split_into_single_bytes_is_the_same_message) {
   BOOST_TEST(t.stored[0].ends_with("\r\nSubject: s\r\n\r\n.\r\nend\r\n"), t.stored[0]);
 }
 
+BOOST_AUTO_TEST_CASE(out_of_storage_refuses_the_message_with_452) {
+  Driver t(params(true));
+  t.feed("EHLO a\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\nDATA\r\nSubject: x\r\n");
+  BOOST_TEST(t.d.buffered() == 12u);
+  t.d.refuse_storage();
+  BOOST_TEST(t.d.buffered() == 0u);
+  BOOST_TEST(t.feed("more\r\n.\r\n") == "452 4.3.1 Insufficient system storage; try again later\r\n");
+  BOOST_TEST(t.stored.empty());
+  BOOST_TEST(t.feed("MAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\nDATA\r\nok\r\n.\r\n").ends_with("queued as 42\r\n"));
+}
+
 BOOST_AUTO_TEST_CASE(store_failure_is_451_and_timeout_is_421) {
   Dialogue d(params(true));
   d.on_bytes("EHLO a\r\nMAIL FROM:<>\r\nRCPT TO:<b@y.example>\r\nDATA\r\nx\r\n.\r\n");
