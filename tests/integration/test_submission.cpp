@@ -272,3 +272,18 @@ BOOST_AUTO_TEST_CASE(a_250_survives_sigkill_right_after_it) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(submission_shutdown)
+
+BOOST_AUTO_TEST_CASE(sigterm_tells_open_sessions_421_and_exits_0) {
+  Door d("sub_term");
+  int s = connect_to(d.port);
+  BOOST_REQUIRE(s >= 0);
+  BOOST_TEST(read_some(s).starts_with("220 "));
+  BOOST_TEST(d.daemon->signal_and_wait(SIGTERM) == 0);
+  std::string bye = read_some(s);
+  close(s);
+  BOOST_TEST(bye.starts_with("421 4.3.2"), bye);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
