@@ -4,6 +4,7 @@
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <fstream>
+#include <algorithm>
 #include <functional>
 #include <sstream>
 
@@ -39,6 +40,16 @@ std::function<std::string(DaemonConf&, const std::string&)> int_setter(int Daemo
 
 std::function<std::string(DaemonConf&, const std::string&)> str_setter(std::string DaemonConf::*m) {
   return [m](DaemonConf& c, const std::string& v) -> std::string {
+    c.*m = v;
+    return {};
+  };
+}
+
+std::function<std::string(DaemonConf&, const std::string&)> listen_setter(std::string DaemonConf::*m) {
+  return [m](DaemonConf& c, const std::string& v) -> std::string {
+    std::vector<ListenAddress> list;
+    std::string err;
+    if (!parse_listen_list(v, list, err)) return err;
     c.*m = v;
     return {};
   };
@@ -117,6 +128,25 @@ const std::vector<KeyDef>& key_defs() {
        int_setter(&DaemonConf::retry_give_up, 60, 31536000)},
       {"retry.auth_backoff", "after a 535 the site waits this long before the next attempt, seconds",
        [](const DaemonConf& c) { return std::to_string(c.auth_backoff); }, int_setter(&DaemonConf::auth_backoff, 1, 86400)},
+      {"submission.listen",
+       "space-separated ADDR:PORT listeners of the SMTP submission door (STARTTLS when tls_cert and tls_key are set); "
+       "empty = off",
+       [](const DaemonConf& c) { return c.submission_listen; }, listen_setter(&DaemonConf::submission_listen)},
+      {"submission.tls_listen", "space-separated ADDR:PORT listeners with implicit TLS (RFC 8314, port 465); need tls_cert and tls_key",
+       [](const DaemonConf& c) { return c.submission_tls_listen; }, listen_setter(&DaemonConf::submission_tls_listen)},
+      {"submission.tls_cert", "PEM file with the door's certificate (and chain)",
+       [](const DaemonConf& c) { return c.submission_tls_cert; }, str_setter(&DaemonConf::submission_tls_cert)},
+      {"submission.tls_key", "PEM file with the private key of tls_cert",
+       [](const DaemonConf& c) { return c.submission_tls_key; }, str_setter(&DaemonConf::submission_tls_key)},
+      {"submission.max_message_size", "largest message accepted, octets (announced with SIZE)",
+       [](const DaemonConf& c) { return std::to_string(c.submission_max_message_size); },
+       int_setter(&DaemonConf::submission_max_message_size, 1024, 1073741824)},
+      {"submission.max_recipients", "recipients per message; beyond it 452 4.5.3",
+       [](const DaemonConf& c) { return std::to_string(c.submission_max_recipients); },
+       int_setter(&DaemonConf::submission_max_recipients, 1, 100000)},
+      {"submission.max_connections", "open submission connections, all listeners together; beyond it 421",
+       [](const DaemonConf& c) { return std::to_string(c.submission_max_connections); },
+       int_setter(&DaemonConf::submission_max_connections, 1, 100000)},
       {"log.level", "debug, info, warning or error", [](const DaemonConf& c) { return c.log_level; },
        [](DaemonConf& c, const std::string& v) -> std::string {
          for (auto l : {"debug", "info", "warning", "error"})
@@ -151,6 +181,28 @@ int find_line(const std::string& text, const std::string& dotted) {
 }
 
 }  // namespace
+
+bool parse_listen_list(const std::string& text, std::vector<ListenAddress>& out, std::string& error) {
+  out.clear();
+  for (auto& item : split(text, ' ')) {
+    auto t = std::string(trim(item));
+    if (t.empty()) continue;
+    auto colon = t.rfind(':');
+    std::string host = colon == std::string::npos ? "" : t.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    std::string port = colon == std::string::npos ? "" : t.substr(colon + 1);
+    int n = 0;
+    bool ok = !host.empty() && !port.empty() && port.size() <= 5 &&
+              std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+    if (ok) n = std::stoi(port);
+    if (!ok || n < 1 || n > 65535) {
+      error = "'" + t + "' is not ADDR:PORT (e.g. 127.0.0.1:587 or [::1]:587)";
+      return false;
+    }
+    out.push_back({host, n});
+  }
+  return true;
+}
 
 const std::vector<DaemonConfKey>& daemon_conf_keys() {
   static const std::vector<DaemonConfKey> keys = [] {

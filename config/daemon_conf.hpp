@@ -36,6 +36,14 @@ struct DaemonConf {
   int auth_backoff = 900;         // [retry] auth_backoff: a site after 535 waits this long
   std::string log_level = "info"; // [log] level: debug | info | warning | error
   int retention_days = 30;        // [queue] retention_days: finished mail is deleted after this; 0 = keep
+  // [submission] (CONTRACT §9): the SMTP submission door; off while both listen keys are empty.
+  std::string submission_listen;      // space-separated ADDR:PORT (STARTTLS when tls_cert/tls_key are set)
+  std::string submission_tls_listen;  // space-separated ADDR:PORT, implicit TLS (RFC 8314)
+  std::string submission_tls_cert;    // PEM certificate chain
+  std::string submission_tls_key;     // PEM private key
+  int submission_max_message_size = 26214400;  // octets, announced with SIZE
+  int submission_max_recipients = 100;
+  int submission_max_connections = 100;        // open submission connections, all listeners together
 };
 
 struct DaemonConfKey {
@@ -44,6 +52,13 @@ struct DaemonConfKey {
   std::string doc;
 };
 [[nodiscard]] const std::vector<DaemonConfKey>& daemon_conf_keys();
+
+// "127.0.0.1:587 [::1]:587" -> {{"127.0.0.1", 587}, {"::1", 587}}; false with `error` set on a bad entry.
+struct ListenAddress {
+  std::string host;
+  int port = 0;
+};
+[[nodiscard]] bool parse_listen_list(const std::string& text, std::vector<ListenAddress>& out, std::string& error);
 
 // Reads the INI file into `conf` (which keeps its values for keys not in the file).
 // Problems name the file and line; unknown keys and bad values are errors.

@@ -11,6 +11,7 @@ PKGS=(
   libssl-dev libpq-dev openssl ca-certificates
   postgresql-15 postgresql-client-15
   postfix python3-aiosmtpd swaks microsocks dante-server tinyproxy
+  msmtp  # a reference client of the submission door (issue 19)
   procps iproute2 hostname bc time python3-psycopg2
   # the failover tests: PgBouncer in session and transaction mode (tests/failover/pooler.py)
   pgbouncer

@@ -16,6 +16,7 @@
 #include "migrations.hpp"
 #include "report_format.hpp"
 #include "site_source.hpp"
+#include "submission/listener.hpp"
 #include "web/http_server.hpp"
 
 namespace po = boost::program_options;
@@ -66,6 +67,18 @@ int run_daemon(const DaemonConf& conf, bool once) {
       return kExitUsage;
     }
   }
+  // The SMTP submission door (§9): its own threads and database connection, apart from delivery.
+  std::unique_ptr<submission::SubmissionServer> door;
+  std::thread door_stopper;  // stops the door on SIGTERM without blocking the io thread
+  if (!once && (!conf.submission_listen.empty() || !conf.submission_tls_listen.empty())) {
+    try {
+      door = std::make_unique<submission::SubmissionServer>(conf, metrics);
+      door->start();
+    } catch (const std::exception& e) {
+      std::cerr << "sitemaild: submission door: " << e.what() << "\n";
+      return kExitUsage;
+    }
+  }
   asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   asio::steady_timer grace(io);
   std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec, int sig) {
@@ -78,6 +91,7 @@ int run_daemon(const DaemonConf& conf, bool once) {
     }
     log::info("shutdown", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}, {"grace", std::to_string(conf.shutdown_grace) + "s"}});
     notifier.stopping();
+    if (door && !door_stopper.joinable()) door_stopper = std::thread([&door] { door->stop(); });  // 421 to every session; stores in flight answered first
     dispatcher.stop();
     worker->stop();
     grace.expires_after(std::chrono::seconds(conf.shutdown_grace));
@@ -103,6 +117,8 @@ int run_daemon(const DaemonConf& conf, bool once) {
   io.run();
   db.join();
   if (web_console) web_console->stop();
+  if (door_stopper.joinable()) door_stopper.join();
+  if (door) door->stop();
   log::info("stopped", {});
   return once && worker->any_not_sent() ? kExitFailed : kExitOk;
 }

@@ -47,4 +47,12 @@ int cmd_web_passwd(CtlArgs& a);
 int cmd_web_remove(CtlArgs& a);
 int cmd_web_list(CtlArgs& a);
 
+int cmd_submission_add(CtlArgs& a);  // ctl/submission.cpp
+int cmd_submission_passwd(CtlArgs& a);
+int cmd_submission_remove(CtlArgs& a);
+int cmd_submission_list(CtlArgs& a);
+int cmd_submission_network_add(CtlArgs& a);
+int cmd_submission_network_remove(CtlArgs& a);
+int cmd_submission_network_list(CtlArgs& a);
+
 }  // namespace sitemail

@@ -30,6 +30,11 @@ struct Command {
 
 const OptionHelp kSiteKeys{"site", "the site (NVTGC) whose DB keys to use; default the default site ([sites] default_site, ILL)"};
 const OptionHelp kJson{"json", "print the same content as JSON"};
+const OptionHelp kSubSite{"site", "the site (NVTGC) whose mail this account or network sends (required)"};
+const OptionHelp kSenders{"senders", "comma-separated MAIL FROM patterns allowed: user@example.org, @example.org (that domain "
+                                     "only), *@*.example.org (its subdomains only); domains case-insensitive; default any"};
+const OptionHelp kMaxPerHour{"max-per-hour", "accepted messages per rolling hour, beyond it 450 4.7.1; default 0 = no limit"};
+const OptionHelp kGenerate{"generate", "generate a random password and print it once instead of reading standard input"};
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> c = {
@@ -103,6 +108,23 @@ const std::vector<Command>& commands() {
        "web passwd USER [--generate]", "change a web console account's password (one line of standard input)"},
       {{"web", "remove"}, 1, 1, {}, cmd_web_remove, "web remove USER", "remove a web console account"},
       {{"web", "list"}, 0, 0, {}, cmd_web_list, "web list", "web console accounts: name, role and sites (never a hash)"},
+      // The SMTP submission door (CONTRACT §9).
+      {{"submission", "add"}, 1, 1, {kSubSite, kSenders, kMaxPerHour, kGenerate}, cmd_submission_add,
+       "submission add USER --site S [--senders P[,P]] [--max-per-hour N] [--generate]",
+       "add an account of the SMTP submission door for site S; the password is read from one line of standard input, or "
+       "generated and printed once with --generate, and stored only as a slow salted hash"},
+      {{"submission", "passwd"}, 1, 1, {kGenerate}, cmd_submission_passwd, "submission passwd USER [--generate]",
+       "set a new password for a submission account (standard input, one line, or --generate)"},
+      {{"submission", "remove"}, 1, 1, {}, cmd_submission_remove, "submission remove USER", "remove a submission account"},
+      {{"submission", "list"}, 0, 0, {}, cmd_submission_list, "submission list",
+       "the submission accounts: user, site, sender patterns, messages per hour (never a hash)"},
+      {{"submission", "network", "add"}, 1, 1, {kSubSite, kSenders, kMaxPerHour}, cmd_submission_network_add,
+       "submission network add CIDR --site S [--senders P[,P]] [--max-per-hour N]",
+       "trust a network: clients from CIDR may submit for site S without AUTH (printers, scanners, appliances)"},
+      {{"submission", "network", "remove"}, 1, 1, {}, cmd_submission_network_remove, "submission network remove CIDR",
+       "stop trusting a network"},
+      {{"submission", "network", "list"}, 0, 0, {}, cmd_submission_network_list, "submission network list",
+       "the trusted networks: CIDR, site, sender patterns, messages per hour"},
   };
   return c;
 }
@@ -175,7 +197,9 @@ int main(int argc, char** argv) {
       "status", text("ST"), "queue, queue purge: status filter")("limit", text("N"), "queue: at most N lines")(
       "by-site", "queue: per-site summary")("failed", "queue retry: every failed message")(
       "older-than", text("DURATION"), "queue purge: age")("wait", text("SECONDS"), "reload: wait for acknowledgements")(
-      "role", text("ROLE"), "web add: admin or site")("generate", "web add, web passwd: generate the password");
+      "role", text("ROLE"), "web add: admin or site")("senders", text("P[,P]"), "submission: allowed MAIL FROM patterns")(
+      "max-per-hour", text("N"), "submission: messages per hour")(
+      "generate", "web add/passwd, submission add/passwd: generate the password");
   po::options_description hidden;
   hidden.add_options()("words", po::value<std::vector<std::string>>(), "");
   po::options_description all;
@@ -214,8 +238,9 @@ int main(int argc, char** argv) {
   }
   args.words.assign(words.begin() + static_cast<long>(found->path.size()), words.end());
   if (static_cast<int>(args.words.size()) < found->min_words || static_cast<int>(args.words.size()) > found->max_words) {
-    std::cerr << "sitemailctl: usage: sitemailctl " << found->usage << " (see sitemailctl " << found->path[0]
-              << (found->path.size() > 1 ? " " + found->path[1] : "") << " --help)\n";
+    std::string path;
+    for (const auto& w : found->path) path += w + " ";
+    std::cerr << "sitemailctl: usage: sitemailctl " << found->usage << " (see sitemailctl " << path << "--help)\n";
     return kExitUsage;
   }
   for (const auto& o : cmd_opts.options()) {

@@ -29,6 +29,16 @@ void Metrics::delivered(const std::string& site, const char* result, double late
   }
 }
 
+void Metrics::submission_session(const std::string& site, const char* result) {
+  std::lock_guard lock(mu_);
+  ++submission_sessions_[{site, result}];
+}
+
+void Metrics::submission_message(const std::string& site, const char* result) {
+  std::lock_guard lock(mu_);
+  ++submission_messages_[{site, result}];
+}
+
 void Metrics::set_depth(const std::map<std::string, long long>& d) {
   std::lock_guard lock(mu_);
   depth_ = d;
@@ -90,6 +100,20 @@ std::string Metrics::render() const {
   o << "# HELP sitemail_metrics_connections_rejected_total Metrics connections refused at the connection cap.\n"
        "# TYPE sitemail_metrics_connections_rejected_total counter\nsitemail_metrics_connections_rejected_total "
     << http_rejected_.load() << "\n";
+  o << "# HELP sitemail_submission_connections_open Submission door connections open now.\n"
+       "# TYPE sitemail_submission_connections_open gauge\nsitemail_submission_connections_open "
+    << submission_open_.load() << "\n";
+  o << "# HELP sitemail_submission_sessions_total Submission door sessions per site and result.\n"
+       "# TYPE sitemail_submission_sessions_total counter\n";
+  for (const auto& [key, n] : submission_sessions_)
+    o << "sitemail_submission_sessions_total{site=\"" << label(key.first) << "\",result=\"" << key.second << "\"} " << n << "\n";
+  o << "# HELP sitemail_submission_messages_total Messages offered to the submission door per site and result.\n"
+       "# TYPE sitemail_submission_messages_total counter\n";
+  for (const auto& [key, n] : submission_messages_)
+    o << "sitemail_submission_messages_total{site=\"" << label(key.first) << "\",result=\"" << key.second << "\"} " << n << "\n";
+  o << "# HELP sitemail_submission_auth_failures_total Failed or throttled AUTH attempts at the submission door.\n"
+       "# TYPE sitemail_submission_auth_failures_total counter\nsitemail_submission_auth_failures_total "
+    << submission_auth_failures_.load() << "\n";
   o << "# HELP sitemail_build_info The running sitemaild.\n# TYPE sitemail_build_info gauge\n"
     << "sitemail_build_info{version=\"" << SITEMAIL_VERSION << "\"} 1\n";
   return o.str();

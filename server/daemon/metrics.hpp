@@ -30,6 +30,15 @@ class Metrics {
   // After every configuration load: ok=false when it failed (the previous sites stay).
   void reload_done(bool ok, const std::vector<std::string>& invalid_sites);
   void metrics_connection_rejected() { ++http_rejected_; }
+  // The SMTP submission door (§9): open connections, sessions per site and result
+  // (accepted: identified by AUTH or a trusted network; unidentified; refused: over
+  // max_connections or a failed TLS handshake), messages per site and result (accepted,
+  // refused by policy or content, failed to store), failed AUTH attempts.
+  void submission_connection_opened() { ++submission_open_; }
+  void submission_connection_closed() { --submission_open_; }
+  void submission_session(const std::string& site, const char* result);
+  void submission_message(const std::string& site, const char* result);
+  void submission_auth_failure() { ++submission_auth_failures_; }
   [[nodiscard]] bool db_up() const { return db_up_; }
   [[nodiscard]] std::string render() const;
 
@@ -48,6 +57,9 @@ class Metrics {
   double last_reload_time_ = 0;  // Unix time; 0 = never
   bool last_reload_ok_ = false;
   std::atomic<long long> http_rejected_{0};
+  std::atomic<long long> submission_open_{0};
+  std::atomic<long long> submission_auth_failures_{0};
+  std::map<std::pair<std::string, std::string>, long long> submission_sessions_, submission_messages_;
 };
 
 // Serves /metrics and /healthz on `listen` ("127.0.0.1:9465"); throws on a bad address.

@@ -1,0 +1,215 @@
+// door_store.cpp — see door_store.hpp.
+#include "door_store.hpp"
+
+#include <libpq-fe.h>
+
+#include "log.hpp"
+#include "pg.hpp"
+
+namespace sitemail::submission {
+
+namespace {
+
+std::string join(const std::vector<std::string>& v) {
+  std::string o;
+  for (const auto& s : v) o += (o.empty() ? "" : ",") + s;
+  return o;
+}
+
+Principal principal_of(const std::string& name, const std::string& site, const std::string& senders, const std::string& max) {
+  Principal p;
+  p.name = name;
+  p.site = site;
+  std::string err;
+  if (auto s = parse_senders(senders, err)) p.senders = *s;
+  else p.senders = {"!invalid@invalid"};  // a pattern the CLI would have refused: allow nothing rather than anything
+  p.max_per_hour = std::stoi(max);
+  return p;
+}
+
+}  // namespace
+
+const Principal* Directory::network_for(const std::string& ip) const {
+  const Principal* best = nullptr;
+  int best_prefix = -1;
+  for (const auto& [net, p] : networks)
+    if (net.prefix > best_prefix && net.contains(ip)) {
+      best = &p;
+      best_prefix = net.prefix;
+    }
+  return best;
+}
+
+struct DoorStore::Conn {
+  std::unique_ptr<PgConn> db;
+};
+
+DoorStore::DoorStore(std::string conninfo) : conninfo_(std::move(conninfo)), conn_(std::make_unique<Conn>()), dir_(std::make_shared<Directory>()) {}
+
+DoorStore::~DoorStore() { stop(); }
+
+void DoorStore::connect() {
+  conn_->db = std::make_unique<PgConn>(conninfo_);
+  conn_->db->exec("SET application_name = 'sitemaild submission'");
+}
+
+void DoorStore::start() {
+  connect();
+  reload();
+  thread_ = std::thread([this] { run(); });
+}
+
+void DoorStore::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::shared_ptr<const Directory> DoorStore::directory() const {
+  std::lock_guard lock(mu_);
+  return dir_;
+}
+
+void DoorStore::count_last_hour(std::string principal, std::function<void(std::optional<long long>)> done) {
+  {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(Job{Job::count, std::move(principal), {}, std::move(done)});
+  }
+  cv_.notify_one();
+}
+
+void DoorStore::store(StoreRequest r, std::function<void(std::optional<long long>)> done) {
+  {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(Job{Job::store, {}, std::move(r), std::move(done)});
+  }
+  cv_.notify_one();
+}
+
+void DoorStore::reload() {
+  auto d = std::make_shared<Directory>();
+  auto a = conn_->db->exec("SELECT username, nvtgc, password_hash, senders, max_per_hour FROM submission_account");
+  for (int i = 0; i < a.rows(); ++i)
+    d->accounts[a.get(i, 0)] = Account{principal_of("user:" + a.get(i, 0), a.get(i, 1), a.get(i, 3), a.get(i, 4)), a.get(i, 2)};
+  auto n = conn_->db->exec("SELECT cidr::text, nvtgc, senders, max_per_hour FROM submission_network");
+  for (int i = 0; i < n.rows(); ++i)
+    if (auto c = Cidr::parse(n.get(i, 0))) d->networks.emplace_back(*c, principal_of("net:" + c->str(), n.get(i, 1), n.get(i, 2), n.get(i, 3)));
+  // One line when something changed (never a hash): operators and tests see the change arrive.
+  std::string fingerprint;
+  for (int i = 0; i < a.rows(); ++i)
+    for (int col = 0; col < 5; ++col) fingerprint += a.get(i, col) + '\x1f';
+  for (int i = 0; i < n.rows(); ++i)
+    for (int col = 0; col < 4; ++col) fingerprint += n.get(i, col) + '\x1f';
+  auto digest = std::hash<std::string>{}(fingerprint);
+  if (digest != fingerprint_ || !loaded_) {
+    fingerprint_ = digest;
+    loaded_ = true;
+    log::info("submission_directory", {{"accounts", std::to_string(d->accounts.size())}, {"networks", std::to_string(d->networks.size())}});
+  }
+  std::lock_guard lock(mu_);
+  dir_ = std::move(d);
+}
+
+void DoorStore::run() {
+  auto next_reload = std::chrono::steady_clock::now() + kReloadInterval;
+  bool db_ok = true;
+  while (true) {
+    std::vector<Job> batch;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_until(lock, next_reload, [&] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty() && stopping_) return;
+      // One count, or every store waiting now (group commit).
+      if (!jobs_.empty() && jobs_.front().kind == Job::count) {
+        batch.push_back(std::move(jobs_.front()));
+        jobs_.pop_front();
+      } else {
+        for (auto it = jobs_.begin(); it != jobs_.end();)
+          if (it->kind == Job::store) {
+            batch.push_back(std::move(*it));
+            it = jobs_.erase(it);
+          } else {
+            ++it;
+          }
+      }
+    }
+    try {
+      if (!db_ok) {
+        connect();
+        db_ok = true;
+        log::info("submission_db", {{"state", "reconnected"}});
+      }
+      if (std::chrono::steady_clock::now() >= next_reload) {
+        reload();
+        next_reload = std::chrono::steady_clock::now() + kReloadInterval;
+      }
+      if (batch.empty()) continue;
+      if (batch.front().kind == Job::count) {
+        do_count(batch.front());
+      } else {
+        try {
+          do_stores(batch);
+        } catch (const PgError& e) {
+          if (e.connection_lost() || batch.size() == 1) throw;
+          // One bad message must not cost the others their acceptance: each alone.
+          for (auto& j : batch) {
+            std::vector<Job> one;
+            one.push_back(std::move(j));
+            j.done = nullptr;
+            try {
+              do_stores(one);
+            } catch (const std::exception& e1) {
+              if (one.front().done) one.front().done(std::nullopt);
+              auto* pe = dynamic_cast<const PgError*>(&e1);
+              if (!pe || pe->connection_lost()) throw;
+              log::warn("submission_db", {{"problem", e1.what()}});
+            }
+          }
+        }
+      }
+    } catch (const std::exception& e) {
+      if (db_ok) log::error("submission_db", {{"problem", e.what()}});
+      db_ok = false;
+      next_reload = std::chrono::steady_clock::now() + kReloadInterval;
+      for (auto& j : batch)
+        if (j.done) j.done(std::nullopt);
+    }
+  }
+}
+
+void DoorStore::do_count(Job& j) {
+  auto r = conn_->db->exec("SELECT count(*) FROM outbox WHERE submitted_by = $1 AND created_at > now() - interval '1 hour'", {j.principal});
+  auto n = r.get_int(0, 0);
+  auto done = std::move(j.done);
+  done(n);
+}
+
+void DoorStore::do_stores(std::vector<Job>& batch) {
+  PGconn* c = conn_->db->raw();
+  PgTransaction tx(*conn_->db);
+  std::vector<long long> ids;
+  for (auto& j : batch) {
+    const auto& r = j.req;
+    std::string rcpts = join(r.rcpts);
+    const char* values[5] = {r.site.c_str(), r.from.c_str(), rcpts.c_str(), r.message.data(), r.principal.c_str()};
+    int lengths[5] = {0, 0, 0, static_cast<int>(r.message.size()), 0};
+    int formats[5] = {0, 0, 0, 1, 0};  // raw_message as binary: the bytes as received
+    PgResult res(PQexecParams(c,
+                              "INSERT INTO outbox (nvtgc, from_addr, to_addrs, raw_message, submitted_by) "
+                              "VALUES ($1, $2, $3, $4::bytea, $5) RETURNING id",
+                              5, nullptr, values, lengths, formats, 0));
+    if (res.rows() != 1) throw PgError(std::string("storing a submitted message: ") + PQerrorMessage(c));
+    ids.push_back(res.get_int(0, 0));
+  }
+  tx.commit();  // throws when it failed: every requester of this batch is told nothing was stored
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto done = std::move(batch[i].done);
+    batch[i].done = nullptr;
+    done(ids[i]);
+  }
+}
+
+}  // namespace sitemail::submission
