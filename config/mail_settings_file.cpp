@@ -237,10 +237,20 @@ RawLayer read_mail_settings_file(const std::string& path, const std::string& lab
              " bytes (1 MiB)");
     return l;
   }
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  // (O_NONBLOCK stays: it does nothing to a regular file.) Read the size fstat gave in one
+  // call, then once more only in case the file grew meanwhile.
   std::string text;
+  text.resize(static_cast<std::size_t>(st.st_size));
+  std::size_t got = 0;
+  while (got < text.size()) {
+    ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  text.resize(got);
   char buf[16384];
-  while (text.size() <= kMaxSiteFileBytes) {
+  while (got == static_cast<std::size_t>(st.st_size) && text.size() <= kMaxSiteFileBytes) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;

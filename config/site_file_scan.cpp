@@ -80,9 +80,10 @@ SiteFileScan scan_site_file(const std::string& t) {
     return fail(0, "the file is encoded in " + wide + "; sitemail reads UTF-8 only: save it as UTF-8");
   const std::size_t start = t.starts_with("\xEF\xBB\xBF") ? 3 : 0;
   const std::string declared = declared_encoding(t, start);
-  bool ascii = true;
-  for (char c : t) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
   if (!declared.empty() && !iequals(declared, "utf-8") && !iequals(declared, "utf8")) {
+    unsigned char any = 0;
+    for (char c : t) any |= static_cast<unsigned char>(c);
+    const bool ascii = (any & 0x80) == 0;
     if (!ascii && !iequals(declared, "us-ascii") && !iequals(declared, "ascii"))
       return fail(1, "the file declares encoding=\"" + declared +
                          "\"; sitemail reads UTF-8 only: save it as UTF-8 and declare encoding=\"utf-8\"");
@@ -126,10 +127,12 @@ SiteFileScan scan_site_file(const std::string& t) {
       i = p + end.size();
       return true;
     };
-    if (t.compare(i, 4, "<!--") == 0) { if (!skip("-->", "the comment")) return out; continue; }
-    if (t.compare(i, 9, "<![CDATA[") == 0) { if (!skip("]]>", "the CDATA section")) return out; continue; }
-    if (t.compare(i, 2, "<?") == 0) { if (!skip("?>", "the processing instruction")) return out; continue; }
-    if (t.compare(i, 2, "<!") == 0) { if (!skip(">", "the declaration")) return out; continue; }
+    if (i + 1 < t.size() && (t[i + 1] == '!' || t[i + 1] == '?')) {  // (most tags are neither)
+      if (t.compare(i, 4, "<!--") == 0) { if (!skip("-->", "the comment")) return out; continue; }
+      if (t.compare(i, 9, "<![CDATA[") == 0) { if (!skip("]]>", "the CDATA section")) return out; continue; }
+      if (t.compare(i, 2, "<?") == 0) { if (!skip("?>", "the processing instruction")) return out; continue; }
+      if (t.compare(i, 2, "<!") == 0) { if (!skip(">", "the declaration")) return out; continue; }
+    }
     const bool closing = t.compare(i, 2, "</") == 0;
     std::size_t j = i + (closing ? 2 : 1);
     const std::size_t name_begin = j;
