@@ -2,7 +2,10 @@
 // MaxConnections and MaxMessagesPerMinute). Defaults are written as an admin would.
 #include "catalogue.hpp"
 
+#include <algorithm>
 #include <stdexcept>
+#include <string>
+#include <unordered_map>
 
 #include "text_util.hpp"
 
@@ -150,13 +153,27 @@ const std::vector<SettingDef>& catalogue() {
 const SettingDef& def(Setting s) { return catalogue()[static_cast<std::size_t>(s)]; }
 
 std::optional<Setting> find_setting(std::string_view name) {
+  // Every name and alias, lowercased, in catalogue order (the first setting to claim a name
+  // keeps it, as a scan of the catalogue would find it): one lookup instead of a scan per
+  // element of every site file and every DB key.
+  static const std::unordered_map<std::string, Setting> by_name = [] {
+    std::unordered_map<std::string, Setting> m;
+    for (const auto& d : catalogue()) {
+      m.emplace(to_lower(d.name), d.id);
+      for (auto a : d.aliases) m.emplace(to_lower(a), d.id);
+    }
+    return m;
+  }();
+  static const std::size_t longest = [] {
+    std::size_t n = 0;
+    for (const auto& [k, v] : by_name) n = std::max(n, k.size());
+    return n;
+  }();
   name = trim(name);
-  for (const auto& d : catalogue()) {
-    if (iequals(d.name, name)) return d.id;
-    for (auto a : d.aliases)
-      if (iequals(a, name)) return d.id;
-  }
-  return std::nullopt;
+  if (name.size() > longest) return std::nullopt;
+  auto it = by_name.find(to_lower(name));
+  if (it == by_name.end()) return std::nullopt;
+  return it->second;
 }
 
 std::vector<std::string_view> all_setting_names() {

@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <sstream>
 
 #include "site_file_scan.hpp"
@@ -30,7 +32,112 @@ void diag(RawLayer& l, int line, std::string setting, Severity sev, std::string 
 
 }  // namespace
 
-RawLayer parse_mail_settings(const std::string& text, const std::string& label) {
+namespace {
+
+// One element under <MailSettings>: its name as written, its text, and whether it holds
+// only text (attributes allowed), as Property_Tree would give them.
+struct Child {
+  std::string name;
+  std::string data;
+  bool only_text = true;
+};
+
+bool ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool xml_name_char(char ch) {
+  const auto c = static_cast<unsigned char>(ch);
+  return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == ':' || c == '-' ||
+         c == '.';
+}
+
+// The fast path for the plain files nearly every site has (an optional XML declaration,
+// comments, <MailSettings> with plain attributes, children that hold plain text): the
+// children exactly as Property_Tree would give them, in one pass and without a tree. Anything
+// else (entities, CDATA, nested or self-closing elements, attributes on a setting, text
+// outside the root, ...) answers nullopt, and the file goes through Property_Tree.
+// tests/unit/test_mail_settings_file.cpp checks both paths agree.
+std::optional<std::vector<Child>> plain_children(std::string_view t) {
+  std::size_t i = t.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+  auto skip_ws = [&] {
+    while (i < t.size() && ws(t[i])) ++i;
+  };
+  // Whitespace, <?...?> and comments, as Property_Tree skips them outside and inside the root.
+  auto skip_misc = [&]() -> bool {
+    for (;;) {
+      skip_ws();
+      if (t.compare(i, 4, "<!--") == 0) {
+        auto e = t.find("-->", i + 4);
+        if (e == std::string_view::npos) return false;
+        i = e + 3;
+      } else if (t.compare(i, 2, "<?") == 0) {
+        auto e = t.find("?>", i + 2);
+        if (e == std::string_view::npos) return false;
+        i = e + 2;
+      } else {
+        return true;
+      }
+    }
+  };
+  auto name_at = [&]() -> std::string_view {
+    const std::size_t b = i;
+    while (i < t.size() && xml_name_char(t[i])) ++i;
+    return t.substr(b, i - b);
+  };
+  if (!skip_misc() || t.compare(i, 1, "<") != 0) return std::nullopt;
+  ++i;
+  if (!iequals(name_at(), "MailSettings")) return std::nullopt;
+  // Root attributes: name="value" or name='value', no entities.
+  for (;;) {
+    const std::size_t before = i;
+    skip_ws();
+    if (i < t.size() && t[i] == '>') break;
+    if (i == before) return std::nullopt;  // an attribute must follow whitespace
+    if (name_at().empty()) return std::nullopt;
+    skip_ws();
+    if (i >= t.size() || t[i] != '=') return std::nullopt;
+    ++i;
+    skip_ws();
+    if (i >= t.size() || (t[i] != '"' && t[i] != '\'')) return std::nullopt;
+    const char q = t[i++];
+    const auto e = t.find(q, i);
+    if (e == std::string_view::npos) return std::nullopt;
+    const auto value = t.substr(i, e - i);
+    if (value.find_first_of("&<") != std::string_view::npos) return std::nullopt;
+    i = e + 1;
+  }
+  ++i;  // '>'
+  std::vector<Child> out;
+  for (;;) {
+    if (!skip_misc() || i >= t.size() || t[i] != '<') return std::nullopt;  // text in the root, or no end
+    if (t.compare(i, 2, "</") == 0) {  // the root's end tag
+      i += 2;
+      if (!iequals(name_at(), "MailSettings") || t.compare(i, 1, ">") != 0) return std::nullopt;
+      ++i;
+      break;
+    }
+    ++i;
+    const auto name = name_at();
+    if (name.empty() || t.compare(i, 1, ">") != 0) return std::nullopt;  // attributes, '/>', odd names
+    ++i;
+    const auto end = t.find('<', i);
+    if (end == std::string_view::npos) return std::nullopt;
+    const auto text = t.substr(i, end - i);
+    if (text.find('&') != std::string_view::npos) return std::nullopt;
+    i = end;
+    if (t.compare(i, 2, "</") != 0) return std::nullopt;  // a child element, comment or CDATA inside
+    i += 2;
+    if (name_at() != name || t.compare(i, 1, ">") != 0) return std::nullopt;
+    ++i;
+    out.push_back({std::string(name), std::string(text), true});
+  }
+  if (!skip_misc() || i != t.size()) return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+RawLayer parse_mail_settings(const std::string& text, const std::string& label) { return parse_mail_settings_via(text, label, true); }
+
+RawLayer parse_mail_settings_via(const std::string& text, const std::string& label, bool fast_path) {
   RawLayer layer;
   layer.label = label;
   layer.present = true;
@@ -40,48 +147,55 @@ RawLayer parse_mail_settings(const std::string& text, const std::string& label) 
     return layer;
   }
   if (!scan.warning.empty()) diag(layer, scan.warning_line, "", Severity::warning, scan.warning);
-  pt::ptree tree;
-  try {
-    std::istringstream in(text);
-    pt::read_xml(in, tree);
-  } catch (const pt::xml_parser_error& e) {
-    diag(layer, static_cast<int>(e.line()), "", Severity::error, "malformed XML: " + e.message());
-    return layer;
-  }
-  const pt::ptree* root_ptr = nullptr;
-  std::string got;
-  for (const auto& [name, node] : tree) {
-    if (name == "<xmlcomment>") continue;
-    if (root_ptr || !got.empty() || !iequals(name, "MailSettings")) {
-      got += (got.empty() ? "<" : ", <") + name + ">";
-      continue;
+  std::vector<Child> children;
+  if (auto plain = fast_path ? plain_children(text) : std::nullopt) {
+    children = std::move(*plain);
+  } else {
+    pt::ptree tree;
+    try {
+      std::istringstream in(text);
+      pt::read_xml(in, tree);
+    } catch (const pt::xml_parser_error& e) {
+      diag(layer, static_cast<int>(e.line()), "", Severity::error, "malformed XML: " + e.message());
+      return layer;
     }
-    root_ptr = &node;
+    const pt::ptree* root_ptr = nullptr;
+    std::string got;
+    for (const auto& [name, node] : tree) {
+      if (name == "<xmlcomment>") continue;
+      if (root_ptr || !got.empty() || !iequals(name, "MailSettings")) {
+        got += (got.empty() ? "<" : ", <") + name + ">";
+        continue;
+      }
+      root_ptr = &node;
+    }
+    if (!root_ptr || !got.empty()) {
+      diag(layer, 0, "", Severity::error,
+           "the root element must be one <MailSettings>, found " + (got.empty() ? std::string("nothing") : got));
+      return layer;
+    }
+    for (const auto& [name, node] : *root_ptr) {
+      if (name == "<xmlattr>" || name == "<xmlcomment>") continue;
+      children.push_back({name, node.data(), !(node.size() > 0 && !(node.size() == 1 && node.begin()->first == "<xmlattr>"))});
+    }
   }
-  if (!root_ptr || !got.empty()) {
-    diag(layer, 0, "", Severity::error,
-         "the root element must be one <MailSettings>, found " + (got.empty() ? std::string("nothing") : got));
-    return layer;
-  }
-  const pt::ptree& root = *root_ptr;
   const auto& positions = scan.children;
   std::size_t pos_index = 0;
   std::map<Setting, int> seen;  // setting -> first line
-  const auto names = all_setting_names();
-  for (const auto& [name, node] : root) {
-    if (name == "<xmlattr>" || name == "<xmlcomment>") continue;
+  for (auto& child : children) {
+    const std::string& name = child.name;
     int line = 0;
     while (pos_index < positions.size() && positions[pos_index].name != name) ++pos_index;
     if (pos_index < positions.size()) line = positions[pos_index++].line;
     auto s = find_setting(name);
     if (!s) {
       std::string msg = "unknown element <" + name + ">, ignored";
-      if (auto near = nearest(name, names); !near.empty()) msg += "; did you mean " + near + "?";
+      if (auto near = nearest(name, all_setting_names()); !near.empty()) msg += "; did you mean " + near + "?";
       diag(layer, line, name, Severity::warning, msg);
       continue;
     }
     const std::string canonical(def(*s).name);
-    if (node.size() > 0 && !(node.size() == 1 && node.begin()->first == "<xmlattr>")) {
+    if (!child.only_text) {
       diag(layer, line, canonical, Severity::error, "<" + name + "> must hold text, not elements");
       continue;
     }
@@ -91,7 +205,7 @@ RawLayer parse_mail_settings(const std::string& text, const std::string& label) 
       continue;
     }
     seen.emplace(*s, line);
-    layer.entries.push_back({*s, node.data(), name, line});
+    layer.entries.push_back({*s, std::move(child.data), name, line});
   }
   return layer;
 }
@@ -123,10 +237,20 @@ RawLayer read_mail_settings_file(const std::string& path, const std::string& lab
              " bytes (1 MiB)");
     return l;
   }
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  // (O_NONBLOCK stays: it does nothing to a regular file.) Read the size fstat gave in one
+  // call, then once more only in case the file grew meanwhile.
   std::string text;
+  text.resize(static_cast<std::size_t>(st.st_size));
+  std::size_t got = 0;
+  while (got < text.size()) {
+    ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  text.resize(got);
   char buf[16384];
-  while (text.size() <= kMaxSiteFileBytes) {
+  while (got == static_cast<std::size_t>(st.st_size) && text.size() <= kMaxSiteFileBytes) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;

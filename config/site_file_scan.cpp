@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <string_view>
 
 #include "text_util.hpp"
@@ -29,6 +30,7 @@ std::string wide_encoding(const std::string& t) {
   if (t.size() >= 4 && at(0) == 0 && at(1) == 0 && at(2) == 0 && at(3) == '<') return "UTF-32BE (without a byte-order mark)";
   // UTF-16 without a mark: ASCII characters leave a NUL beside every byte.
   std::size_t even = 0, odd = 0, n = std::min<std::size_t>(t.size(), 512);
+  if (std::memchr(t.data(), '\0', n) == nullptr) return {};  // no NUL at all: not UTF-16
   for (std::size_t i = 0; i < n; ++i)
     if (t[i] == '\0') ++(i % 2 ? odd : even);
   if (n >= 4 && odd * 3 > n) return "UTF-16LE (without a byte-order mark)";
@@ -50,12 +52,14 @@ std::string declared_encoding(const std::string& t, std::size_t start) {
   return q == std::string::npos ? std::string() : decl.substr(p + 1, q - p - 1);
 }
 
-bool name_start(unsigned char c) { return std::isalpha(c) || c == '_' || c == ':' || c >= 0x80; }
-bool name_char(unsigned char c) { return name_start(c) || std::isdigit(c) || c == '-' || c == '.'; }
+// ASCII classes as std::isalpha/std::isdigit in the "C" locale, without the call.
+bool ascii_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+bool name_start(unsigned char c) { return ascii_alpha(c) || c == '_' || c == ':' || c >= 0x80; }
+bool name_char(unsigned char c) { return name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.'; }
 bool space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 struct Open {
-  std::string name;
+  std::string_view name;  // into the scanned text
   int line;
 };
 
@@ -76,9 +80,10 @@ SiteFileScan scan_site_file(const std::string& t) {
     return fail(0, "the file is encoded in " + wide + "; sitemail reads UTF-8 only: save it as UTF-8");
   const std::size_t start = t.starts_with("\xEF\xBB\xBF") ? 3 : 0;
   const std::string declared = declared_encoding(t, start);
-  bool ascii = true;
-  for (char c : t) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
   if (!declared.empty() && !iequals(declared, "utf-8") && !iequals(declared, "utf8")) {
+    unsigned char any = 0;
+    for (char c : t) any |= static_cast<unsigned char>(c);
+    const bool ascii = (any & 0x80) == 0;
     if (!ascii && !iequals(declared, "us-ascii") && !iequals(declared, "ascii"))
       return fail(1, "the file declares encoding=\"" + declared +
                          "\"; sitemail reads UTF-8 only: save it as UTF-8 and declare encoding=\"utf-8\"");
@@ -87,6 +92,11 @@ SiteFileScan scan_site_file(const std::string& t) {
   }
   int line = 1;
   for (std::size_t i = start; i < t.size();) {
+    const auto c = static_cast<unsigned char>(t[i]);
+    if (c >= 0x20 && c < 0x80) {  // the common case, without the call
+      ++i;
+      continue;
+    }
     auto n = utf8_sequence_length(t, i);
     if (n == 0)
       return fail(line, "not valid UTF-8 (byte " + hex_byte(static_cast<unsigned char>(t[i])) +
@@ -117,17 +127,19 @@ SiteFileScan scan_site_file(const std::string& t) {
       i = p + end.size();
       return true;
     };
-    if (t.compare(i, 4, "<!--") == 0) { if (!skip("-->", "the comment")) return out; continue; }
-    if (t.compare(i, 9, "<![CDATA[") == 0) { if (!skip("]]>", "the CDATA section")) return out; continue; }
-    if (t.compare(i, 2, "<?") == 0) { if (!skip("?>", "the processing instruction")) return out; continue; }
-    if (t.compare(i, 2, "<!") == 0) { if (!skip(">", "the declaration")) return out; continue; }
+    if (i + 1 < t.size() && (t[i + 1] == '!' || t[i + 1] == '?')) {  // (most tags are neither)
+      if (t.compare(i, 4, "<!--") == 0) { if (!skip("-->", "the comment")) return out; continue; }
+      if (t.compare(i, 9, "<![CDATA[") == 0) { if (!skip("]]>", "the CDATA section")) return out; continue; }
+      if (t.compare(i, 2, "<?") == 0) { if (!skip("?>", "the processing instruction")) return out; continue; }
+      if (t.compare(i, 2, "<!") == 0) { if (!skip(">", "the declaration")) return out; continue; }
+    }
     const bool closing = t.compare(i, 2, "</") == 0;
     std::size_t j = i + (closing ? 2 : 1);
     const std::size_t name_begin = j;
     if (j >= t.size() || !name_start(static_cast<unsigned char>(t[j])))
       return fail(here, "'<' not followed by an element name");
     while (j < t.size() && name_char(static_cast<unsigned char>(t[j]))) ++j;
-    const std::string name = t.substr(name_begin, j - name_begin);
+    const std::string_view name = std::string_view(t).substr(name_begin, j - name_begin);
     if (j < t.size() && !space(t[j]) && t[j] != '>' && t[j] != '/') {
       std::string shown = printable(std::string_view(t).substr(i, std::min<std::size_t>(40, t.find('>', i) - i + 1)));
       return fail(here, "'" + shown + "' is not a valid tag: an element name cannot contain '" +
@@ -161,7 +173,7 @@ SiteFileScan scan_site_file(const std::string& t) {
     if (open.size() + 1 > static_cast<std::size_t>(kMaxSiteFileDepth))
       return fail(here, "elements nested " + std::to_string(open.size() + 1) + " levels deep: exceeds the limit of " +
                             std::to_string(kMaxSiteFileDepth) + " levels");
-    if (open.size() == 1) out.children.push_back({name, here});
+    if (open.size() == 1) out.children.push_back({std::string(name), here});
     if (!self_closing) open.push_back({name, here});
   }
   if (!open.empty())

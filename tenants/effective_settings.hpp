@@ -3,6 +3,8 @@
 // (TLS mode, proxy port, EHLO name). Built once per (re)load, shared read-only.
 #pragma once
 #include <array>
+#include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,12 +26,61 @@ struct OverriddenValue {
   std::string shown;  // the raw text as written (secrets masked)
 };
 
+// A list that is nearly always empty, kept in one pointer: the notes and overridden values
+// of a setting (most settings of most sites have none; 10,000 sites hold 150,000 of them).
+// It offers the std::vector operations the code uses, and converts to a vector.
+template <class T>
+class SparseList {
+ public:
+  SparseList() = default;
+  SparseList(std::initializer_list<T> items) {
+    if (items.size() > 0) v_ = std::make_unique<std::vector<T>>(items);
+  }
+  SparseList(const SparseList& o) : v_(o.v_ ? std::make_unique<std::vector<T>>(*o.v_) : nullptr) {}
+  SparseList& operator=(const SparseList& o) {
+    if (this != &o) v_ = o.v_ ? std::make_unique<std::vector<T>>(*o.v_) : nullptr;
+    return *this;
+  }
+  SparseList(SparseList&&) noexcept = default;
+  SparseList& operator=(SparseList&&) noexcept = default;
+  ~SparseList() = default;
+
+  void push_back(T item) { vec().push_back(std::move(item)); }
+  template <class... Args>
+  T& emplace_back(Args&&... args) {
+    return vec().emplace_back(std::forward<Args>(args)...);
+  }
+  void clear() { v_.reset(); }
+  [[nodiscard]] std::size_t size() const { return v_ ? v_->size() : 0; }
+  [[nodiscard]] bool empty() const { return size() == 0; }
+  const T& operator[](std::size_t i) const { return (*v_)[i]; }
+  T& operator[](std::size_t i) { return (*v_)[i]; }
+  const T& front() const { return v_->front(); }
+  const T& back() const { return v_->back(); }
+  const T* begin() const { return v_ ? v_->data() : nullptr; }
+  const T* end() const { return v_ ? v_->data() + v_->size() : nullptr; }
+  T* begin() { return v_ ? v_->data() : nullptr; }
+  T* end() { return v_ ? v_->data() + v_->size() : nullptr; }
+  operator const std::vector<T>&() const {  // NOLINT: as the std::vector it replaces
+    static const std::vector<T> none;
+    return v_ ? *v_ : none;
+  }
+  bool operator==(const SparseList& o) const { return static_cast<const std::vector<T>&>(*this) == static_cast<const std::vector<T>&>(o); }
+
+ private:
+  std::vector<T>& vec() {
+    if (!v_) v_ = std::make_unique<std::vector<T>>();
+    return *v_;
+  }
+  std::unique_ptr<std::vector<T>> v_;
+};
+
 struct SettingResolution {
   Value value;
   bool valid = true;                      // false when the effective text did not parse
   std::string where;                      // "db:ACME", "SMTP.config:7", ...; empty = built-in default
-  std::vector<OverriddenValue> overridden;  // nearest first; the built-in default is implied last
-  std::vector<std::string> notes;           // "ignored because ...", "0 means ..."
+  SparseList<OverriddenValue> overridden;  // nearest first; the built-in default is implied last
+  SparseList<std::string> notes;           // "ignored because ...", "0 means ..."
   // Set when the value came from a delegated site file: file names in it resolve only
   // beneath this folder (<config_dir>/<site>), see confined_file.hpp.
   std::string confine_to;
@@ -40,9 +91,50 @@ struct SettingResolution {
 // How the built-in default of a setting is shown among overridden values.
 [[nodiscard]] std::string builtin_shown(const SettingDef& d);
 
+// The built-in default of setting i as a resolution (value = default_value, no provenance):
+// one table for the process, shared by every site.
+[[nodiscard]] const SettingResolution& builtin_resolution(std::size_t i);
+
+// One site's settings, indexed by Setting. A setting that no layer set and no rule touched
+// is the shared builtin_resolution(i); the site keeps only the resolutions of its own (at
+// 10,000 sites that is most of the memory a site table takes). Reading never allocates;
+// the mutable operator[] first gives the site its own copy of the setting.
+class SettingTable {
+ public:
+  SettingTable() { slot_.fill(0); }
+  SettingTable(const SettingTable& o) : slot_(o.slot_) {
+    own_.reserve(o.own_.size());
+    for (const auto& r : o.own_) own_.push_back(std::make_unique<SettingResolution>(*r));
+  }
+  SettingTable& operator=(const SettingTable& o) {
+    if (this != &o) *this = SettingTable(o);
+    return *this;
+  }
+  SettingTable(SettingTable&&) noexcept = default;
+  SettingTable& operator=(SettingTable&&) noexcept = default;
+  ~SettingTable() = default;
+
+  [[nodiscard]] const SettingResolution& operator[](std::size_t i) const {
+    return slot_[i] ? *own_[slot_[i] - 1] : builtin_resolution(i);
+  }
+  SettingResolution& operator[](std::size_t i) {
+    if (!slot_[i]) {
+      own_.push_back(std::make_unique<SettingResolution>(builtin_resolution(i)));
+      slot_[i] = static_cast<std::uint8_t>(own_.size());
+    }
+    return *own_[slot_[i] - 1];
+  }
+  [[nodiscard]] static constexpr std::size_t size() { return kSettingCount; }
+
+ private:
+  static_assert(kSettingCount < 255);
+  std::array<std::uint8_t, kSettingCount> slot_;                // 0 = built-in, else own_[slot - 1]
+  std::vector<std::unique_ptr<SettingResolution>> own_;        // stable addresses
+};
+
 struct EffectiveSettings {
   std::string site;
-  std::array<SettingResolution, kSettingCount> settings;
+  SettingTable settings;
   std::vector<std::string> layers;   // labels of the layers read, lowest first
   std::vector<std::string> notes;    // site-level notes (e.g. SMTP.config skipped in replace mode)
   std::string home;                  // where a problem of a defaulted setting is reported: the site file, else db:<site>

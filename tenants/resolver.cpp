@@ -11,6 +11,15 @@ std::string builtin_shown(const SettingDef& d) {
                                                   : std::string(d.default_text);
 }
 
+const SettingResolution& builtin_resolution(std::size_t i) {
+  static const std::array<SettingResolution, kSettingCount> table = [] {
+    std::array<SettingResolution, kSettingCount> t;
+    for (const auto& d : catalogue()) t[static_cast<std::size_t>(d.id)].value = default_value(d);
+    return t;
+  }();
+  return table[i];
+}
+
 std::string_view tls_mode_name(TlsMode m) {
   switch (m) {
     case TlsMode::none: return "none";
@@ -60,19 +69,24 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
   ParseContext ctx;
   ctx.config_dir = env.config_dir;
   ctx.getenv = env.getenv;
+  ParseContext check = ctx;
+  check.resolve_secrets = false;  // an overridden secret is never read
   // A delegated site file owns only its own folder (CONTRACT §6, README "Trust model").
-  ParseContext confined = ctx;
-  confined.confined = true;
-  confined.confine_dir = env.config_dir + "/" + site;
-  confined.env_allow = env.site_env_allow;
   const bool delegated = env.delegate_site_files && has_site_file;
+  ParseContext confined;
+  if (delegated) {
+    confined = ctx;
+    confined.confined = true;
+    confined.confine_dir = env.config_dir + "/" + site;
+    confined.env_allow = env.site_env_allow;
+  }
+  std::vector<Candidate> cands;
   for (const auto& d : catalogue()) {
-    auto& r = es->settings[static_cast<std::size_t>(d.id)];
-    r.value = default_value(d);
-    std::vector<Candidate> cands;
+    cands.clear();
     for (const auto* l : order)
       if (const auto* e = l->find(d.id)) cands.push_back({l, e});
-    if (cands.empty()) continue;
+    if (cands.empty()) continue;  // the built-in default (shared, see SettingTable)
+    auto& r = es->settings[static_cast<std::size_t>(d.id)];  // value: the default until parsed
     // The highest layer wins; lower ones are listed as overridden, nearest first.
     const auto& top = cands.back();
     const bool from_site_file = delegated && top.layer == in.site_file;
@@ -80,7 +94,7 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
     auto parsed = parse_value(d, top.entry->raw, from_site_file ? confined : ctx);
     r.where = top.layer->where(*top.entry);
     if (parsed.value) {
-      r.value = *parsed.value;
+      r.value = std::move(*parsed.value);
       if (!parsed.warning.empty())
         out.diagnostics.push_back({r.where, std::string(d.name), Severity::warning, parsed.warning});
     } else {
@@ -91,8 +105,6 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
       const auto& c = cands[i];
       std::string where = c.layer->where(*c.entry);
       r.overridden.push_back({where, format_raw(d, c.entry->raw)});
-      ParseContext check = ctx;
-      check.resolve_secrets = false;  // an overridden secret is never read
       auto lower = parse_value(d, c.entry->raw, check);
       if (!lower.value)
         out.diagnostics.push_back(

@@ -40,6 +40,8 @@ class Daemon {
       _exit(127);
     }
     wait_for([&] { return log().find("event=config_loaded") != std::string::npos; }, 20, "daemon start");
+    // metrics()/healthz() talk to this port: make sure it is this daemon listening there.
+    wait_for([&] { return pid_listens_on(pid_, metrics_port_); }, 10, "the daemon's metrics listener");
   }
   int signal_and_wait(int sig, int seconds = 30) {
     if (pid_ <= 0) return -1;

@@ -22,21 +22,9 @@ namespace sitemail::test {
 
 namespace fs = std::filesystem;
 
-int free_port() {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  close(s);
-  return ntohs(a.sin_port);
-}
-
 std::string certs_dir() {
   static const std::string dir = [] {
-    std::string d = (fs::temp_directory_path() / ("sitemail_certs_" + std::to_string(getpid()))).string();
+    std::string d = test_tmp_path("certs");
     auto r = run(std::string(SITEMAIL_SOURCE_DIR) + "/tests/integration/make_certs.sh " + d);
     if (r.code != 0) throw std::runtime_error("make_certs.sh failed: " + r.err);
     return d;
@@ -44,19 +32,8 @@ std::string certs_dir() {
   return dir;
 }
 
-static bool port_open(int port) {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  close(s);
-  return ok;
-}
-
 Peer::Peer(const std::string& name, const std::string& command, int port) : port_(port) {
-  dir_ = (fs::temp_directory_path() / ("sitemail_peer_" + name + "_" + std::to_string(getpid()) + "_" + std::to_string(port))).string();
+  dir_ = test_tmp_path("peer_" + name + "_" + std::to_string(port));
   fs::remove_all(dir_);
   fs::create_directories(dir_);
   fs::permissions(dir_, fs::perms::all);
@@ -67,26 +44,35 @@ Peer::Peer(const std::string& name, const std::string& command, int port) : port
     execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
-  for (int i = 0; i < 200; ++i) {
-    if (port_open(port_)) return;
+  if (pid_ < 0) throw std::runtime_error("peer " + name + ": fork failed");
+  setpgid(pid_, pid_);  // also from here, so the group exists before the first check
+  std::string why;
+  for (int i = 0; i < 400; ++i) {
+    if (group_listens_on(pid_, port_)) return;
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      throw std::runtime_error("peer " + name + " exited at start: " + slurp(dir_ + "/peer.log"));
+      why = "peer " + name + " exited at start: " + log();
+      break;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
-  throw std::runtime_error("peer " + name + " did not listen on port " + std::to_string(port_) + ": " + log());
+  if (why.empty()) why = "peer " + name + " did not listen on port " + std::to_string(port_) + ": " + log();
+  stop();  // the destructor does not run for a constructor that throws
+  throw std::runtime_error(why);
 }
 
-Peer::~Peer() {
+Peer::~Peer() { stop(); }
+
+void Peer::stop() noexcept {
   if (pid_ > 0) {
     kill(-pid_, SIGTERM);
     kill(pid_, SIGTERM);
     int status = 0;
     for (int i = 0; i < 100 && waitpid(pid_, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     kill(-pid_, SIGKILL);
-    waitpid(pid_, &status, WNOHANG);
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
   }
   std::error_code ec;
   fs::remove_all(dir_, ec);

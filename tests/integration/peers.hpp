@@ -6,14 +6,17 @@
 #include <string>
 #include <vector>
 
+#include "ports.hpp"  // free_port(): a port that is yours to start a peer on
+
 namespace sitemail::test {
 
-[[nodiscard]] int free_port();
-[[nodiscard]] std::string certs_dir();  // made once per test binary by make_certs.sh
+[[nodiscard]] std::string certs_dir();  // made once per test binary by make_certs.sh, removed at exit
 
 class Peer {
  public:
-  // Runs `command` (a shell command line, exec'd) and waits until `port` accepts connections.
+  // Runs `command` (a shell command line, exec'd, in a process group of its own) and waits
+  // until a process of that group listens on `port` (another process on the port does not
+  // count). When it does not, the group is killed, its directory removed, and this throws.
   Peer(const std::string& name, const std::string& command, int port);
   ~Peer();
   Peer(const Peer&) = delete;
@@ -23,6 +26,7 @@ class Peer {
   [[nodiscard]] const std::string& dir() const { return dir_; }
 
  private:
+  void stop() noexcept;
   int pid_ = -1, port_;
   std::string dir_;
 };

@@ -1,10 +1,13 @@
 // support.cpp — see support.hpp.
 #include "support.hpp"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -13,6 +16,53 @@
 namespace sitemail::test {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kRootPrefix = "sitemail-test.";
+
+// Roots of test processes that are gone (killed before they could clean up).
+void sweep_stale_roots() {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::temp_directory_path(), ec)) {
+    const auto name = e.path().filename().string();
+    if (!name.starts_with(kRootPrefix)) continue;
+    char* end = nullptr;
+    const long pid = std::strtol(name.c_str() + std::strlen(kRootPrefix), &end, 10);
+    if (pid <= 0 || *end != '\0') continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to judge)
+    std::error_code ignore;
+    fs::remove_all(e.path(), ignore);
+  }
+}
+
+struct Root {
+  std::string path;
+  pid_t owner;
+  Root() : path((fs::temp_directory_path() / (kRootPrefix + std::to_string(getpid()))).string()), owner(getpid()) {
+    sweep_stale_roots();
+    fs::remove_all(path);
+    fs::create_directories(path);
+    fs::permissions(path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec | fs::perms::others_read |
+                              fs::perms::others_exec);  // peers that drop to `nobody` must reach their dirs
+  }
+  // Runs at exit(), also when test cases failed (Boost.Test returns from main).
+  ~Root() {
+    if (getpid() != owner) return;  // a forked child that exits does not take the parent's files
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+Root& root() {
+  static Root r;
+  return r;
+}
+
+}  // namespace
+
+std::string test_tmp_root() { return root().path; }
+std::string test_tmp_path(const std::string& name) { return root().path + "/" + name; }
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -29,9 +79,7 @@ std::string shell_quote(const std::string& s) {
 
 RunResult run(const std::string& command_line) {
   static int counter = 0;
-  const std::string base = (fs::temp_directory_path() / ("sitemail_run_" + std::to_string(getpid()) + "_" +
-                                                          std::to_string(++counter)))
-                               .string();
+  const std::string base = test_tmp_path("run_" + std::to_string(++counter));
   const std::string cmd = "(" + command_line + ") >" + base + ".out 2>" + base + ".err </dev/null";
   int status = std::system(cmd.c_str());
   RunResult r;
@@ -75,7 +123,7 @@ TestDb::~TestDb() {
 }
 
 TempDir::TempDir(const std::string& tag) {
-  path_ = (fs::temp_directory_path() / ("sitemail_" + tag + "_" + std::to_string(getpid()))).string();
+  path_ = test_tmp_path(tag);
   fs::remove_all(path_);
   fs::create_directories(path_);
 }

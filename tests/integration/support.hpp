@@ -38,10 +38,19 @@ class TestDb {
   std::unique_ptr<PgConn> conn_;
 };
 
+// Every temporary file and folder of a test process lives under one root,
+// /tmp/sitemail-test.<pid>, removed when the process exits (also after failed tests); roots
+// left by a process that died without exiting (SIGKILL, abort) are removed by the next test
+// process. test_tmp_path(name) is a path under the root (nothing is created).
+std::string test_tmp_root();
+std::string test_tmp_path(const std::string& name);
+
 class TempDir {
  public:
-  explicit TempDir(const std::string& tag);
+  explicit TempDir(const std::string& tag);  // test_tmp_path(tag), made empty
   ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
   [[nodiscard]] const std::string& path() const { return path_; }
   void write(const std::string& rel, const std::string& content) const;
 

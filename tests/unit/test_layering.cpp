@@ -1,6 +1,8 @@
 // test_layering.cpp — the five layers in `layer` and `replace` mode, provenance of every
 // value, the derived rules (TLS mode, proxy port, EHLO name), validity verdicts, and
 // isolation between sites (one broken file never touches another site).
+#include <unistd.h>
+
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
@@ -277,7 +279,8 @@ BOOST_AUTO_TEST_CASE(clear_password_warning_when_tls_off_and_auto) {
 }
 
 BOOST_AUTO_TEST_CASE(site_table_isolates_a_broken_site_file) {
-  auto dir = fs::temp_directory_path() / "sitemail_unit_isolation";
+  // Per process: the unit tests of two builds may run at once.
+  auto dir = fs::temp_directory_path() / ("sitemail_unit_isolation_" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::ofstream(dir / "SMTP.config") << "<MailSettings><Timeout>30</Timeout></MailSettings>";

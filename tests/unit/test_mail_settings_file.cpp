@@ -1,6 +1,9 @@
 // test_mail_settings_file.cpp — MailSettings XML files: the ILLiad sample as written,
 // element lines, case-insensitive names and aliases, and every kind of bad file.
 #include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "mail_settings_file.hpp"
 
@@ -105,6 +108,65 @@ BOOST_AUTO_TEST_CASE(comments_cdata_and_entities) {
   BOOST_TEST(l.find(Setting::OtherHeaders)->raw == "X-A: <1>");
   BOOST_TEST(l.find(Setting::OtherHeaders)->line == 6);
   BOOST_TEST(!l.find(Setting::EMailSMTPServer));
+}
+
+// The one-pass reader of plain files and Property_Tree must give the same layer, byte for
+// byte: every fixture and example file, and inputs at the edges of the fast path.
+std::string dump(const RawLayer& l) {
+  std::string s = l.label + (l.present ? " present\n" : " absent\n");
+  for (const auto& e : l.entries)
+    s += std::to_string(static_cast<int>(e.setting)) + " [" + e.raw + "] as " + e.written_as + " line " + std::to_string(e.line) + "\n";
+  for (const auto& d : l.diagnostics) s += d.to_line() + (d.strict_only ? " (strict)\n" : "\n");
+  return s;
+}
+
+BOOST_AUTO_TEST_CASE(fast_path_and_property_tree_agree) {
+  std::vector<std::pair<std::string, std::string>> inputs = {
+      {"plain", "<?xml version=\"1.0\"?>\n<MailSettings xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n"
+                "<EMailSMTPServer>relay.example.org</EMailSMTPServer>\n<EMailSMTPPort>465-ssl</EMailSMTPPort>\n"
+                "<Timeout>30</Timeout>\n</MailSettings>\n"},
+      {"bom", "\xEF\xBB\xBF<MailSettings><Host>h</Host></MailSettings>"},
+      {"spaces", "<MailSettings>\n  <Host>  spaced  </Host>\n<From>   </From><User></User>\r\n</MailSettings>\r\n"},
+      {"comments", "<!-- a --><MailSettings><!-- b --><Host>h</Host><!-- c --></MailSettings><!-- d -->\n"},
+      {"comment_in_setting", "<MailSettings><Host>h<!-- x --></Host></MailSettings>"},
+      {"entities", "<MailSettings><EMailFromName>A &amp; B &lt;x&gt; &#65;</EMailFromName></MailSettings>"},
+      {"cdata", "<MailSettings><OtherHeaders><![CDATA[X-A: <b>]]></OtherHeaders></MailSettings>"},
+      {"self_closing", "<MailSettings><OtherHeaders/><Host>h</Host></MailSettings>"},
+      {"attr_on_setting", "<MailSettings><Host a=\"1\">h</Host></MailSettings>"},
+      {"single_quoted_root_attr", "<MailSettings a='1' b = \"2\"><Host>h</Host></MailSettings>"},
+      {"root_attr_entity", "<MailSettings a=\"&amp;\"><Host>h</Host></MailSettings>"},
+      {"root_case", "<mailsettings><host>h</host></mailsettings>"},
+      {"wrong_root", "<Settings><Host>h</Host></Settings>"},
+      {"two_roots", "<MailSettings></MailSettings><MailSettings></MailSettings>"},
+      {"empty_root", "<MailSettings/>"},
+      {"text_in_root", "<MailSettings>text<Host>h</Host></MailSettings>"},
+      {"text_after_root", "<MailSettings><Host>h</Host></MailSettings>tail"},
+      {"nested", "<MailSettings><Host><Inner>x</Inner></Host></MailSettings>"},
+      {"unknown_and_twice", "<MailSettings>\n<Hots>h</Hots>\n<Host>a</Host>\n<MailServer>b</MailServer>\n</MailSettings>"},
+      {"gt_in_text", "<MailSettings><OtherHeaders>X-A: a > b</OtherHeaders></MailSettings>"},
+      {"end_tag_space", "<MailSettings><Host>h</Host ></MailSettings >"},
+      {"pi_inside", "<MailSettings><?pi x?><Host>h</Host></MailSettings>"},
+      {"utf8_text", "<MailSettings><EMailFromName>Bibliothèque</EMailFromName></MailSettings>"},
+      {"doctype", "<!DOCTYPE x><MailSettings><Host>h</Host></MailSettings>"},
+      {"nothing", ""},
+  };
+  namespace fs = std::filesystem;
+  for (const char* dir : {SITEMAIL_FIXTURES, SITEMAIL_SOURCE_DIR "/deploy/examples"}) {
+    if (!fs::exists(dir)) continue;
+    for (const auto& e : fs::recursive_directory_iterator(dir))
+      if (e.is_regular_file() && e.path().extension() == ".config") {
+        std::ifstream in(e.path(), std::ios::binary);
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        inputs.emplace_back(e.path().string(), ss.str());
+      }
+  }
+  BOOST_TEST(inputs.size() > 30u);
+  for (const auto& [name, text] : inputs) {
+    BOOST_TEST_CONTEXT(name) {
+      BOOST_TEST(dump(parse_mail_settings_via(text, "X.config", true)) == dump(parse_mail_settings_via(text, "X.config", false)));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(db_rows_ignore_foreign_keys_and_reject_duplicates) {

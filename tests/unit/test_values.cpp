@@ -1,6 +1,8 @@
 // test_values.cpp — table-driven parsing of every setting type and every catalogue row:
 // names, aliases, booleans, enums by name and number, ports with DataMiner suffixes,
 // seconds, addresses, headers, certificate pins and env:/file: secret indirection.
+#include <unistd.h>
+
 #include <boost/test/unit_test.hpp>
 #include <cstdio>
 #include <fstream>
@@ -137,7 +139,7 @@ BOOST_AUTO_TEST_CASE(secret_values_are_resolved_but_never_formatted) {
 }
 
 BOOST_AUTO_TEST_CASE(secret_from_file_strips_the_final_newline) {
-  const std::string path = "/tmp/sitemail_unit_secret.txt";
+  const std::string path = "/tmp/sitemail_unit_secret_" + std::to_string(getpid()) + ".txt";  // per process
   std::ofstream(path) << "tok3n\n";
   auto r = parse_value(def(Setting::OAuthToken), "file:" + path, env_ctx());
   std::remove(path.c_str());
