@@ -60,7 +60,7 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
   ParseContext ctx;
   ctx.config_dir = env.config_dir;
   ctx.getenv = env.getenv;
-  // A delegated site file owns only its own folder (CONTRACT §6, README "Trust model").
+  // A delegated site file owns only its own folder (CONTRACT §6, docs/trust-model.md).
   ParseContext confined = ctx;
   confined.confined = true;
   confined.confine_dir = env.config_dir + "/" + site;
