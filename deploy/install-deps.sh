@@ -16,6 +16,9 @@ PKGS=(
   libsystemd-dev systemd file dpkg-dev adduser man-db groff-base
   nlohmann-json3-dev
   clang libclang-rt-14-dev
+  # habits and checks: deploy/lint.sh (clang-tidy; clang-format for the style file),
+  # lintian on the .deb (tests/package), promtool for the alert rules (deploy/prometheus/)
+  clang-tidy clang-format lintian prometheus
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -44,7 +47,7 @@ $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 # Packaged daemons are started by their postinst on some systems; tests start their own
 # instances on private ports, so stop the system-wide ones quietly if they were started.
-for svc in postfix tinyproxy danted postgresql; do
+for svc in postfix tinyproxy danted postgresql prometheus; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     $SUDO systemctl stop "$svc" || true
   fi
