@@ -81,7 +81,7 @@ RawLayer parse_mail_settings(const std::string& text, const std::string& label) 
       continue;
     }
     const std::string canonical(def(*s).name);
-    if (node.size() > 0 && !(node.size() == 1 && node.begin()->first == "<xmlattr>")) {
+    if (!node.empty() && !(node.size() == 1 && node.begin()->first == "<xmlattr>")) {
       diag(layer, line, canonical, Severity::error, "<" + name + "> must hold text, not elements");
       continue;
     }
