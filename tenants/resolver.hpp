@@ -30,7 +30,7 @@ struct SiteLayers {
   const RawLayer* site_file = nullptr;    // <site>.config (null or !present when absent)
 };
 
-[[nodiscard]] ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const ResolveEnv& env);
+[[nodiscard]] ResolvedSite resolve_site(const std::string& site, const SiteLayers& layers, const ResolveEnv& env);
 
 // Cross-setting rules: TLS mode, proxy port, EHLO name, and the checks that make a
 // site invalid (no relay, proxy without host, missing certificate files, ...).
