@@ -73,7 +73,7 @@ const std::vector<KeyDef>& key_defs() {
        }},
       {"sites.delegate_site_files",
        "yes: each site owns its <site>.config; paths in it stay inside <config_dir>/<site>/ and env: names "
-       "are limited to sites.site_env_allow (see README, Trust model)",
+       "are limited to sites.site_env_allow (see docs/trust-model.md)",
        [](const DaemonConf& c) { return std::string(c.delegate_site_files ? "yes" : "no"); },
        [](DaemonConf& c, const std::string& v) -> std::string {
          for (auto t : {"yes", "true", "1"})

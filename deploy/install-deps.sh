@@ -21,6 +21,9 @@ PKGS=(
   clang libclang-rt-14-dev
   # the web console's browser tests (issue 16): headless Chromium driven by Selenium
   chromium chromium-driver python3-selenium
+  # habits and checks: deploy/lint.sh (clang-tidy; clang-format for the style file),
+  # lintian on the .deb (tests/package), promtool for the alert rules (deploy/prometheus/)
+  clang-tidy clang-format lintian prometheus
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -49,7 +52,7 @@ $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 # Packaged daemons are started by their postinst on some systems; tests start their own
 # instances on private ports, so stop the system-wide ones quietly if they were started.
-for svc in postfix tinyproxy danted postgresql pgbouncer; do
+for svc in postfix tinyproxy danted postgresql pgbouncer prometheus; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     $SUDO systemctl stop "$svc" || true
   fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# soak.sh — the soak proof (README, "Soak test"): two sitemaild with the shipped defaults,
+# soak.sh — the soak proof (docs/development.md, "Soak test"): two sitemaild with the shipped defaults,
 # real PostgreSQL (durable settings) restarted mid-delivery, token-counting relays that
 # answer 4xx or drop the connection at random, a random daemon SIGKILLed and restarted every
 # few seconds; asserts nothing lost, nothing left sending, duplicates only within crash

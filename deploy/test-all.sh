@@ -4,7 +4,9 @@
 #   2. build with warnings as errors and run all tests (unit + integration with a private
 #      PostgreSQL cluster and real SMTP/proxy peers started by the tests themselves);
 #   3. build again with AddressSanitizer + UndefinedBehaviorSanitizer and run them again;
-#   4. build the libFuzzer targets with clang and run each for SITEMAIL_FUZZ_SECONDS (20).
+#   4. clang-tidy over every source with the normal build's compile commands (deploy/lint.sh,
+#      checks in .clang-tidy, findings are errors);
+#   5. build the libFuzzer targets with clang and run each for SITEMAIL_FUZZ_SECONDS (20).
 # Usage: deploy/test-all.sh [--no-sanitizers]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,5 +25,7 @@ for v in "${variants[@]}"; do
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   (cd "$dir" && ctest --output-on-failure -j"$jobs" --timeout 600)
 done
+echo "=== lint: clang-tidy"
+deploy/lint.sh build
 deploy/fuzz.sh "${SITEMAIL_FUZZ_SECONDS:-20}"
 echo "=== all tests passed"

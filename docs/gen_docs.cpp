@@ -11,7 +11,7 @@ int main(int argc, char** argv) {
   std::string mode = argc == 3 ? argv[1] : "";
   if (mode != "--check" && mode != "--update") {
     std::cerr << "usage: sitemail-gendocs --check|--update SOURCE_DIR\n"
-                 "  rewrites or verifies the generated parts of README.md, docs/man/sitemail-settings.5\n"
+                 "  rewrites or verifies the generated parts of docs/configuration.md, docs/man/sitemail-settings.5\n"
                  "  and docs/man/sitemaild.8 (exit 1 when --check finds a stale copy)\n";
     return 2;
   }

@@ -1,5 +1,5 @@
 // man_sections.hpp — the parts of the documentation that are generated from the code, so
-// they cannot drift from it: the settings list of sitemail-settings(5) and README.md (from
+// they cannot drift from it: the settings list of sitemail-settings(5) and docs/configuration.md (from
 // the catalogue, config/catalogue.cpp) and the sitemaild.conf keys of sitemaild(8) (from
 // config/daemon_conf.cpp). Each lives between two marker lines in a committed file;
 // sitemail-gendocs rewrites them, and a unit test fails when a committed copy is stale.
@@ -25,7 +25,7 @@ struct GeneratedSection {
 
 [[nodiscard]] std::string settings_roff();        // one .TP entry per catalogue setting
 [[nodiscard]] std::string daemon_conf_roff();     // one .TP entry per sitemaild.conf key
-[[nodiscard]] std::string settings_markdown();    // README.md's settings table
+[[nodiscard]] std::string settings_markdown();    // docs/configuration.md's settings table
 
 // The text between `begin` and `end` in `text`, or nullopt when a marker is missing.
 [[nodiscard]] std::optional<std::string> between_markers(const std::string& text, const GeneratedSection& s);

@@ -71,7 +71,7 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
   ctx.getenv = env.getenv;
   ParseContext check = ctx;
   check.resolve_secrets = false;  // an overridden secret is never read
-  // A delegated site file owns only its own folder (CONTRACT §6, README "Trust model").
+  // A delegated site file owns only its own folder (CONTRACT §6, docs/trust-model.md).
   const bool delegated = env.delegate_site_files && has_site_file;
   ParseContext confined;
   if (delegated) {

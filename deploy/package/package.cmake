@@ -32,6 +32,26 @@ install(FILES ${PROJECT_SOURCE_DIR}/deploy/completion/sitemailctl ${PROJECT_SOUR
 
 set(DOC_DEST ${CMAKE_INSTALL_DATADIR}/doc/sitemail)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/interface.md DESTINATION ${DOC_DEST})
+# The guides README.md links to, at the same relative place (docs/*.md).
+file(GLOB SITEMAIL_GUIDES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
+install(FILES ${SITEMAIL_GUIDES} DESTINATION ${DOC_DEST}/docs)
+# Debian policy 12.5 and 12.7: the machine-readable copyright (the project's LICENSE) and
+# the changelog, compressed with gzip -9n (reproducible).
+install(FILES ${PKG_DIR}/copyright DESTINATION ${DOC_DEST})
+set(SITEMAIL_CHANGELOG_GZ ${CMAKE_BINARY_DIR}/package/changelog.gz)
+add_custom_command(OUTPUT ${SITEMAIL_CHANGELOG_GZ}
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/package
+  COMMAND gzip -9n -c ${PKG_DIR}/changelog > ${SITEMAIL_CHANGELOG_GZ}
+  DEPENDS ${PKG_DIR}/changelog
+  COMMENT "Compressing the Debian changelog")
+add_custom_target(package_changelog ALL DEPENDS ${SITEMAIL_CHANGELOG_GZ})
+install(FILES ${SITEMAIL_CHANGELOG_GZ} DESTINATION ${DOC_DEST})
+# What lintian reports and we keep on purpose, each with the reason (tests/package runs lintian).
+install(FILES ${PKG_DIR}/lintian-overrides DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides RENAME sitemail)
+# Prometheus alert rules and the Grafana dashboard (docs/operations.md).
+install(FILES ${PROJECT_SOURCE_DIR}/deploy/prometheus/sitemail.rules.yml
+        ${PROJECT_SOURCE_DIR}/deploy/prometheus/grafana-dashboard.json
+        DESTINATION ${DOC_DEST}/examples/prometheus)
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/sitemaild.conf.example ${PROJECT_SOURCE_DIR}/deploy/examples/keys.txt
         DESTINATION ${DOC_DEST}/examples)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/deploy/examples/config/ DESTINATION ${DOC_DEST}/examples/config)
@@ -44,7 +64,7 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME sitemail)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR "sitemail")
-set(CPACK_PACKAGE_CONTACT "sitemail maintainers <root@localhost>")
+set(CPACK_PACKAGE_CONTACT "sitemail maintainers <sitemail@lists.example.org>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "multi-tenant outgoing-mail system manager (ILLiad model)")
 set(CPACK_PACKAGE_DESCRIPTION "sitemaild delivers mail queued in PostgreSQL for many sites, each through\n its own SMTP relay with layered settings; sitemailctl is the admin tool.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)

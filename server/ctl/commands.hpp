@@ -15,7 +15,7 @@ struct CtlArgs {
   std::vector<std::string> words;  // positional words after the command (and sub-command)
   DaemonConf conf;
   [[nodiscard]] bool flag(const char* name) const { return vm.count(name) > 0; }
-  [[nodiscard]] std::string opt(const char* name, std::string fallback = {}) const {
+  [[nodiscard]] std::string opt(const char* name, const std::string& fallback = {}) const {
     return vm.count(name) ? vm[name].as<std::string>() : fallback;
   }
 };

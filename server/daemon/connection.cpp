@@ -26,10 +26,10 @@ void Dispatcher::spawn(const std::string& route, SlotScheduler::ConnId id) {
   cs->route = route;
   routes_[route].conns[id] = cs;
   metrics_.connection_opened();
-  asio::co_spawn(io_, connection(cs), [this, cs](std::exception_ptr e) { on_connection_end(cs, e); });
+  asio::co_spawn(io_, connection(cs), [this, cs](const std::exception_ptr& e) { on_connection_end(cs, e); });
 }
 
-void Dispatcher::on_connection_end(const std::shared_ptr<ConnState>& cs, std::exception_ptr e) {
+void Dispatcher::on_connection_end(const std::shared_ptr<ConnState>& cs, const std::exception_ptr& e) {
   auto& st = routes_[cs->route];
   if (e) {
     std::string what = "unknown exception";

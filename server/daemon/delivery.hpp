@@ -84,7 +84,7 @@ class Dispatcher {
   std::unique_ptr<Prepared> prepare(Job job, const std::string& relay);
   asio::awaitable<bool> carry(smtp::Client& client, RouteState& st, ConnState& cs, std::unique_ptr<Prepared> cur,
                               std::unique_ptr<Prepared>& ahead, bool may_prefetch);
-  void on_connection_end(const std::shared_ptr<ConnState>& cs, std::exception_ptr e);
+  void on_connection_end(const std::shared_ptr<ConnState>& cs, const std::exception_ptr& e);
   void opened_failed(RouteState& st, const std::string& site, const smtp::Failure& f, const std::string& relay);
   void defer_suspended(RouteState& st, Job job);
   void finish(const Job& job, const std::optional<smtp::Failure>& failure, const smtp::MessageResult* result,

@@ -146,7 +146,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Listener> l) {
       continue;
     }
     ++l->open;
-    asio::co_spawn(l->acceptor.get_executor(), serve(l, std::move(s)), [l](std::exception_ptr) { --l->open; });
+    asio::co_spawn(l->acceptor.get_executor(), serve(l, std::move(s)), [l](const std::exception_ptr&) { --l->open; });
   }
 }
 

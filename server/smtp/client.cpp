@@ -13,7 +13,7 @@ SessionParams with_transcript(SessionParams p, bool keep) {
 }
 }  // namespace
 
-Client::Client(asio::any_io_executor ex, std::shared_ptr<const EffectiveSettings> settings, std::shared_ptr<TlsSetup> tls,
+Client::Client(const asio::any_io_executor& ex, std::shared_ptr<const EffectiveSettings> settings, std::shared_ptr<TlsSetup> tls,
                bool keep_transcript, std::shared_ptr<TokenSource> tokens)
     : settings_(std::move(settings)),
       tls_(std::move(tls)),

@@ -16,7 +16,7 @@ namespace sitemail::smtp {
 
 class Client {
  public:
-  Client(asio::any_io_executor ex, std::shared_ptr<const EffectiveSettings> settings, std::shared_ptr<TlsSetup> tls,
+  Client(const asio::any_io_executor& ex, std::shared_ptr<const EffectiveSettings> settings, std::shared_ptr<TlsSetup> tls,
          bool keep_transcript = false, std::shared_ptr<TokenSource> tokens = nullptr);
   ~Client();
 

@@ -266,7 +266,7 @@ std::optional<Address> parse_address(std::string_view text, std::string& error) 
   }
   if (auto lt = t.rfind('<'); lt != std::string_view::npos) {
     auto gt = t.find('>', lt);
-    if (gt == std::string_view::npos || trim(t.substr(gt + 1)).size()) {
+    if (gt == std::string_view::npos || !trim(t.substr(gt + 1)).empty()) {
       error = "address '" + std::string(t.substr(0, 80)) + "' has unbalanced <>";
       return std::nullopt;
     }

@@ -80,7 +80,7 @@ Failure from_reply(Stage stage, const Reply& r, std::string detail) {
   if (stage == Stage::auth && (f.remote.find("5.7.30") != std::string::npos || f.remote.find("5.7.139") != std::string::npos))
     f.detail += std::string(f.detail.empty() ? "" : " ") +
                 "The relay no longer accepts passwords (basic authentication is retired): configure OAuth 2.0 "
-                "(OAuthProvider, OAuthClientId, OAuthClientSecret or `sitemailctl oauth login`; see README, OAuth 2.0).";
+                "(OAuthProvider, OAuthClientId, OAuthClientSecret or `sitemailctl oauth login`; see docs/oauth.md).";
   if (r.code == 535) f.kind = FailureKind::auth;
   return f;
 }

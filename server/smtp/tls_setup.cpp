@@ -47,7 +47,6 @@ std::shared_ptr<TlsSetup> make_tls_setup(const EffectiveSettings& s, const std::
   t->pin = s.text(Setting::SslAcceptServerCert);
   if (t->pin.empty()) {
     t->ctx->set_verify_mode(asio::ssl::verify_peer);
-    boost::system::error_code ec;
     const auto& ca = s.text(Setting::SslCaFile);
     if (!ca.empty()) {
       // Read through the confinement of the layer the name came from, then load from memory.

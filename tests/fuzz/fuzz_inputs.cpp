@@ -134,7 +134,7 @@ BOOST_AUTO_TEST_CASE(random_bodies_keep_the_wire_format_safe) {
   ResolveEnv env;
   env.host_fqdn = "h.example";
   auto s = resolve_site("X", SiteLayers{&db, nullptr, nullptr, nullptr}, env).settings;
-  const std::string alphabet = std::string("ab .\r\n\t=\xc3\xa9", 11);
+  const std::string alphabet = std::string("ab .\r\n\t=\xc3\xa9\0", 11);  // NUL included on purpose
   for (int i = 0; i < 2000; ++i) {
     auto m = outbox_row(i, "X", "t@y.example", "", "", "", "", "", "s", "", "", "");
     std::size_t len = rng() % 3000;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_package.sh BUILD_DIR SOURCE_DIR — the Debian package, as an admin would receive it:
 #   1. cpack -G DEB from the build dir; the control data (Depends, conffiles, maintainer
-#      scripts) and the file list;
+#      scripts, Maintainer), the file list (copyright, changelog, lintian overrides) and
+#      lintian: no error and no warning that the package's overrides do not explain;
 #   2. dpkg -x: the unit's programs exist where it says, the man pages render without
 #      warnings, the packaged sitemaild.conf parses, the completions load;
 #   3. as root (when sitemail is not installed already): dpkg -i on this machine, then the
@@ -57,6 +58,9 @@ expect_files=(
   /usr/share/man/man8/sitemailctl.8.gz /usr/share/man/man8/sitemaild.8.gz /usr/share/man/man5/sitemail-settings.5.gz
   /usr/share/bash-completion/completions/sitemailctl /usr/share/bash-completion/completions/sitemaild
   /usr/share/doc/sitemail/README.md /usr/share/doc/sitemail/interface.md
+  /usr/share/doc/sitemail/copyright /usr/share/doc/sitemail/changelog.gz /usr/share/lintian/overrides/sitemail
+  /usr/share/doc/sitemail/docs/configuration.md /usr/share/doc/sitemail/docs/operations.md
+  /usr/share/doc/sitemail/examples/prometheus/sitemail.rules.yml
   /usr/share/doc/sitemail/examples/sitemaild.conf.example /usr/share/doc/sitemail/examples/keys.txt
   /usr/share/doc/sitemail/examples/config/ACME.config /usr/share/doc/sitemail/examples/config/SMTP.config
 )
@@ -64,6 +68,25 @@ for f in "${expect_files[@]}"; do
   grep -qx "$f" <<<"$listing" && ok "contains $f" || fail "package lacks $f"
 done
 if grep -q '^/usr/local' <<<"$listing"; then fail "files under /usr/local"; fi
+maintainer=$(dpkg-deb -f "$deb" Maintainer)
+case $maintainer in
+  *root@*|*@localhost*|"") fail "Maintainer is not a real contact: '$maintainer'" ;;
+  *) ok "Maintainer: $maintainer" ;;
+esac
+
+# lintian (Debian's package checker): 0 errors, 0 warnings; what we keep on purpose is
+# overridden in deploy/package/lintian-overrides with the reason. Informational tags pass.
+if command -v lintian >/dev/null 2>&1; then
+  lrc=0
+  lintian --fail-on error,warning --tag-display-limit 0 "$deb" >"$work/lintian.log" 2>&1 || lrc=$?
+  case $lrc in
+    0) ok "lintian: no errors, no warnings not overridden ($(grep -c '^[a-z]' "$src/deploy/package/lintian-overrides") overrides)" ;;
+    1) fail "lintian: $(cat "$work/lintian.log")" ;;
+    *) fail "lintian did not run (exit $lrc): $(cat "$work/lintian.log")" ;;
+  esac
+else
+  fail "lintian is not installed (deploy/install-deps.sh installs it)"
+fi
 
 # ---- 2. the files, unpacked -------------------------------------------------------------
 root="$work/root"

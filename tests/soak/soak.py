@@ -25,7 +25,7 @@ PROFILES = {
                  pg_restarts=[("fast", 0.3), ("immediate", 0.75)]),
 }
 
-ap = argparse.ArgumentParser(description="sitemail soak test (see README, 'Soak test')")
+ap = argparse.ArgumentParser(description="sitemail soak test (see docs/development.md, 'Soak test')")
 ap.add_argument("--profile", choices=sorted(PROFILES), default="short")
 ap.add_argument("--sitemaild", required=True)
 ap.add_argument("--sitemailctl", required=True)

@@ -1,4 +1,4 @@
-// test_catalogue_docs.cpp — the documentation cannot drift from the code: README.md's
+// test_catalogue_docs.cpp — the documentation cannot drift from the code: docs/configuration.md's
 // settings table is exactly the catalogue, and deploy/sitemaild.conf.example documents
 // every sitemaild.conf key with its default.
 #include <boost/test/unit_test.hpp>
@@ -41,14 +41,14 @@ std::string expected_table() {
 
 BOOST_AUTO_TEST_SUITE(docs)
 
-BOOST_AUTO_TEST_CASE(readme_settings_table_is_the_catalogue) {
-  auto readme = slurp(SITEMAIL_SOURCE_DIR "/README.md");
+BOOST_AUTO_TEST_CASE(configuration_guide_settings_table_is_the_catalogue) {
+  auto readme = slurp(SITEMAIL_SOURCE_DIR "/docs/configuration.md");
   const std::string begin = "<!-- settings-table:begin -->\n", end = "<!-- settings-table:end -->";
   auto b = readme.find(begin), e = readme.find(end);
   BOOST_REQUIRE(b != std::string::npos);
   BOOST_REQUIRE(e != std::string::npos);
   std::string actual = readme.substr(b + begin.size(), e - b - begin.size());
-  BOOST_TEST(actual == expected_table(), "README.md settings table must be:\n" << expected_table());
+  BOOST_TEST(actual == expected_table(), "docs/configuration.md settings table must be:\n" << expected_table());
 }
 
 BOOST_AUTO_TEST_CASE(conf_example_documents_every_key_with_its_default) {

@@ -86,7 +86,7 @@ BOOST_AUTO_TEST_CASE(base64_and_quoted_printable) {
 BOOST_AUTO_TEST_CASE(auth_choice_never_sends_a_password_in_clear_unless_named) {
   Credentials c{"user", "pw", "", "host"};
   const std::set<std::string> clear = {"PLAIN", "LOGIN"};
-  auto auto_plain = choose_mechanism(AuthMethod::automatic, clear, /*tls=*/false, c);
+  auto auto_plain = choose_mechanism(AuthMethod::automatic, clear, /*tls_active=*/false, c);
   BOOST_TEST(!auto_plain.mechanism);
   BOOST_TEST(auto_plain.error.find("will not send the password in clear") != std::string::npos);
   BOOST_TEST(choose_mechanism(AuthMethod::automatic, clear, true, c).mechanism->name() == "PLAIN");

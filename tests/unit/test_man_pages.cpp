@@ -1,6 +1,6 @@
 // test_man_pages.cpp — the generated parts of the committed documentation are exactly what
 // sitemail-gendocs would write today: the settings list of docs/man/sitemail-settings.5
-// (the catalogue), the sitemaild.conf keys of docs/man/sitemaild.8, README's settings table.
+// (the catalogue), the sitemaild.conf keys of docs/man/sitemaild.8, the settings table of docs/configuration.md.
 // Fix a failure with: build/docs/sitemail-gendocs --update .
 #include <boost/test/unit_test.hpp>
 #include <fstream>

@@ -1,4 +1,4 @@
-// test_trust_model.cpp — [sites] delegate_site_files (CONTRACT §6, README "Trust model"):
+// test_trust_model.cpp — [sites] delegate_site_files (CONTRACT §6, docs/trust-model.md):
 // a delegated <site>.config names files only inside <config_dir>/<site>/ and env: names
 // only from site_env_allow; each violation is an error at file:line naming the setting,
 // only that site is held, and DB keys / SMTP.config / the default mode stay unconfined.
