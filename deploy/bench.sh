@@ -5,13 +5,14 @@
 # Usage: deploy/bench.sh [--quick]
 #   --quick  a fast check that every benchmark runs (fewer messages and sites, short waits);
 #            the full run takes several minutes (tests/bench/bench_daemon.sh says what it does)
+# Env: BENCH_BEFORE_BUILD=DIR also compares the 1 KiB drain with an earlier commit's build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=""
 case "${1:-}" in
   --quick) quick=--quick ;;
   "") ;;
-  -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "usage: deploy/bench.sh [--quick]" >&2; exit 2 ;;
 esac
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -44,6 +45,17 @@ printf 'ratio sitemail / smtp-source: %.2f (target >= 0.7)\n' "$(echo "$ours / $
 echo
 cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target sitemaild sitemailctl >/dev/null
 tests/bench/bench_daemon.sh build $quick
+
+# ---- large mail (issue 15): 100 x 10 MiB attachments over 10 sites vs Postfix ----
+echo
+tests/bench/bench_large.sh build $quick
+# BENCH_BEFORE_BUILD=DIR (a build of an earlier commit, e.g. 320dd29): the 1 KiB drain of
+# that build and of this one, alternating in the same run (tests/bench/bench_drain_compare.sh)
+if [ -n "${BENCH_BEFORE_BUILD:-}" ]; then
+  echo
+  tests/bench/bench_drain_compare.sh build "$BENCH_BEFORE_BUILD" $quick
+fi
+# ---- end large mail ----
 
 # ---- oauth (issue 10): token requests per 10,000 messages over 10 sites ----
 echo

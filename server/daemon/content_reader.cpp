@@ -2,6 +2,7 @@
 #include "content_reader.hpp"
 
 #include <mutex>
+#include <stdexcept>
 #include <vector>
 
 #include "pg.hpp"
@@ -20,6 +21,20 @@ struct ContentReader::Worker {
     std::string bytes, error;
   };
 
+  // A new connection with the two slice statements prepared (a slice is read thousands of
+  // times per large message: parsed and planned once).
+  std::unique_ptr<PgConn> connect() {
+    auto c = std::make_unique<PgConn>(conninfo);
+    const char* names[2] = {"sitemail_raw_slice", "sitemail_attachment_slice"};
+    const char* sqls[2] = {"SELECT substring(raw_message FROM $2::int FOR $3::int) FROM outbox WHERE id = $1::bigint",
+                           "SELECT substring(content FROM $2::int FOR $3::int) FROM outbox_attachment WHERE id = $1::bigint"};
+    for (int i = 0; i < 2; ++i) {
+      std::unique_ptr<PGresult, decltype(&PQclear)> res(PQprepare(c->raw(), names[i], sqls[i], 3, nullptr), PQclear);
+      if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) throw std::runtime_error(PQerrorMessage(c->raw()));
+    }
+    return c;
+  }
+
   // One slice, in binary (no hex doubling), on a pool thread. substring() on EXTERNAL
   // storage reads only the TOAST chunks it needs (sql/009).
   Result slice(const smtp::BlobRef& b, std::uint64_t offset, std::size_t max) {
@@ -33,13 +48,13 @@ struct ContentReader::Worker {
     }
     Result r;
     try {
-      if (!c) c = std::make_unique<PgConn>(conninfo);
+      if (!c) c = connect();
       const bool raw = b.table == smtp::BlobRef::Table::raw;
-      const char* sql = raw ? "SELECT substring(raw_message FROM $2::int FOR $3::int) FROM outbox WHERE id = $1::bigint"
-                            : "SELECT substring(content FROM $2::int FOR $3::int) FROM outbox_attachment WHERE id = $1::bigint";
       const std::string id = std::to_string(b.id), from = std::to_string(offset + 1), len = std::to_string(max);
       const char* values[3] = {id.c_str(), from.c_str(), len.c_str()};
-      std::unique_ptr<PGresult, decltype(&PQclear)> res(PQexecParams(c->raw(), sql, 3, nullptr, values, nullptr, nullptr, 1), PQclear);
+      std::unique_ptr<PGresult, decltype(&PQclear)> res(
+          PQexecPrepared(c->raw(), raw ? "sitemail_raw_slice" : "sitemail_attachment_slice", 3, values, nullptr, nullptr, 1),
+          PQclear);
       if (PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
         r.error = std::string("database: ") + PQerrorMessage(c->raw());
         while (!r.error.empty() && (r.error.back() == '\n' || r.error.back() == ' ')) r.error.pop_back();

@@ -12,8 +12,10 @@ namespace sitemail {
 
 class ContentReader : public smtp::ContentSource {
  public:
-  // `threads` connections are opened on first use and reopened after an error.
-  ContentReader(std::string conninfo, int threads = 2);
+  // `threads` connections are opened on first use and reopened after an error. Four: each
+  // PostgreSQL backend reading TOAST slices is CPU-bound (about 60-100 MB/s of content
+  // each on the benchmark's machine), and two were the limit for large mail (issue 15).
+  ContentReader(std::string conninfo, int threads = 4);
   ~ContentReader() override;
   asio::awaitable<std::optional<std::string>> read(const smtp::BlobRef& blob, std::uint64_t offset, std::size_t max,
                                                    std::string& error) override;

@@ -14,25 +14,29 @@ namespace {
 const char* kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 }
 
-std::string base64(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
+char* base64_to(std::string_view in, char* o) {
   std::size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
     std::uint32_t v = (std::uint8_t(in[i]) << 16) | (std::uint8_t(in[i + 1]) << 8) | std::uint8_t(in[i + 2]);
-    out += kB64[(v >> 18) & 63];
-    out += kB64[(v >> 12) & 63];
-    out += kB64[(v >> 6) & 63];
-    out += kB64[v & 63];
+    *o++ = kB64[(v >> 18) & 63];
+    *o++ = kB64[(v >> 12) & 63];
+    *o++ = kB64[(v >> 6) & 63];
+    *o++ = kB64[v & 63];
   }
   if (i < in.size()) {
     std::uint32_t v = std::uint8_t(in[i]) << 16;
     if (i + 1 < in.size()) v |= std::uint8_t(in[i + 1]) << 8;
-    out += kB64[(v >> 18) & 63];
-    out += kB64[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kB64[(v >> 6) & 63] : '=';
-    out += '=';
+    *o++ = kB64[(v >> 18) & 63];
+    *o++ = kB64[(v >> 12) & 63];
+    *o++ = i + 1 < in.size() ? kB64[(v >> 6) & 63] : '=';
+    *o++ = '=';
   }
+  return o;
+}
+
+std::string base64(std::string_view in) {
+  std::string out((in.size() + 2) / 3 * 4, '\0');
+  base64_to(in, out.data());
   return out;
 }
 

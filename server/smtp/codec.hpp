@@ -9,6 +9,8 @@
 namespace sitemail::codec {
 
 [[nodiscard]] std::string base64(std::string_view bytes);
+// Writes the base64 of `bytes` ((size + 2) / 3 * 4 characters) at `out`; returns its end.
+char* base64_to(std::string_view bytes, char* out);
 // Strict decode (whitespace ignored); nullopt on bad input.
 [[nodiscard]] std::optional<std::string> unbase64(std::string_view text);
 [[nodiscard]] std::string hex(std::string_view bytes);

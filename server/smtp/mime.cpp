@@ -168,11 +168,13 @@ std::uint64_t base64_lines_size(std::uint64_t n) {
 }
 
 std::string base64_lines(std::string_view bytes) {
-  std::string out;
-  out.reserve(static_cast<std::size_t>(base64_lines_size(bytes.size())));
+  // Sized once and written in place: large attachments go through here slice by slice.
+  std::string out(static_cast<std::size_t>(base64_lines_size(bytes.size())), '\0');
+  char* o = out.data();
   for (std::size_t i = 0; i < bytes.size(); i += kBase64LineBytes) {
-    out += codec::base64(bytes.substr(i, kBase64LineBytes));
-    out += "\r\n";
+    o = codec::base64_to(bytes.substr(i, kBase64LineBytes), o);
+    *o++ = '\r';
+    *o++ = '\n';
   }
   return out;
 }

@@ -54,7 +54,7 @@ stop_daemon() { kill -TERM "$dpid" 2>/dev/null || true; wait "$dpid" 2>/dev/null
 # Warm-up, untimed: one small drain on each side, so the first row is not measured on a
 # just-created database (WAL segments still to be created, empty caches) or a cold Postfix.
 write_sites 10 10
-sql "TRUNCATE outbox"
+sql "TRUNCATE outbox CASCADE"
 queue_messages 2000 10
 sitemaild_once "$DRAIN_TIMEOUT"
 postfix_fill 2000 10 10
@@ -67,7 +67,7 @@ rss_last=0; sites_last=0
 for C in $COUNTS; do
   nsinks=$((C < SINKS ? C : SINKS))
   write_sites "$C" "$nsinks"
-  sql "TRUNCATE outbox"
+  sql "TRUNCATE outbox CASCADE"
   queue_messages "$N" "$C"
   sitemaild_once "$DRAIN_TIMEOUT"
   ours=$(calc "$ONCE_SENT / $ONCE_SECONDS")
@@ -89,7 +89,7 @@ printf 'peak RSS of sitemaild --once at %s sites: %.1f MiB (target < 150 MiB)\n'
 echo
 echo "== 2. small-site wait: $SMALL_SITES sites x $SMALL_EACH messages queued right after one site's $BACKLOG-message backlog (running sitemaild)"
 write_sites $((SMALL_SITES + 1)) $((SMALL_SITES + 1 < SINKS ? SMALL_SITES + 1 : SINKS))
-sql "TRUNCATE outbox"
+sql "TRUNCATE outbox CASCADE"
 start_daemon small
 queue_messages "$BACKLOG" 1 0
 queue_messages $((SMALL_SITES * SMALL_EACH)) "$SMALL_SITES" 1
@@ -114,7 +114,7 @@ sql "SELECT format('small sites: %s of %s sent; enqueue -> sent p50 %s s, p99 %s
 echo
 echo "== 3. recovery: SIGKILL of a running sitemaild draining $N messages over 100 sites, restart 1 s later"
 write_sites 100 $((100 < SINKS ? 100 : SINKS))
-sql "TRUNCATE outbox"
+sql "TRUNCATE outbox CASCADE"
 start_daemon recovery
 queue_messages "$N" 100
 for _ in $(seq 1 100); do [ "$(sql "SELECT count(*) FROM outbox WHERE status = 'sending'")" -gt 0 ] && break; sleep 0.1; done
@@ -140,7 +140,7 @@ stop_daemon
 
 echo
 echo "== 4. latency with 100 msg/s offered for 20 s to a running sitemaild (100 sites)"
-sql "TRUNCATE outbox"
+sql "TRUNCATE outbox CASCADE"
 start_daemon latency
 for ((t = 0; t < 200; t++)); do
   sql "INSERT INTO outbox (nvtgc, to_addrs, subject, body_text) SELECT 'S' || lpad((g % 100)::text, 4, '0'), 'rcpt@dest.example', 'lat', 'x' FROM generate_series(1, 10) g" &

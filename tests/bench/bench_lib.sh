@@ -124,15 +124,37 @@ pf_queue_count() { find "$pfdir/queue/deferred" "$pfdir/queue/active" "$pfdir/qu
 # round robin over the sites.
 postfix_fill() {
   local n=$1 sites=$2 i per extra
-  for ((i = 0; i < sites; i++)); do
-    printf 's%04d.dest.example smtp:[127.0.0.1]:%s\n' "$i" "${SINK_PORTS[$((i % $3))]}"
-  done > "$pfdir/etc/transport"
-  postconf -c "$pfdir/etc" -e "defer_transports = smtp"
-  postfix -c "$pfdir/etc" reload >/dev/null 2>&1
+  postfix_routes "$sites" "$3"
   per=$((n / sites)); extra=$((n % sites))
   for ((i = 0; i < sites; i++)); do
     printf '%d s%04d\n' "$((per + (i < extra ? 1 : 0)))" "$i"
   done | awk '$1 > 0' | xargs -P 4 -L 1 sh -c 'exec /usr/sbin/smtp-source -d -s 5 -m "$0" -l 1024 -f bench@lib.example -t "rcpt@$1.dest.example" 127.0.0.1:'"$PF_SMTPD_PORT"
+  for _ in $(seq 1 600); do
+    [ "$(find "$pfdir/queue/deferred" -type f 2>/dev/null | wc -l)" -ge "$n" ] && break
+    sleep 1
+  done
+  PF_HELD=$(find "$pfdir/queue/deferred" -type f | wc -l)
+}
+
+# postfix_routes SITES SINKS: one transport entry per site (its own destination domain
+# sNNNN.dest.example to the site's sink, as write_sites chose it); delivery deferred until
+# postfix_drain.
+postfix_routes() {
+  local i
+  for ((i = 0; i < $1; i++)); do
+    printf 's%04d.dest.example smtp:[127.0.0.1]:%s\n' "$i" "${SINK_PORTS[$((i % $2))]}"
+  done > "$pfdir/etc/transport"
+  postconf -c "$pfdir/etc" -e "defer_transports = smtp"
+  postfix -c "$pfdir/etc" reload >/dev/null 2>&1
+}
+
+# postfix_inject_eml DIR SITES: DIR/i.eml (whole messages) held in Postfix's queue, message
+# i to rcpt@sNNNN.dest.example with NNNN = i % SITES, through its smtpd (after
+# postfix_routes); sets PF_HELD.
+postfix_inject_eml() {
+  local n
+  n=$(find "$1" -name '*.eml' | wc -l)
+  /usr/bin/python3 "$src/tests/bench/large_eml.py" inject "$1" "$2" "$PF_SMTPD_PORT"
   for _ in $(seq 1 600); do
     [ "$(find "$pfdir/queue/deferred" -type f 2>/dev/null | wc -l)" -ge "$n" ] && break
     sleep 1
