@@ -176,7 +176,7 @@ RawLayer parse_mail_settings_via(const std::string& text, const std::string& lab
     }
     for (const auto& [name, node] : *root_ptr) {
       if (name == "<xmlattr>" || name == "<xmlcomment>") continue;
-      children.push_back({name, node.data(), !(node.size() > 0 && !(node.size() == 1 && node.begin()->first == "<xmlattr>"))});
+      children.push_back({name, node.data(), !(!node.empty() && !(node.size() == 1 && node.begin()->first == "<xmlattr>"))});
     }
   }
   const auto& positions = scan.children;

@@ -30,7 +30,7 @@ std::string wide_encoding(const std::string& t) {
   if (t.size() >= 4 && at(0) == 0 && at(1) == 0 && at(2) == 0 && at(3) == '<') return "UTF-32BE (without a byte-order mark)";
   // UTF-16 without a mark: ASCII characters leave a NUL beside every byte.
   std::size_t even = 0, odd = 0, n = std::min<std::size_t>(t.size(), 512);
-  if (std::memchr(t.data(), '\0', n) == nullptr) return {};  // no NUL at all: not UTF-16
+  if (std::string_view(t).substr(0, n).find('\0') == std::string_view::npos) return {};  // no NUL at all: not UTF-16
   for (std::size_t i = 0; i < n; ++i)
     if (t[i] == '\0') ++(i % 2 ? odd : even);
   if (n >= 4 && odd * 3 > n) return "UTF-16LE (without a byte-order mark)";

@@ -46,6 +46,7 @@ std::optional<WebAccount> find_web_account(PgConn& db, const std::string& user) 
 std::vector<WebAccount> list_web_accounts(PgConn& db) {
   std::vector<WebAccount> out;
   auto r = db.exec("SELECT username, role, sites FROM web_account ORDER BY username");
+  out.reserve(static_cast<std::size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) out.push_back({r.get(i, 0), r.get(i, 1), site_list(r.get(i, 2)), {}});
   return out;
 }

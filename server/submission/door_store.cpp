@@ -76,7 +76,7 @@ std::shared_ptr<const Directory> DoorStore::directory() const {
 void DoorStore::count_last_hour(std::string principal, std::function<void(std::optional<long long>)> done) {
   {
     std::lock_guard lock(mu_);
-    jobs_.push_back(Job{Job::count, std::move(principal), {}, std::move(done)});
+    jobs_.push_back(Job{Job::count_job, std::move(principal), {}, std::move(done)});
   }
   cv_.notify_one();
 }
@@ -84,7 +84,7 @@ void DoorStore::count_last_hour(std::string principal, std::function<void(std::o
 void DoorStore::store(StoreRequest r, std::function<void(std::optional<long long>)> done) {
   {
     std::lock_guard lock(mu_);
-    jobs_.push_back(Job{Job::store, {}, std::move(r), std::move(done)});
+    jobs_.push_back(Job{Job::store_job, {}, std::move(r), std::move(done)});
   }
   cv_.notify_one();
 }
@@ -123,12 +123,12 @@ void DoorStore::run() {
       cv_.wait_until(lock, next_reload, [&] { return stopping_ || !jobs_.empty(); });
       if (jobs_.empty() && stopping_) return;
       // One count, or every store waiting now (group commit).
-      if (!jobs_.empty() && jobs_.front().kind == Job::count) {
+      if (!jobs_.empty() && jobs_.front().kind == Job::count_job) {
         batch.push_back(std::move(jobs_.front()));
         jobs_.pop_front();
       } else {
         for (auto it = jobs_.begin(); it != jobs_.end();)
-          if (it->kind == Job::store) {
+          if (it->kind == Job::store_job) {
             batch.push_back(std::move(*it));
             it = jobs_.erase(it);
           } else {
@@ -147,7 +147,7 @@ void DoorStore::run() {
         next_reload = std::chrono::steady_clock::now() + kReloadInterval;
       }
       if (batch.empty()) continue;
-      if (batch.front().kind == Job::count) {
+      if (batch.front().kind == Job::count_job) {
         do_count(batch.front());
       } else {
         try {
@@ -156,9 +156,8 @@ void DoorStore::run() {
           if (e.connection_lost() || batch.size() == 1) throw;
           // One bad message must not cost the others their acceptance: each alone.
           for (auto& j : batch) {
-            std::vector<Job> one;
-            one.push_back(std::move(j));
-            j.done = nullptr;
+            std::vector<Job> one(1);
+            std::swap(one.front(), j);  // j is left a Job without a callback
             try {
               do_stores(one);
             } catch (const std::exception& e1) {

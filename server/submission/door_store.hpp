@@ -67,7 +67,7 @@ class DoorStore {
 
  private:
   struct Job {
-    enum Kind { count, store } kind;
+    enum Kind { count_job, store_job } kind = count_job;
     std::string principal;
     StoreRequest req;
     std::function<void(std::optional<long long>)> done;

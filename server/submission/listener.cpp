@@ -167,7 +167,7 @@ asio::awaitable<void> SubmissionServer::Impl::accept_loop(tcp::acceptor& a, bool
     }
     ++open;
     metrics.submission_connection_opened();
-    asio::co_spawn(io, serve(std::move(s), implicit_tls), [this](std::exception_ptr e) {
+    asio::co_spawn(io, serve(std::move(s), implicit_tls), [this](const std::exception_ptr& e) {
       --open;
       metrics.submission_connection_closed();
       if (e) try {

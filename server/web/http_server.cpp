@@ -143,7 +143,7 @@ asio::awaitable<void> accept_loop(WebServer::Impl* st) {
       continue;
     }
     ++st->open;
-    asio::co_spawn(st->io, serve(st, std::move(s)), [st](std::exception_ptr) { --st->open; });
+    asio::co_spawn(st->io, serve(st, std::move(s)), [st](const std::exception_ptr&) { --st->open; });
   }
 }
 
