@@ -112,7 +112,7 @@ render_man() {  # FILE.gz: no warnings from groff or man
   [ -z "$out" ] || { fail "groff warns about $(basename "$page"): $out"; return; }
   out=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
   [ -z "$out" ] || { fail "man warns about $(basename "$page"): $out"; return; }
-  MANWIDTH=80 man -l "$page" 2>/dev/null | grep -q "^NAME" && ok "man page $(basename "$page") renders" ||
+  grep -q "^NAME" <<<"$(MANWIDTH=80 man -l "$page" 2>/dev/null)" && ok "man page $(basename "$page") renders" ||
     fail "man page $(basename "$page") has no NAME section"
 }
 for page in "$root"/usr/share/man/man*/*.gz; do render_man "$page"; done
@@ -172,8 +172,12 @@ else
   else
     fail "systemd-analyze verify: $out"
   fi
-  /usr/bin/sitemailctl --help | grep -q "^usage: sitemailctl" && ok "/usr/bin/sitemailctl --help" || fail "sitemailctl --help"
-  /usr/sbin/sitemaild --help | grep -q "^usage: sitemaild" && ok "/usr/sbin/sitemaild --help" || fail "sitemaild --help"
+  # (whole output first: `grep -q` in a pipe may close it before a long help is written, and
+  # the SIGPIPE would fail the pipeline under pipefail)
+  help_out=$(/usr/bin/sitemailctl --help)
+  grep -q "^usage: sitemailctl" <<<"$help_out" && ok "/usr/bin/sitemailctl --help" || fail "sitemailctl --help"
+  help_out=$(/usr/sbin/sitemaild --help)
+  grep -q "^usage: sitemaild" <<<"$help_out" && ok "/usr/sbin/sitemaild --help" || fail "sitemaild --help"
   [ "$(/usr/sbin/sitemaild --version)" = "sitemaild $(dpkg-query -W -f='${Version}' sitemail)" ] && ok "version" ||
     fail "sitemaild --version: $(/usr/sbin/sitemaild --version)"
   # The daemon, as its user, reads the installed config and stops at the (absent) database.
@@ -185,7 +189,7 @@ else
   if [ -e /usr/share/man/man8/sitemaild.8.gz ]; then
     for p in sitemailctl sitemaild sitemail-settings; do
       out=$(MANWIDTH=80 man --warnings "$p" 2>&1 >/dev/null)
-      [ -z "$out" ] && MANWIDTH=80 man "$p" 2>/dev/null | grep -q "^NAME" && ok "man $p" || fail "man $p: $out"
+      [ -z "$out" ] && grep -q "^NAME" <<<"$(MANWIDTH=80 man "$p" 2>/dev/null)" && ok "man $p" || fail "man $p: $out"
     done
   else
     echo "note: dpkg excluded /usr/share/man on this machine (path-exclude); pages checked from dpkg -x"

@@ -18,6 +18,7 @@ from webenv import WebEnv, pick_port  # noqa: E402
 
 try:
     from selenium import webdriver
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
@@ -93,7 +94,24 @@ class WebBrowser(unittest.TestCase):
         if confirm:
             WebDriverWait(self.driver, 10).until(EC.alert_is_present())
             self.driver.switch_to.alert.accept()
-        WebDriverWait(self.driver, 90).until(EC.staleness_of(old))
+        WebDriverWait(self.driver, 90).until(self.replaced(old))
+
+    @staticmethod
+    def replaced(old):
+        """True once `old` left the document. Chromium sometimes answers a question about a
+        node of a page being replaced with an inspector error instead of a stale-element
+        error; that means the same."""
+        def check(_driver):
+            try:
+                old.is_enabled()
+                return False
+            except StaleElementReferenceException:
+                return True
+            except WebDriverException as e:
+                if "does not belong to the document" in str(e) or "No node with given id" in str(e):
+                    return True
+                raise
+        return check
 
     def notice(self):
         return self.driver.find_element(By.ID, "notice").text
