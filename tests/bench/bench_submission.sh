@@ -22,7 +22,7 @@ bench_db
 start_sinks 1
 write_sites 1 1
 door=$(free_port)
-printf '[metrics]\nlisten =\n[submission]\nlisten = 127.0.0.1:%s\nmax_connections = 100\n' "$door" > "$work/sitemaild.conf"
+printf '[metrics]\nlisten =\n[submission]\nlisten = 127.0.0.1:%s\n' "$door" > "$work/sitemaild.conf"
 "$build/server/sitemailctl" submission network add 127.0.0.1/32 --site S0000 >/dev/null
 "$build/server/sitemaild" --config "$work/sitemaild.conf" 2>"$work/daemon-door.log" &
 pids+=($!)
