@@ -6,6 +6,8 @@
 // probe on a direct connection. The whole failover is driven by tests/failover/drill.py.
 #define BOOST_TEST_MODULE sitemail_integration_failover_rules
 #include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <thread>
 
 #include <map>
 
@@ -103,6 +105,14 @@ BOOST_AUTO_TEST_CASE(an_instance_seen_locked_in_this_session_is_taken_over_after
                "VALUES ('S', 'a@b.example', 'sending', 'other:1:1', $1, now() + interval '300 s', 1)",
                {std::to_string(id)});
   }  // its session ends while this server runs on: it died
+  // The server ends a closed session's backend (and frees its lock) a moment after the
+  // client hangs up; wait for that, so the first look below surely sees no lock.
+  for (int i = 0; i < 200; ++i) {
+    auto held = t.conn().exec("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 "
+                              "AND objid = $1::int::oid", {std::to_string(id)});
+    if (held.get_int(0, 0) == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   t.conn().exec("UPDATE sitemail_instance SET heartbeat_at = now() - interval '6 s' WHERE id = $1", {std::to_string(id)});
   BOOST_TEST(observer.recover_dead(5).empty());  // the first look marks it
   auto r = observer.recover_dead(5);              // no 8 s wait: the server did not move
