@@ -129,6 +129,15 @@ Failure too_large_for_site(std::uint64_t size, long long max) {
                      std::to_string(max) + " bytes");
 }
 
+BuildResult within_max_size(BuiltMessage out, const EffectiveSettings& s) {
+  BuildResult r;
+  if (auto max = s.number(Setting::MaxMessageSize); max > 0 && out.octets() > static_cast<std::uint64_t>(max))
+    r.failure = too_large_for_site(out.octets(), max);
+  else
+    r.message = std::move(out);
+  return r;
+}
+
 }  // namespace detail
 
 using namespace detail;
@@ -377,12 +386,7 @@ BuildResult build_message(const OutboxMessage& m, const EffectiveSettings& s, lo
     assemble_with_attachments(m, as);
     as.finish(out);
   }
-  if (auto max = s.number(Setting::MaxMessageSize); max > 0 && out.octets() > static_cast<std::uint64_t>(max)) {
-    r.failure = too_large_for_site(out.octets(), max);
-    return r;
-  }
-  r.message = std::move(out);
-  return r;
+  return within_max_size(std::move(out), s);
 }
 
 }  // namespace sitemail::smtp

@@ -24,5 +24,7 @@ namespace sitemail::smtp::detail {
 // "<sitemail.ID.site@sender-domain>"
 [[nodiscard]] std::string message_id_for(const OutboxMessage& m, const std::string& from_mailbox);
 [[nodiscard]] Failure too_large_for_site(std::uint64_t size, long long max);
+// The built message, or the MaxMessageSize failure (CONTRACT §8): the one place that rule is applied.
+[[nodiscard]] BuildResult within_max_size(BuiltMessage out, const EffectiveSettings& s);
 
 }  // namespace sitemail::smtp::detail

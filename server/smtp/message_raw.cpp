@@ -146,12 +146,7 @@ BuildResult build_raw_message(const OutboxMessage& m, const EffectiveSettings& s
     out.stream.push_back(Segment{Segment::Encoding::crlf, {}, BlobRef{BlobRef::Table::raw, m.id, scan.body_offset, body_size}});
     out.stream_size = headers.size() + body_size;
   }
-  if (auto max = s.number(Setting::MaxMessageSize); max > 0 && out.octets() > static_cast<std::uint64_t>(max)) {
-    r.failure = too_large_for_site(out.octets(), max);
-    return r;
-  }
-  r.message = std::move(out);
-  return r;
+  return within_max_size(std::move(out), s);
 }
 
 }  // namespace sitemail::smtp
