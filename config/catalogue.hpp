@@ -13,31 +13,62 @@
 namespace sitemail {
 
 enum class Setting : std::uint8_t {
-  EMailSMTPServer, EMailSMTPPort, EMailSecure, SMTPUserID, SMTPPassword,
-  EMailFromAddress, EMailFromName, EMailNoAccountAddress, AllowExtensions,
-  FullyQualifiedDomainName, Timeout, SslStartMode, SslAcceptServerCert, SslCaFile,
-  SslCertStoreType, SslCertStore, SslCertStorePassword, SslCertSubject, SslCertEncoded,
-  FirewallType, FirewallHost, FirewallPort, FirewallUser, FirewallPassword,
-  AuthMethod, OAuthToken, OAuthProvider, OAuthTenant, OAuthTokenUrl, OAuthDeviceUrl, OAuthClientId,
-  OAuthClientSecret, OAuthRefreshToken, OAuthScope, OtherHeaders, MaxSubjectLength, MaxMessageSize, MaxConnections,
+  EMailSMTPServer,
+  EMailSMTPPort,
+  EMailSecure,
+  SMTPUserID,
+  SMTPPassword,
+  EMailFromAddress,
+  EMailFromName,
+  EMailNoAccountAddress,
+  AllowExtensions,
+  FullyQualifiedDomainName,
+  Timeout,
+  SslStartMode,
+  SslAcceptServerCert,
+  SslCaFile,
+  SslCertStoreType,
+  SslCertStore,
+  SslCertStorePassword,
+  SslCertSubject,
+  SslCertEncoded,
+  FirewallType,
+  FirewallHost,
+  FirewallPort,
+  FirewallUser,
+  FirewallPassword,
+  AuthMethod,
+  OAuthToken,
+  OAuthProvider,
+  OAuthTenant,
+  OAuthTokenUrl,
+  OAuthDeviceUrl,
+  OAuthClientId,
+  OAuthClientSecret,
+  OAuthRefreshToken,
+  OAuthScope,
+  OtherHeaders,
+  MaxSubjectLength,
+  MaxMessageSize,
+  MaxConnections,
   MaxMessagesPerMinute,
   count_
 };
 inline constexpr std::size_t kSettingCount = static_cast<std::size_t>(Setting::count_);
 
 enum class ValueType {
-  host,        // host name or IP literal, no spaces or control characters
-  port,        // 1..65535 with optional -ssl / -starttls / -nossl suffix
-  boolean,     // Yes/No/true/false/1/0
-  enumeration, // a name or number from `choices`
-  seconds,     // whole seconds, 0..max
-  count,       // whole number, min..max
-  address,     // one mailbox local@domain
-  text,        // one line of text
-  blob,        // text that may span lines (inline PEM, base64)
-  headers,     // `Name: value` lines (OtherHeaders)
-  cert_pin,    // `*`, PEM, base64 DER or SHA-256 fingerprint
-  path,        // a file name (relative names are relative to the config dir)
+  host,         // host name or IP literal, no spaces or control characters
+  port,         // 1..65535 with optional -ssl / -starttls / -nossl suffix
+  boolean,      // Yes/No/true/false/1/0
+  enumeration,  // a name or number from `choices`
+  seconds,      // whole seconds, 0..max
+  count,        // whole number, min..max
+  address,      // one mailbox local@domain
+  text,         // one line of text
+  blob,         // text that may span lines (inline PEM, base64)
+  headers,      // `Name: value` lines (OtherHeaders)
+  cert_pin,     // `*`, PEM, base64 DER or SHA-256 fingerprint
+  path,         // a file name (relative names are relative to the config dir)
 };
 
 struct EnumChoice {

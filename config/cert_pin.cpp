@@ -69,8 +69,8 @@ std::optional<std::string> normalise_cert_pin(std::string_view raw, std::string&
     for (char c : s)
       if (!std::isspace(static_cast<unsigned char>(c))) b64 += c;
     std::string der(b64.size(), '\0');
-    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(der.data()),
-                            reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
+    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(der.data()), reinterpret_cast<const unsigned char*>(b64.data()),
+                            static_cast<int>(b64.size()));
     if (n <= 0) {
       error = "not '*', a SHA-256 fingerprint, a PEM certificate or base64 DER";
       return std::nullopt;

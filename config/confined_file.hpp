@@ -17,9 +17,9 @@
 
 namespace sitemail {
 
-inline constexpr std::size_t kMaxSecretFileBytes = 64 * 1024;        // a file: secret
-inline constexpr std::size_t kMaxCertFileBytes = 4 * 1024 * 1024;    // a certificate store or CA bundle
-inline constexpr std::size_t kMaxCertFolderFiles = 256;              // files read from an sstMachine folder
+inline constexpr std::size_t kMaxSecretFileBytes = 64 * 1024;      // a file: secret
+inline constexpr std::size_t kMaxCertFileBytes = 4 * 1024 * 1024;  // a certificate store or CA bundle
+inline constexpr std::size_t kMaxCertFolderFiles = 256;            // files read from an sstMachine folder
 
 struct FileRoot {
   std::string dir;        // base of relative names: the config dir, or <config_dir>/<site> when confined

@@ -1,10 +1,10 @@
 // daemon_conf.cpp — sitemaild.conf parsing; see daemon_conf.hpp.
 #include "daemon_conf.hpp"
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <fstream>
-#include <algorithm>
 #include <functional>
 #include <sstream>
 
@@ -57,8 +57,8 @@ std::function<std::string(DaemonConf&, const std::string&)> listen_setter(std::s
 
 const std::vector<KeyDef>& key_defs() {
   static const std::vector<KeyDef> defs = {
-      {"database.url", "libpq conninfo or URI of the sitemail database",
-       [](const DaemonConf& c) { return c.database_url; }, str_setter(&DaemonConf::database_url)},
+      {"database.url", "libpq conninfo or URI of the sitemail database", [](const DaemonConf& c) { return c.database_url; },
+       str_setter(&DaemonConf::database_url)},
       {"sites.config_dir", "directory holding SMTP.config and <site>.config files",
        [](const DaemonConf& c) { return c.config_dir; }, str_setter(&DaemonConf::config_dir)},
       {"sites.default_site", "the site whose DB keys lie under every site (ILLiad: ILL)",
@@ -91,48 +91,43 @@ const std::vector<KeyDef>& key_defs() {
        [](const DaemonConf& c) { return c.web_listen; }, str_setter(&DaemonConf::web_listen)},
       {"web.tls_cert", "PEM certificate chain of the web console; set (with tls_key) = HTTPS",
        [](const DaemonConf& c) { return c.web_tls_cert; }, str_setter(&DaemonConf::web_tls_cert)},
-      {"web.tls_key", "PEM private key of web.tls_cert",
-       [](const DaemonConf& c) { return c.web_tls_key; }, str_setter(&DaemonConf::web_tls_key)},
+      {"web.tls_key", "PEM private key of web.tls_cert", [](const DaemonConf& c) { return c.web_tls_key; },
+       str_setter(&DaemonConf::web_tls_key)},
       {"delivery.max_connections", "SMTP connections open at once, all sites together",
-       [](const DaemonConf& c) { return std::to_string(c.max_connections); },
-       int_setter(&DaemonConf::max_connections, 1, 10000)},
-      {"delivery.batch_size", "outbox rows claimed per query",
-       [](const DaemonConf& c) { return std::to_string(c.batch_size); }, int_setter(&DaemonConf::batch_size, 1, 10000)},
+       [](const DaemonConf& c) { return std::to_string(c.max_connections); }, int_setter(&DaemonConf::max_connections, 1, 10000)},
+      {"delivery.batch_size", "outbox rows claimed per query", [](const DaemonConf& c) { return std::to_string(c.batch_size); },
+       int_setter(&DaemonConf::batch_size, 1, 10000)},
       {"delivery.lease_seconds", "a claimed row returns to the queue if its owner is silent this long",
-       [](const DaemonConf& c) { return std::to_string(c.lease_seconds); },
-       int_setter(&DaemonConf::lease_seconds, 10, 86400)},
+       [](const DaemonConf& c) { return std::to_string(c.lease_seconds); }, int_setter(&DaemonConf::lease_seconds, 10, 86400)},
       {"delivery.poll_interval", "seconds between queue polls (NOTIFY wakes earlier)",
        [](const DaemonConf& c) { return std::to_string(c.poll_interval); }, int_setter(&DaemonConf::poll_interval, 1, 2)},
       {"delivery.shutdown_grace", "seconds to finish in-flight work on SIGTERM before releasing it",
-       [](const DaemonConf& c) { return std::to_string(c.shutdown_grace); },
-       int_setter(&DaemonConf::shutdown_grace, 0, 3600)},
+       [](const DaemonConf& c) { return std::to_string(c.shutdown_grace); }, int_setter(&DaemonConf::shutdown_grace, 0, 3600)},
       {"delivery.site_share", "percent of max_connections one site may hold at most (its MaxConnections counts too)",
        [](const DaemonConf& c) { return std::to_string(c.site_share); }, int_setter(&DaemonConf::site_share, 1, 100)},
       {"delivery.transaction_deadline",
        "seconds one connection setup (connect to AUTH) or one message (MAIL to the final reply) may take in all; 0 = none",
        [](const DaemonConf& c) { return std::to_string(c.transaction_deadline); },
        int_setter(&DaemonConf::transaction_deadline, 0, 86400)},
-      {"delivery.dead_instance_grace",
-       "seconds after an instance's database session ended before its claimed mail is taken over",
+      {"delivery.dead_instance_grace", "seconds after an instance's database session ended before its claimed mail is taken over",
        [](const DaemonConf& c) { return std::to_string(c.dead_instance_grace); },
        int_setter(&DaemonConf::dead_instance_grace, 1, 25)},
       {"queue.retention_days", "sent, failed and cancelled mail older than this many days is deleted; 0 = keep forever",
-       [](const DaemonConf& c) { return std::to_string(c.retention_days); },
-       int_setter(&DaemonConf::retention_days, 0, 36500)},
+       [](const DaemonConf& c) { return std::to_string(c.retention_days); }, int_setter(&DaemonConf::retention_days, 0, 36500)},
       {"retry.initial", "first retry delay after a transient failure, seconds",
        [](const DaemonConf& c) { return std::to_string(c.retry_initial); }, int_setter(&DaemonConf::retry_initial, 1, 86400)},
       {"retry.max", "retry delay ceiling, seconds (the delay doubles up to this)",
        [](const DaemonConf& c) { return std::to_string(c.retry_max); }, int_setter(&DaemonConf::retry_max, 1, 604800)},
       {"retry.give_up", "a message still failing this long after it was queued fails for good, seconds",
-       [](const DaemonConf& c) { return std::to_string(c.retry_give_up); },
-       int_setter(&DaemonConf::retry_give_up, 60, 31536000)},
+       [](const DaemonConf& c) { return std::to_string(c.retry_give_up); }, int_setter(&DaemonConf::retry_give_up, 60, 31536000)},
       {"retry.auth_backoff", "after a 535 the site waits this long before the next attempt, seconds",
        [](const DaemonConf& c) { return std::to_string(c.auth_backoff); }, int_setter(&DaemonConf::auth_backoff, 1, 86400)},
       {"submission.listen",
        "space-separated ADDR:PORT listeners of the SMTP submission door (STARTTLS when tls_cert and tls_key are set); "
        "empty = off",
        [](const DaemonConf& c) { return c.submission_listen; }, listen_setter(&DaemonConf::submission_listen)},
-      {"submission.tls_listen", "space-separated ADDR:PORT listeners with implicit TLS (RFC 8314, port 465); need tls_cert and tls_key",
+      {"submission.tls_listen",
+       "space-separated ADDR:PORT listeners with implicit TLS (RFC 8314, port 465); need tls_cert and tls_key",
        [](const DaemonConf& c) { return c.submission_tls_listen; }, listen_setter(&DaemonConf::submission_tls_listen)},
       {"submission.tls_cert", "PEM file with the door's certificate (and chain)",
        [](const DaemonConf& c) { return c.submission_tls_cert; }, str_setter(&DaemonConf::submission_tls_cert)},
@@ -217,10 +212,10 @@ const std::vector<DaemonConfKey>& daemon_conf_keys() {
 std::string loopback_listen_problem(const std::string& listen, bool* is_loopback) {
   *is_loopback = false;
   auto colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size())
-    return "'" + listen + "' is not ADDR:PORT";
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) return "'" + listen + "' is not ADDR:PORT";
   std::string host = listen.substr(0, colon), port = listen.substr(colon + 1);
-  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) < 1 || std::stoi(port) > 65535)
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) < 1 ||
+      std::stoi(port) > 65535)
     return "'" + port + "' is not a port number (1-65535)";
   if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   if (host == "localhost" || host == "::1") {
@@ -281,8 +276,9 @@ Diagnostics parse_daemon_conf(const std::string& text, const std::string& label,
       out.push_back({where("web.listen"), "web.listen", Severity::error, problem});
     else if (!loopback && conf.web_tls_cert.empty())
       out.push_back({where("web.listen"), "web.listen", Severity::error,
-                     "'" + conf.web_listen + "' is not a loopback address: without web.tls_cert and web.tls_key the console "
-                     "listens only on 127.0.0.1 or ::1 (put a TLS reverse proxy in front, or set tls_cert/tls_key)"});
+                     "'" + conf.web_listen +
+                         "' is not a loopback address: without web.tls_cert and web.tls_key the console "
+                         "listens only on 127.0.0.1 or ::1 (put a TLS reverse proxy in front, or set tls_cert/tls_key)"});
   }
   return out;
 }

@@ -29,9 +29,8 @@ void sort_by_place(Diagnostics& d) {
       return std::pair<std::string, long>(w.substr(0, colon), std::stol(w.substr(colon + 1)));
     return std::pair<std::string, long>(w, 0);
   };
-  std::stable_sort(d.begin(), d.end(), [&](const Diagnostic& a, const Diagnostic& b) {
-    return split_where(a.where) < split_where(b.where);
-  });
+  std::stable_sort(d.begin(), d.end(),
+                   [&](const Diagnostic& a, const Diagnostic& b) { return split_where(a.where) < split_where(b.where); });
 }
 
 bool has_errors(const Diagnostics& d) {

@@ -13,7 +13,7 @@ struct Diagnostic {
   std::string where;    // "SMTP.config:7", "ACME.config", "db:ILL", "sitemaild.conf:3"
   std::string setting;  // canonical setting name, or the name as written when unknown
   Severity severity = Severity::error;
-  std::string message;  // our own words; remote text never goes here unsanitised
+  std::string message;       // our own words; remote text never goes here unsanitised
   bool strict_only = false;  // reported by `check --strict` only (a value hidden by a higher layer)
 
   // `WHERE: SETTING: error|warning: message`, control characters escaped (printable()).

@@ -13,8 +13,8 @@
 #include <cstring>
 #include <map>
 #include <optional>
-#include <string_view>
 #include <sstream>
+#include <string_view>
 
 #include "site_file_scan.hpp"
 #include "text_util.hpp"
@@ -26,8 +26,7 @@ namespace {
 namespace pt = boost::property_tree;
 
 void diag(RawLayer& l, int line, std::string setting, Severity sev, std::string msg) {
-  l.diagnostics.push_back(
-      {line > 0 ? l.label + ":" + std::to_string(line) : l.label, std::move(setting), sev, std::move(msg)});
+  l.diagnostics.push_back({line > 0 ? l.label + ":" + std::to_string(line) : l.label, std::move(setting), sev, std::move(msg)});
 }
 
 }  // namespace
@@ -45,8 +44,7 @@ struct Child {
 bool ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 bool xml_name_char(char ch) {
   const auto c = static_cast<unsigned char>(ch);
-  return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == ':' || c == '-' ||
-         c == '.';
+  return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == ':' || c == '-' || c == '.';
 }
 
 // The fast path for the plain files nearly every site has (an optional XML declaration,
@@ -108,7 +106,7 @@ std::optional<std::vector<Child>> plain_children(std::string_view t) {
   std::vector<Child> out;
   for (;;) {
     if (!skip_misc() || i >= t.size() || t[i] != '<') return std::nullopt;  // text in the root, or no end
-    if (t.compare(i, 2, "</") == 0) {  // the root's end tag
+    if (t.compare(i, 2, "</") == 0) {                                       // the root's end tag
       i += 2;
       if (!iequals(name_at(), "MailSettings") || t.compare(i, 1, ">") != 0) return std::nullopt;
       ++i;
@@ -135,7 +133,9 @@ std::optional<std::vector<Child>> plain_children(std::string_view t) {
 
 }  // namespace
 
-RawLayer parse_mail_settings(const std::string& text, const std::string& label) { return parse_mail_settings_via(text, label, true); }
+RawLayer parse_mail_settings(const std::string& text, const std::string& label) {
+  return parse_mail_settings_via(text, label, true);
+}
 
 RawLayer parse_mail_settings_via(const std::string& text, const std::string& label, bool fast_path) {
   RawLayer layer;
@@ -200,8 +200,7 @@ RawLayer parse_mail_settings_via(const std::string& text, const std::string& lab
       continue;
     }
     if (auto it = seen.find(*s); it != seen.end()) {
-      diag(layer, line, canonical, Severity::error,
-           "set twice in one file (first at line " + std::to_string(it->second) + ")");
+      diag(layer, line, canonical, Severity::error, "set twice in one file (first at line " + std::to_string(it->second) + ")");
       continue;
     }
     seen.emplace(*s, line);

@@ -11,21 +11,19 @@ namespace sitemail {
 
 struct RawEntry {
   Setting setting;
-  std::string raw;          // the text as written (entities decoded)
-  std::string written_as;   // the element/key name as written (may be an alias)
-  int line = 0;             // 1-based line in a file; 0 for DB keys
+  std::string raw;         // the text as written (entities decoded)
+  std::string written_as;  // the element/key name as written (may be an alias)
+  int line = 0;            // 1-based line in a file; 0 for DB keys
 };
 
 struct RawLayer {
-  std::string label;        // "db:ILL", "db:ACME", "SMTP.config", "ACME.config"
-  bool present = false;     // a file that does not exist is not present
+  std::string label;     // "db:ILL", "db:ACME", "SMTP.config", "ACME.config"
+  bool present = false;  // a file that does not exist is not present
   std::vector<RawEntry> entries;
   Diagnostics diagnostics;  // problems of the source itself (malformed XML, unknown names, duplicates)
 
   // "SMTP.config:7" for a file entry, "db:ILL" for a DB key.
-  [[nodiscard]] std::string where(const RawEntry& e) const {
-    return e.line > 0 ? label + ":" + std::to_string(e.line) : label;
-  }
+  [[nodiscard]] std::string where(const RawEntry& e) const { return e.line > 0 ? label + ":" + std::to_string(e.line) : label; }
   [[nodiscard]] const RawEntry* find(Setting s) const {
     for (const auto& e : entries)
       if (e.setting == s) return &e;

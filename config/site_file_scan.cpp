@@ -74,8 +74,8 @@ SiteFileScan scan_site_file(const std::string& t) {
     return out;
   };
   if (t.size() > kMaxSiteFileBytes)
-    return fail(0, "file size " + std::to_string(t.size()) + " bytes exceeds the limit of " +
-                       std::to_string(kMaxSiteFileBytes) + " bytes (1 MiB)");
+    return fail(0, "file size " + std::to_string(t.size()) + " bytes exceeds the limit of " + std::to_string(kMaxSiteFileBytes) +
+                       " bytes (1 MiB)");
   if (auto wide = wide_encoding(t); !wide.empty())
     return fail(0, "the file is encoded in " + wide + "; sitemail reads UTF-8 only: save it as UTF-8");
   const std::size_t start = t.starts_with("\xEF\xBB\xBF") ? 3 : 0;
@@ -88,7 +88,8 @@ SiteFileScan scan_site_file(const std::string& t) {
       return fail(1, "the file declares encoding=\"" + declared +
                          "\"; sitemail reads UTF-8 only: save it as UTF-8 and declare encoding=\"utf-8\"");
     out.warning_line = 1;
-    out.warning = "the file declares encoding=\"" + declared + "\" but is read as UTF-8 (it holds only ASCII, so nothing changes)";
+    out.warning =
+        "the file declares encoding=\"" + declared + "\" but is read as UTF-8 (it holds only ASCII, so nothing changes)";
   }
   int line = 1;
   for (std::size_t i = start; i < t.size();) {
@@ -128,16 +129,27 @@ SiteFileScan scan_site_file(const std::string& t) {
       return true;
     };
     if (i + 1 < t.size() && (t[i + 1] == '!' || t[i + 1] == '?')) {  // (most tags are neither)
-      if (t.compare(i, 4, "<!--") == 0) { if (!skip("-->", "the comment")) return out; continue; }
-      if (t.compare(i, 9, "<![CDATA[") == 0) { if (!skip("]]>", "the CDATA section")) return out; continue; }
-      if (t.compare(i, 2, "<?") == 0) { if (!skip("?>", "the processing instruction")) return out; continue; }
-      if (t.compare(i, 2, "<!") == 0) { if (!skip(">", "the declaration")) return out; continue; }
+      if (t.compare(i, 4, "<!--") == 0) {
+        if (!skip("-->", "the comment")) return out;
+        continue;
+      }
+      if (t.compare(i, 9, "<![CDATA[") == 0) {
+        if (!skip("]]>", "the CDATA section")) return out;
+        continue;
+      }
+      if (t.compare(i, 2, "<?") == 0) {
+        if (!skip("?>", "the processing instruction")) return out;
+        continue;
+      }
+      if (t.compare(i, 2, "<!") == 0) {
+        if (!skip(">", "the declaration")) return out;
+        continue;
+      }
     }
     const bool closing = t.compare(i, 2, "</") == 0;
     std::size_t j = i + (closing ? 2 : 1);
     const std::size_t name_begin = j;
-    if (j >= t.size() || !name_start(static_cast<unsigned char>(t[j])))
-      return fail(here, "'<' not followed by an element name");
+    if (j >= t.size() || !name_start(static_cast<unsigned char>(t[j]))) return fail(here, "'<' not followed by an element name");
     while (j < t.size() && name_char(static_cast<unsigned char>(t[j]))) ++j;
     const std::string_view name = std::string_view(t).substr(name_begin, j - name_begin);
     if (j < t.size() && !space(t[j]) && t[j] != '>' && t[j] != '/') {
@@ -159,8 +171,7 @@ SiteFileScan scan_site_file(const std::string& t) {
     const bool self_closing = !closing && t[j - 1] == '/';
     i = j + 1;
     if (closing) {
-      if (open.empty())
-        return fail(here, "</" + printable(name) + "> closes no element");
+      if (open.empty()) return fail(here, "</" + printable(name) + "> closes no element");
       if (open.back().name != name)
         return fail(here, "</" + printable(name) + "> does not close <" + printable(open.back().name) + "> (opened on line " +
                               std::to_string(open.back().line) + ")");
@@ -176,8 +187,7 @@ SiteFileScan scan_site_file(const std::string& t) {
     if (open.size() == 1) out.children.push_back({std::string(name), here});
     if (!self_closing) open.push_back({name, here});
   }
-  if (!open.empty())
-    return fail(open.back().line, "<" + printable(open.back().name) + "> (opened here) is never closed");
+  if (!open.empty()) return fail(open.back().line, "<" + printable(open.back().name) + "> (opened here) is never closed");
   return out;
 }
 

@@ -6,8 +6,8 @@
 #include <charconv>
 #include <cstdlib>
 
-#include "credentials.hpp"
 #include "confined_file.hpp"
+#include "credentials.hpp"
 #include "text_util.hpp"
 
 namespace sitemail {
@@ -79,8 +79,7 @@ ParseOutcome parse_port(const SettingDef& d, std::string_view s) {
     else return fail("unknown port suffix " + quote(suffix) + " in " + quote(s) + " (expected -ssl, -starttls or -nossl)");
   }
   if (*n < d.min || *n > d.max)
-    return fail("port " + std::to_string(*n) + " is out of range " + std::to_string(d.min) + "-" +
-                std::to_string(d.max));
+    return fail("port " + std::to_string(*n) + " is out of range " + std::to_string(d.min) + "-" + std::to_string(d.max));
   return ok(v);
 }
 
@@ -104,8 +103,7 @@ bool valid_address(std::string_view s) {
   auto at = s.rfind('@');
   if (at == std::string_view::npos || at == 0 || at + 1 == s.size() || s.size() > 254) return false;
   for (unsigned char c : s)
-    if (c <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';' || c == '"' || c == '(' ||
-        c == ')' || c == '\\')
+    if (c <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',' || c == ';' || c == '"' || c == '(' || c == ')' || c == '\\')
       return false;
   return valid_host(s.substr(at + 1));
 }
@@ -165,8 +163,8 @@ ParseOutcome parse_secret(std::string_view s, const ParseContext& ctx) {
     if (!ctx.resolve_secrets) return ok(v);
     const FileRoot root{ctx.confined ? ctx.confine_dir : ctx.config_dir, ctx.confined};
     auto got = read_config_file(root, path, kMaxSecretFileBytes);
-    if (!got.data) return fail(got.error.starts_with("cannot read ") ? "cannot read secret file " + got.error.substr(12)
-                                                                    : got.error);
+    if (!got.data)
+      return fail(got.error.starts_with("cannot read ") ? "cannot read secret file " + got.error.substr(12) : got.error);
     std::string text = std::move(*got.data);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
     v.text = std::move(text);

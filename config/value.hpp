@@ -16,19 +16,19 @@ namespace sitemail {
 enum class PortTls { unspecified, ssl, starttls, nossl };
 
 struct Value {
-  std::string text;          // host/address/text/blob/headers/path/secret; cert pin: "*" or sha256 hex
-  std::int64_t number = 0;   // bool 0/1, enum number, seconds, count, port number
+  std::string text;         // host/address/text/blob/headers/path/secret; cert pin: "*" or sha256 hex
+  std::int64_t number = 0;  // bool 0/1, enum number, seconds, count, port number
   PortTls port_tls = PortTls::unspecified;
-  std::string indirection;   // for secrets: "env:NAME" / "file:PATH" when the value came that way
+  std::string indirection;  // for secrets: "env:NAME" / "file:PATH" when the value came that way
 
   [[nodiscard]] bool flag() const { return number != 0; }
   bool operator==(const Value&) const = default;
 };
 
 struct ParseContext {
-  std::string config_dir;  // base for relative file: paths
+  std::string config_dir;                                                // base for relative file: paths
   std::function<std::optional<std::string>(const std::string&)> getenv;  // null = process env
-  bool resolve_secrets = true;  // false: check the indirection's syntax only (keys set)
+  bool resolve_secrets = true;                                           // false: check the indirection's syntax only (keys set)
   // A value from a delegated site file (CONTRACT §6): file: names resolve only beneath
   // confine_dir (<config_dir>/<site>), env: only for the names in env_allow.
   bool confined = false;

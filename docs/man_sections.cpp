@@ -16,7 +16,8 @@ std::string aliases_of(const SettingDef& d, const std::string& sep) {
 
 std::string choices_of(const SettingDef& d, const std::string& open, const std::string& close) {
   std::string out;
-  for (const auto& c : d.choices) out += (out.empty() ? "" : ", ") + std::string(c.name) + open + std::to_string(c.number) + close;
+  for (const auto& c : d.choices)
+    out += (out.empty() ? "" : ", ") + std::string(c.name) + open + std::to_string(c.number) + close;
   return out;
 }
 
@@ -72,8 +73,8 @@ std::string daemon_conf_roff() {
       t += ".SS [" + sec + "]\n";
       section = sec;
     }
-    t += ".TP\n.BR " + roff_escape(key) + " \" = " + roff_escape(k.default_text.empty() ? "(empty)" : k.default_text) +
-         "\"\n" + roff_escape(k.doc) + "\n";
+    t += ".TP\n.BR " + roff_escape(key) + " \" = " + roff_escape(k.default_text.empty() ? "(empty)" : k.default_text) + "\"\n" +
+         roff_escape(k.doc) + "\n";
   }
   return t;
 }

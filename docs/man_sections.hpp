@@ -23,9 +23,9 @@ struct GeneratedSection {
 // spans into bold, and protects a leading '.' or '\''.
 [[nodiscard]] std::string roff_escape(const std::string& text);
 
-[[nodiscard]] std::string settings_roff();        // one .TP entry per catalogue setting
-[[nodiscard]] std::string daemon_conf_roff();     // one .TP entry per sitemaild.conf key
-[[nodiscard]] std::string settings_markdown();    // docs/configuration.md's settings table
+[[nodiscard]] std::string settings_roff();      // one .TP entry per catalogue setting
+[[nodiscard]] std::string daemon_conf_roff();   // one .TP entry per sitemaild.conf key
+[[nodiscard]] std::string settings_markdown();  // docs/configuration.md's settings table
 
 // The text between `begin` and `end` in `text`, or nullopt when a marker is missing.
 [[nodiscard]] std::optional<std::string> between_markers(const std::string& text, const GeneratedSection& s);

@@ -41,13 +41,14 @@ int run_daemon(const DaemonConf& conf, bool once) {
   Dispatcher dispatcher(io, conf, metrics, [&](RowOutcome o) { worker->report(std::move(o)); });
   worker = std::make_unique<DbWorker>(
       conf, registry, metrics, make_owner(),
-      [&](std::vector<Job> jobs) { asio::post(io, [&dispatcher, jobs = std::move(jobs)]() mutable { dispatcher.add(std::move(jobs)); }); },
+      [&](std::vector<Job> jobs) {
+        asio::post(io, [&dispatcher, jobs = std::move(jobs)]() mutable { dispatcher.add(std::move(jobs)); });
+      },
       once);
   ServiceNotifier notifier(io, metrics);
-  worker->set_config_hooks([&] { notifier.config_loading(); },
-                           [&](std::size_t sites, int invalid, const std::string& error) {
-                             notifier.config_loaded(sites, invalid, error);
-                           });
+  worker->set_config_hooks(
+      [&] { notifier.config_loading(); },
+      [&](std::size_t sites, int invalid, const std::string& error) { notifier.config_loaded(sites, invalid, error); });
   if (!once && !conf.metrics_listen.empty()) {
     try {
       start_metrics_server(io, conf.metrics_listen, metrics);
@@ -89,9 +90,11 @@ int run_daemon(const DaemonConf& conf, bool once) {
       signals.async_wait(on_signal);
       return;
     }
-    log::info("shutdown", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}, {"grace", std::to_string(conf.shutdown_grace) + "s"}});
+    log::info("shutdown",
+              {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}, {"grace", std::to_string(conf.shutdown_grace) + "s"}});
     notifier.stopping();
-    if (door && !door_stopper.joinable()) door_stopper = std::thread([&door] { door->stop(); });  // 421 to every session; stores in flight answered first
+    if (door && !door_stopper.joinable())
+      door_stopper = std::thread([&door] { door->stop(); });  // 421 to every session; stores in flight answered first
     dispatcher.stop();
     worker->stop();
     grace.expires_after(std::chrono::seconds(conf.shutdown_grace));
@@ -140,7 +143,8 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   if (vm.count("help")) {
-    std::cout << "usage: sitemaild [options]\n\n" << opts
+    std::cout << "usage: sitemaild [options]\n\n"
+              << opts
               << "\nsignals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads DB keys and site files\n"
                  "exit status: 0 success, 1 problems found / mail failed or deferred, 2 usage or environment error\n"
                  "environment: SITEMAIL_DATABASE, SITEMAIL_CONFIG_DIR; under systemd (Type=notify) NOTIFY_SOCKET,\n"

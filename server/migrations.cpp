@@ -25,9 +25,8 @@ std::vector<std::string> migrate(PgConn& db) {
   PgTransaction tx(db);
   // One migrator at a time across all instances (transaction-scoped advisory lock).
   db.exec("SELECT pg_advisory_xact_lock(7369746501)");
-  db.exec(
-      "CREATE TABLE IF NOT EXISTS sitemail_schema_version ("
-      " version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+  db.exec("CREATE TABLE IF NOT EXISTS sitemail_schema_version ("
+          " version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
   // Every migration not recorded yet, not only those above the highest: numbers are
   // reserved per branch (005, 006, 007), so a database may have met 007 before 006.
   std::set<long long> done;

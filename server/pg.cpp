@@ -31,10 +31,9 @@ const std::vector<PgConnDefaults>& pg_connection_defaults() {
   // queue_store.hpp even when the old primary's host is gone. None apply to Unix sockets.
   // target_session_attrs=read-write: sitemail writes, so of several hosts it wants the
   // primary, and a server that turned read-only is passed over at the reconnect.
-  static const std::vector<PgConnDefaults> d = {{"keepalives", "1"},        {"keepalives_idle", "5"},
-                                                {"keepalives_interval", "2"}, {"keepalives_count", "3"},
-                                                {"tcp_user_timeout", "10000"}, {"connect_timeout", "3"},
-                                                {"target_session_attrs", "read-write"}};
+  static const std::vector<PgConnDefaults> d = {
+      {"keepalives", "1"},           {"keepalives_idle", "5"}, {"keepalives_interval", "2"},          {"keepalives_count", "3"},
+      {"tcp_user_timeout", "10000"}, {"connect_timeout", "3"}, {"target_session_attrs", "read-write"}};
   return d;
 }
 
@@ -59,15 +58,15 @@ PGconn* connect_with_defaults(const std::string& conninfo) {
 PgConn::PgConn(const std::string& conninfo) : c_(connect_with_defaults(conninfo), PQfinish) {
   if (!c_ || PQstatus(c_.get()) != CONNECTION_OK)
     throw PgError("cannot connect to the database: " + trimmed(c_ ? PQerrorMessage(c_.get()) : "out of memory"));
-  PQsetNoticeProcessor(c_.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      c_.get(), [](void*, const char*) {}, nullptr);
 }
 
 PgResult PgConn::exec(const std::string& sql, const std::vector<PgParam>& params) {
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  PGresult* r = PQexecParams(c_.get(), sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(), nullptr,
-                             nullptr, 0);
+  PGresult* r = PQexecParams(c_.get(), sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(), nullptr, nullptr, 0);
   return check(c_.get(), r);
 }
 

@@ -84,7 +84,10 @@ class PgTransaction {
  public:
   explicit PgTransaction(PgConn& c) : c_(c) { c_.exec("BEGIN"); }
   ~PgTransaction() {
-    if (!done_) try { c_.exec("ROLLBACK"); } catch (...) {}
+    if (!done_) try {
+        c_.exec("ROLLBACK");
+      } catch (...) {
+      }
   }
   void commit() {
     c_.exec("COMMIT");

@@ -16,10 +16,8 @@ bool message_only(Setting s) {
     case Setting::EMailNoAccountAddress:
     case Setting::OtherHeaders:
     case Setting::MaxSubjectLength:
-    case Setting::MaxMessageSize:
-      return true;
-    default:
-      return false;
+    case Setting::MaxMessageSize: return true;
+    default: return false;
   }
 }
 

@@ -45,8 +45,7 @@ void derive_tls(EffectiveSettings& es) {
                                                   : TlsMode::none;
     for (auto s : {Setting::EMailSecure, Setting::SslStartMode})
       if (explicitly_set(es, s))
-        at(es, s).notes.push_back("ignored because the port suffix in EMailSMTPPort = " + port_text +
-                                  " sets the TLS mode");
+        at(es, s).notes.push_back("ignored because the port suffix in EMailSMTPPort = " + port_text + " sets the TLS mode");
   } else if (!secure) {
     es.tls = TlsMode::none;
     if (explicitly_set(es, Setting::SslStartMode))
@@ -81,8 +80,7 @@ void derive_firewall(EffectiveSettings& es, Diagnostics& d) {
   }
   if (es.text(Setting::FirewallHost).empty())
     add(d, es, Setting::FirewallType, Severity::error,
-        std::string(enum_name(def(Setting::FirewallType), es.number(Setting::FirewallType))) +
-            " needs a FirewallHost");
+        std::string(enum_name(def(Setting::FirewallType), es.number(Setting::FirewallType))) + " needs a FirewallHost");
   if (fwport.number == 0) {
     es.firewall_port = type == FirewallType::tunnel ? 80 : 1080;
     at(es, Setting::FirewallPort).value.number = es.firewall_port;  // `show` prints the port actually used
@@ -201,8 +199,7 @@ void check_auth(EffectiveSettings& es, Diagnostics& d) {
   }
   if (!es.flag(Setting::AllowExtensions))
     add(d, es, Setting::AllowExtensions, Severity::error,
-        "false (HELO only) can never deliver for this site: SMTP AUTH needs EHLO, but SMTPUserID is set",
-        {Setting::SMTPUserID});
+        "false (HELO only) can never deliver for this site: SMTP AUTH needs EHLO, but SMTPUserID is set", {Setting::SMTPUserID});
   if (es.tls == TlsMode::none && method == AuthMethod::automatic)
     add(d, es, Setting::AuthMethod, Severity::warning,
         "TLS is off, so Auto will only use CRAM-MD5 or NTLM and never send the password in clear; set "
@@ -223,8 +220,8 @@ void check_combinations(const EffectiveSettings& es, Diagnostics& d) {
     add(d, es, Setting::AllowExtensions, Severity::error,
         "false (HELO only) can never deliver for this site: STARTTLS is required and needs EHLO");
   const auto& mode = es.at(Setting::SslStartMode);
-  if (es.get(Setting::EMailSMTPPort).port_tls == PortTls::unspecified && !es.flag(Setting::EMailSecure) &&
-      !mode.is_default() && mode.valid && mode.value.number != static_cast<int>(SslStartMode::automatic))
+  if (es.get(Setting::EMailSMTPPort).port_tls == PortTls::unspecified && !es.flag(Setting::EMailSecure) && !mode.is_default() &&
+      mode.valid && mode.value.number != static_cast<int>(SslStartMode::automatic))
     add(d, es, Setting::SslStartMode, Severity::warning,
         std::string(enum_name(def(Setting::SslStartMode), mode.value.number)) +
             " is ignored because EMailSecure is No: mail goes out without TLS (set EMailSecure = Yes)");
@@ -248,14 +245,16 @@ void check_oauth(EffectiveSettings& es, Diagnostics& d) {
   if (es.text(Setting::SMTPUserID).empty() && static_cast<AuthMethod>(es.number(Setting::AuthMethod)) != AuthMethod::none)
     add(d, es, Setting::SMTPUserID, Severity::warning,
         "a token endpoint is configured but SMTPUserID (the mailbox the token is for) is empty, so no AUTH is done");
-  if (plan.token_url_why != "OAuthTokenUrl") at(es, Setting::OAuthTokenUrl).notes.push_back(plan.token_url_why + ": " + plan.token_url);
+  if (plan.token_url_why != "OAuthTokenUrl")
+    at(es, Setting::OAuthTokenUrl).notes.push_back(plan.token_url_why + ": " + plan.token_url);
   if (es.text(Setting::OAuthDeviceUrl).empty() && !plan.device_url.empty())
     at(es, Setting::OAuthDeviceUrl).notes.push_back(plan.token_url_why + ": " + plan.device_url);
   if (plan.scope_why != "OAuthScope" && !plan.scope.empty())
     at(es, Setting::OAuthScope).notes.push_back(plan.scope_why + ": " + plan.scope);
   at(es, Setting::OAuthRefreshToken)
-      .notes.push_back(plan.refresh_grant ? "grant refresh_token (a rotated token kept in the database wins until this value changes)"
-                                          : "empty: grant client_credentials");
+      .notes.push_back(plan.refresh_grant
+                           ? "grant refresh_token (a rotated token kept in the database wins until this value changes)"
+                           : "empty: grant client_credentials");
   if (!es.text(Setting::OAuthToken).empty())
     at(es, Setting::OAuthToken).notes.push_back("ignored because a token endpoint is configured");
 }
@@ -282,8 +281,7 @@ void apply_derived_rules(EffectiveSettings& es, Diagnostics& d, const ResolveEnv
   if (es.text(Setting::EMailSMTPServer).empty() && es.at(Setting::EMailSMTPServer).valid)
     add(d, es, Setting::EMailSMTPServer, Severity::error, "no relay: EMailSMTPServer is empty");
   if (es.text(Setting::EMailFromAddress).empty() && es.at(Setting::EMailFromAddress).valid)
-    add(d, es, Setting::EMailFromAddress, Severity::warning,
-        "empty: messages that do not set their own from address will fail");
+    add(d, es, Setting::EMailFromAddress, Severity::warning, "empty: messages that do not set their own from address will fail");
   derive_tls(es);
   derive_firewall(es, d);
   if (es.text(Setting::FullyQualifiedDomainName).empty()) {

@@ -65,7 +65,9 @@ class SparseList {
     static const std::vector<T> none;
     return v_ ? *v_ : none;
   }
-  bool operator==(const SparseList& o) const { return static_cast<const std::vector<T>&>(*this) == static_cast<const std::vector<T>&>(o); }
+  bool operator==(const SparseList& o) const {
+    return static_cast<const std::vector<T>&>(*this) == static_cast<const std::vector<T>&>(o);
+  }
 
  private:
   std::vector<T>& vec() {
@@ -77,8 +79,8 @@ class SparseList {
 
 struct SettingResolution {
   Value value;
-  bool valid = true;                      // false when the effective text did not parse
-  std::string where;                      // "db:ACME", "SMTP.config:7", ...; empty = built-in default
+  bool valid = true;                       // false when the effective text did not parse
+  std::string where;                       // "db:ACME", "SMTP.config:7", ...; empty = built-in default
   SparseList<OverriddenValue> overridden;  // nearest first; the built-in default is implied last
   SparseList<std::string> notes;           // "ignored because ...", "0 means ..."
   // Set when the value came from a delegated site file: file names in it resolve only
@@ -128,22 +130,22 @@ class SettingTable {
 
  private:
   static_assert(kSettingCount < 255);
-  std::array<std::uint8_t, kSettingCount> slot_;                // 0 = built-in, else own_[slot - 1]
-  std::vector<std::unique_ptr<SettingResolution>> own_;        // stable addresses
+  std::array<std::uint8_t, kSettingCount> slot_;         // 0 = built-in, else own_[slot - 1]
+  std::vector<std::unique_ptr<SettingResolution>> own_;  // stable addresses
 };
 
 struct EffectiveSettings {
   std::string site;
   SettingTable settings;
-  std::vector<std::string> layers;   // labels of the layers read, lowest first
-  std::vector<std::string> notes;    // site-level notes (e.g. SMTP.config skipped in replace mode)
-  std::string home;                  // where a problem of a defaulted setting is reported: the site file, else db:<site>
+  std::vector<std::string> layers;  // labels of the layers read, lowest first
+  std::vector<std::string> notes;   // site-level notes (e.g. SMTP.config skipped in replace mode)
+  std::string home;                 // where a problem of a defaulted setting is reported: the site file, else db:<site>
 
   // Derived values
   TlsMode tls = TlsMode::none;
   std::uint16_t port = 25;
-  std::uint16_t firewall_port = 0;   // effective proxy port (0 only when no proxy)
-  std::string helo;                  // EHLO/HELO argument
+  std::uint16_t firewall_port = 0;  // effective proxy port (0 only when no proxy)
+  std::string helo;                 // EHLO/HELO argument
 
   [[nodiscard]] const SettingResolution& at(Setting s) const { return settings[static_cast<std::size_t>(s)]; }
   [[nodiscard]] const Value& get(Setting s) const { return at(s).value; }

@@ -38,11 +38,12 @@ OAuthPlan oauth_plan(const EffectiveSettings& es, bool delegated) {
     preset_token = kGoogleTokenUrl;
     preset_device = kGoogleDeviceUrl;
   }
-  const std::string why_preset = "implied by OAuthProvider " + provider_name +
-                                 (provider == OAuthProvider::microsoft
-                                      ? " (tenant " + (es.text(Setting::OAuthTenant).empty() ? std::string("organizations")
-                                                                                              : es.text(Setting::OAuthTenant)) + ")"
-                                      : std::string());
+  const std::string why_preset =
+      "implied by OAuthProvider " + provider_name +
+      (provider == OAuthProvider::microsoft
+           ? " (tenant " +
+                 (es.text(Setting::OAuthTenant).empty() ? std::string("organizations") : es.text(Setting::OAuthTenant)) + ")"
+           : std::string());
   if (!es.text(Setting::OAuthTokenUrl).empty()) {
     p.token_url = es.text(Setting::OAuthTokenUrl);
     p.token_url_why = "OAuthTokenUrl";

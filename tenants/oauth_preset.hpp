@@ -10,13 +10,13 @@
 namespace sitemail {
 
 struct OAuthPlan {
-  bool enabled = false;       // a token endpoint is used: tokens are obtained automatically
-  std::string token_url;      // effective token endpoint ("" when none)
-  std::string device_url;     // effective device authorization endpoint ("" when none)
-  std::string token_url_why;  // "OAuthTokenUrl" or "implied by OAuthProvider microsoft (tenant contoso)"
-  bool refresh_grant = false; // a refresh token is configured: grant_type=refresh_token
-  std::string scope;          // scope sent with the grant
-  std::string scope_why;      // "OAuthScope" or "default of OAuthProvider microsoft for client credentials"
+  bool enabled = false;        // a token endpoint is used: tokens are obtained automatically
+  std::string token_url;       // effective token endpoint ("" when none)
+  std::string device_url;      // effective device authorization endpoint ("" when none)
+  std::string token_url_why;   // "OAuthTokenUrl" or "implied by OAuthProvider microsoft (tenant contoso)"
+  bool refresh_grant = false;  // a refresh token is configured: grant_type=refresh_token
+  std::string scope;           // scope sent with the grant
+  std::string scope_why;       // "OAuthScope" or "default of OAuthProvider microsoft for client credentials"
 };
 
 // The plan for the grant delivery uses. `delegated` asks for the scope of a user's

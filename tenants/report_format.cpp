@@ -65,8 +65,7 @@ std::string format_show(const ResolvedSite& site, bool explain) {
       if (diag.setting == d.name && diag.where == r.source() && !diag.strict_only)
         out += std::string("    ") + severity_word(diag.severity) + ": " + printable(diag.message) + "\n";
     if (!r.is_default()) {
-      for (const auto& o : r.overridden)
-        out += "    overrides " + printable(o.shown) + "  [" + printable(o.where) + "]\n";
+      for (const auto& o : r.overridden) out += "    overrides " + printable(o.shown) + "  [" + printable(o.where) + "]\n";
       out += "    overrides " + builtin_shown(d) + "  [" + kBuiltinDefault + "]\n";
     }
     for (const auto& n : r.notes) out += "    " + printable(n) + "\n";

@@ -7,8 +7,8 @@ namespace sitemail {
 
 std::string builtin_shown(const SettingDef& d) {
   return d.id == Setting::FullyQualifiedDomainName ? "(host FQDN)"
-         : d.default_text.empty()                 ? "(empty)"
-                                                  : std::string(d.default_text);
+         : d.default_text.empty()                  ? "(empty)"
+                                                   : std::string(d.default_text);
 }
 
 const SettingResolution& builtin_resolution(std::size_t i) {
@@ -58,10 +58,8 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
   if (site != env.default_site) use(in.db_site, "db:" + site);
   if (in.smtp_config && in.smtp_config->present) {
     if (env.mode == SiteFilesMode::replace && has_site_file)
-      es->notes.push_back("SMTP.config not read because sites.site_files = replace and " + in.site_file->label +
-                          " exists");
-    else
-      use(in.smtp_config, in.smtp_config->label);
+      es->notes.push_back("SMTP.config not read because sites.site_files = replace and " + in.site_file->label + " exists");
+    else use(in.smtp_config, in.smtp_config->label);
   }
   if (has_site_file) use(in.site_file, in.site_file->label);
   es->home = has_site_file ? in.site_file->label : "db:" + site;
@@ -85,7 +83,7 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
     cands.clear();
     for (const auto* l : order)
       if (const auto* e = l->find(d.id)) cands.push_back({l, e});
-    if (cands.empty()) continue;  // the built-in default (shared, see SettingTable)
+    if (cands.empty()) continue;                             // the built-in default (shared, see SettingTable)
     auto& r = es->settings[static_cast<std::size_t>(d.id)];  // value: the default until parsed
     // The highest layer wins; lower ones are listed as overridden, nearest first.
     const auto& top = cands.back();
@@ -95,8 +93,7 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
     r.where = top.layer->where(*top.entry);
     if (parsed.value) {
       r.value = std::move(*parsed.value);
-      if (!parsed.warning.empty())
-        out.diagnostics.push_back({r.where, std::string(d.name), Severity::warning, parsed.warning});
+      if (!parsed.warning.empty()) out.diagnostics.push_back({r.where, std::string(d.name), Severity::warning, parsed.warning});
     } else {
       r.valid = false;
       out.diagnostics.push_back({r.where, std::string(d.name), Severity::error, parsed.error});
@@ -112,9 +109,9 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
       // A DB key that a file hides has no effect: the admin's `keys set` did nothing
       // (the site's own keys; the default site's keys when SMTP.config covers every site).
       const bool file_wins = top.layer == in.site_file || top.layer == in.smtp_config;
-      const bool hidden = file_wins && ((c.layer == in.db_site && in.db_site) ||
-                                        (c.layer == in.db_default && top.layer == in.smtp_config &&
-                                         env.mode == SiteFilesMode::layer));
+      const bool hidden =
+          file_wins && ((c.layer == in.db_site && in.db_site) ||
+                        (c.layer == in.db_default && top.layer == in.smtp_config && env.mode == SiteFilesMode::layer));
       if (hidden) {
         Diagnostic h{where, std::string(d.name), Severity::warning,
                      "has no effect: " + r.where + " overrides it" +

@@ -17,10 +17,10 @@ struct ResolveEnv {
   std::string config_dir;
   std::string default_site = "ILL";
   SiteFilesMode mode = SiteFilesMode::layer;
-  std::string host_fqdn;  // the EHLO default; see host_fqdn()
+  std::string host_fqdn;                                                 // the EHLO default; see host_fqdn()
   std::function<std::optional<std::string>(const std::string&)> getenv;  // null = process env
-  bool delegate_site_files = false;       // [sites] delegate_site_files (CONTRACT §6)
-  std::vector<std::string> site_env_allow;  // [sites] site_env_allow
+  bool delegate_site_files = false;                                      // [sites] delegate_site_files (CONTRACT §6)
+  std::vector<std::string> site_env_allow;                               // [sites] site_env_allow
 };
 
 struct SiteLayers {

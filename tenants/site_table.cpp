@@ -46,7 +46,7 @@ std::shared_ptr<const SiteTable> load_site_table(const DbSnapshot& db, const Res
   table->generation = ++loads;
   table->env = env;
   std::map<std::string, std::vector<std::string>> where;  // site -> defined_in
-  std::map<std::string, std::string> file_of;              // site -> file path
+  std::map<std::string, std::string> file_of;             // site -> file path
   for (const auto& [site, rows] : db.keys_by_site) where[site].push_back("db");
   for (const auto& site : db.outbox_sites) where[site].push_back("outbox");
 

@@ -17,7 +17,7 @@ namespace sitemail {
 // What the database says, read by server/ (this module does no DB I/O).
 struct DbSnapshot {
   std::map<std::string, std::vector<DbKeyRow>> keys_by_site;  // nvtgc -> customization rows
-  std::set<std::string> outbox_sites;                          // distinct outbox.nvtgc
+  std::set<std::string> outbox_sites;                         // distinct outbox.nvtgc
 };
 
 struct SiteTable {

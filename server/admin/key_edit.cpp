@@ -65,10 +65,9 @@ std::vector<std::string> write_key(PgConn& db, const SettingDef& d, const std::s
     db.exec("DELETE FROM customization WHERE nvtgc = $1 AND custkey = $2", {site, k});
     if (k != d.name) removed.push_back(k);
   }
-  db.exec(
-      "INSERT INTO customization (custkey, value, nvtgc, description, admincat, adminkey, admintype) "
-      "VALUES ($1, $2, $3, $4, 'System', 'EMail', $5)",
-      {std::string(d.name), stored, site, std::string(d.doc), admin_type(d)});
+  db.exec("INSERT INTO customization (custkey, value, nvtgc, description, admincat, adminkey, admintype) "
+          "VALUES ($1, $2, $3, $4, 'System', 'EMail', $5)",
+          {std::string(d.name), stored, site, std::string(d.doc), admin_type(d)});
   tx.commit();
   return removed;
 }
@@ -85,10 +84,11 @@ EffectiveReport effective_report(const ResolvedSite& resolved, const SettingDef&
   const std::string& site = resolved.site;
   const auto& res = resolved.settings->at(d.id);
   const std::string shown = res.valid ? format_value(d, res.value) : "(invalid)";
-  out.line = "effective for " + printable(site) + ": " + std::string(d.name) + " = " + printable(shown) + " (" + printable(res.source()) + ")";
+  out.line = "effective for " + printable(site) + ": " + std::string(d.name) + " = " + printable(shown) + " (" +
+             printable(res.source()) + ")";
   if (just_set && res.where != "db:" + site)
-    out.warnings.push_back("warning: " + std::string(d.name) + " of site " + printable(site) + " comes from " + printable(res.source()) +
-                           (res.is_default() ? "" : ", which overrides db:" + printable(site)));
+    out.warnings.push_back("warning: " + std::string(d.name) + " of site " + printable(site) + " comes from " +
+                           printable(res.source()) + (res.is_default() ? "" : ", which overrides db:" + printable(site)));
   if (const auto* e = resolved.valid ? nullptr : resolved.first_error())
     out.warnings.push_back("warning: site " + printable(site) + " is invalid: " + e->to_line());
   return out;

@@ -78,17 +78,18 @@ bool valid_status_filter(const std::string& status) {
 
 QueueListing list_queue(PgConn& db, const std::string& site, const std::string& status, const std::string& limit) {
   QueueListing out;
-  auto r = db.exec(
-      "SELECT id, nvtgc, status, attempts, to_char(next_attempt_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-      " coalesce(to_addrs,''), coalesce(subject,''), coalesce(last_error,''), coalesce(smtp_reply,''),"
-      " status = 'queued' AND coalesce(last_error, '') LIKE 'held:%' FROM outbox WHERE " + std::string(kWhere) +
-          " ORDER BY id DESC LIMIT $3::int",
-      {site, status, limit});
+  auto r =
+      db.exec("SELECT id, nvtgc, status, attempts, to_char(next_attempt_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+              " coalesce(to_addrs,''), coalesce(subject,''), coalesce(last_error,''), coalesce(smtp_reply,''),"
+              " status = 'queued' AND coalesce(last_error, '') LIKE 'held:%' FROM outbox WHERE " +
+                  std::string(kWhere) + " ORDER BY id DESC LIMIT $3::int",
+              {site, status, limit});
   for (int i = 0; i < r.rows(); ++i)
     out.rows.push_back({r.get(i, 0), r.get(i, 1), r.get(i, 2), r.get(i, 3), r.get(i, 4), r.get(i, 5), r.get(i, 6), r.get(i, 7),
                         r.get(i, 8), r.get(i, 9) == "t"});
   auto counts = db.exec("SELECT nvtgc, status, count(*), count(*) FILTER (WHERE status = 'queued' AND last_error LIKE 'held:%') "
-                        "FROM outbox WHERE " + std::string(kWhere) + " GROUP BY nvtgc, status ORDER BY nvtgc, status",
+                        "FROM outbox WHERE " +
+                            std::string(kWhere) + " GROUP BY nvtgc, status ORDER BY nvtgc, status",
                         {site, status});
   for (int i = 0; i < counts.rows(); ++i)
     out.counts.push_back({counts.get(i, 0), counts.get(i, 1), counts.get_int(i, 2), counts.get_int(i, 3)});
@@ -163,12 +164,18 @@ std::optional<QueueMessage> show_message(PgConn& db, const std::string& id) {
                                " coalesce(bcc_addrs,''), coalesce(from_addr,''), coalesce(from_name,''), coalesce(reply_to,''),"
                                " coalesce(subject,''), coalesce(last_error,''), coalesce(smtp_reply,''), coalesce(done_rcpts,''),"
                                " coalesce(message_id,''), coalesce(headers,''),"
-                               " to_char(created_at AT TIME ZONE 'UTC', ") + ts + "),"
-                               " to_char(next_attempt_at AT TIME ZONE 'UTC', " + ts + "),"
-                               " coalesce(to_char(sent_at AT TIME ZONE 'UTC', " + ts + "), ''),"
-                               " coalesce(lease_owner, ''), length(coalesce(body_text,'')), length(coalesce(body_html,'')),"
-                               " coalesce(octet_length(raw_message)::text, '')"
-                               " FROM outbox WHERE id = $1::bigint",
+                               " to_char(created_at AT TIME ZONE 'UTC', ") +
+                       ts +
+                       "),"
+                       " to_char(next_attempt_at AT TIME ZONE 'UTC', " +
+                       ts +
+                       "),"
+                       " coalesce(to_char(sent_at AT TIME ZONE 'UTC', " +
+                       ts +
+                       "), ''),"
+                       " coalesce(lease_owner, ''), length(coalesce(body_text,'')), length(coalesce(body_html,'')),"
+                       " coalesce(octet_length(raw_message)::text, '')"
+                       " FROM outbox WHERE id = $1::bigint",
                    {id});
   if (r.rows() == 0) return std::nullopt;
   QueueMessage m;
@@ -181,17 +188,26 @@ std::optional<QueueMessage> show_message(PgConn& db, const std::string& id) {
     std::string value;
   };
   const std::vector<Field> fields = {
-      {"id", r.get(0, 0)},           {"site", r.get(0, 1)},
+      {"id", r.get(0, 0)},
+      {"site", r.get(0, 1)},
       {"status", r.get(0, 2) + (held ? " (held)" : "")},
-      {"attempts", r.get(0, 3)},     {"created", r.get(0, 16)},
-      {"next_attempt", r.get(0, 17)}, {"sent", r.get(0, 18)},
-      {"claimed_by", r.get(0, 19)},  {"from", r.get(0, 7)},
-      {"from_name", r.get(0, 8)},    {"reply_to", r.get(0, 9)},
-      {"to", r.get(0, 4)},           {"cc", r.get(0, 5)},
-      {"bcc", r.get(0, 6)},          {"subject", r.get(0, 10)},
-      {"message_id", r.get(0, 14)},  {"body", r.get(0, 20) + " bytes text, " + r.get(0, 21) + " bytes html"},
+      {"attempts", r.get(0, 3)},
+      {"created", r.get(0, 16)},
+      {"next_attempt", r.get(0, 17)},
+      {"sent", r.get(0, 18)},
+      {"claimed_by", r.get(0, 19)},
+      {"from", r.get(0, 7)},
+      {"from_name", r.get(0, 8)},
+      {"reply_to", r.get(0, 9)},
+      {"to", r.get(0, 4)},
+      {"cc", r.get(0, 5)},
+      {"bcc", r.get(0, 6)},
+      {"subject", r.get(0, 10)},
+      {"message_id", r.get(0, 14)},
+      {"body", r.get(0, 20) + " bytes text, " + r.get(0, 21) + " bytes html"},
       {"raw_message", r.get(0, 22).empty() ? "" : r.get(0, 22) + " bytes"},
-      {"last_error", r.get(0, 11)},  {"smtp_reply", r.get(0, 12)},
+      {"last_error", r.get(0, 11)},
+      {"smtp_reply", r.get(0, 12)},
   };
   const auto attachments = attachment_lines(db, id);
   {

@@ -24,8 +24,8 @@ struct QueueCounts {
   long long count = 0, held = 0;
 };
 struct QueueListing {
-  std::vector<QueueRow> rows;        // newest first, at most `limit`
-  std::vector<QueueCounts> counts;   // everything that matched, per site and status
+  std::vector<QueueRow> rows;       // newest first, at most `limit`
+  std::vector<QueueCounts> counts;  // everything that matched, per site and status
 };
 // `site` "" = every site; `status` "" = every status (checked with valid_status_filter).
 [[nodiscard]] QueueListing list_queue(PgConn& db, const std::string& site, const std::string& status, const std::string& limit);

@@ -27,7 +27,8 @@ std::vector<std::string> ReloadResult::lines() const {
 }
 
 ReloadResult request_reload(PgConn& db, std::chrono::seconds wait, const std::function<void(const std::string&)>& requested) {
-  if (!db.table_exists("reload_ack")) throw std::runtime_error("the database has no reload_ack table; run: sitemailctl db migrate");
+  if (!db.table_exists("reload_ack"))
+    throw std::runtime_error("the database has no reload_ack table; run: sitemailctl db migrate");
   ReloadResult res;
   res.request_id = db.exec("SELECT gen_random_uuid()::text").get(0, 0);
   db.exec("SELECT pg_notify('sitemail_reload', $1)", {res.request_id});

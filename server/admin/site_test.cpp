@@ -61,13 +61,16 @@ SiteTestResult run_site_test(const DaemonConf& conf, const ResolvedSite& site, c
           auto r = co_await client.send(*message);
           if (r.failure) f = r.failure;
           for (const auto& rc : r.recipients)
-            if (!rc.accepted && !f) f = smtp::Failure{smtp::FailureKind::permanent, smtp::Stage::rcpt, "recipient " + rc.address + " refused", rc.reply, rc.code};
+            if (!rc.accepted && !f)
+              f = smtp::Failure{smtp::FailureKind::permanent, smtp::Stage::rcpt, "recipient " + rc.address + " refused", rc.reply,
+                                rc.code};
         }
         if (f) {
           out.verdict = smtp::verdict_line(*f);
         } else {
           const auto& ses = client.session();
-          out.verdict = "OK Test connection complete. site=" + code + " relay=" + client.peer() + " tls=" + (ses.tls_active() ? "yes" : "no") +
+          out.verdict = "OK Test connection complete. site=" + code + " relay=" + client.peer() +
+                        " tls=" + (ses.tls_active() ? "yes" : "no") +
                         " auth=" + (ses.auth_mechanism().empty() ? "none" : ses.auth_mechanism());
           if (message) out.verdict += " sent=" + message->message_id;
         }

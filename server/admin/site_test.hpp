@@ -21,8 +21,8 @@ struct SiteTestResult {
 };
 
 struct SiteTestOptions {
-  std::string send_to;                     // non-empty: also send a test message there
-  std::optional<long long> timeout;        // seconds per network operation instead of the site's Timeout
+  std::string send_to;                               // non-empty: also send a test message there
+  std::optional<long long> timeout;                  // seconds per network operation instead of the site's Timeout
   std::function<void(const std::string&)> progress;  // "connecting to ..." while it waits
   std::string sent_by = "`sitemailctl test`";        // named in the test message's body
 };

@@ -64,8 +64,7 @@ int cmd_keys_list(CtlArgs& a) {
       bool replaced = false;
       out += std::string(first ? "" : ",") + "{\"site\":\"" + json_escape(r.get(i, 0), &replaced) + "\",\"key\":\"" +
              json_escape(r.get(i, 1), &replaced) + "\",\"setting\":\"" + std::string(d.name) + "\",\"value\":\"" +
-             json_escape(shown, &replaced) + "\"" +
-             (replaced ? ",\"note\":\"invalid UTF-8 replaced with U+FFFD\"" : "") + "}";
+             json_escape(shown, &replaced) + "\"" + (replaced ? ",\"note\":\"invalid UTF-8 replaced with U+FFFD\"" : "") + "}";
     } else {
       out += printable(r.get(i, 0)) + " " + printable(r.get(i, 1)) + " = " + printable(shown) + "\n";
     }
@@ -114,8 +113,8 @@ int cmd_keys_set(CtlArgs& a) {
     std::vector<std::string> codes;
     for (const auto& [code, rs] : before->sites) codes.push_back(code);
     std::vector<std::string_view> views(codes.begin(), codes.end());
-    std::string msg = "sitemailctl: note: site " + printable(site) +
-                      " is not known yet (no DB keys, no mail, no " + printable(site) + ".config); this key creates it";
+    std::string msg = "sitemailctl: note: site " + printable(site) + " is not known yet (no DB keys, no mail, no " +
+                      printable(site) + ".config); this key creates it";
     if (auto near = nearest(site, views); !near.empty()) msg += "; did you mean " + near + "?";
     std::cerr << msg << "\n";
   }

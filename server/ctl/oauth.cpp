@@ -80,8 +80,7 @@ int cmd_oauth_login(CtlArgs& a) {
   const std::function<void(const oauth::TokenResponse&)> show = [](const oauth::TokenResponse& d) {
     if (!d.verification_uri_complete.empty())
       std::cout << "Open " << d.verification_uri_complete << " (code " << d.user_code << ")\n";
-    else
-      std::cout << "Open " << d.verification_uri << " and enter the code " << d.user_code << "\n";
+    else std::cout << "Open " << d.verification_uri << " and enter the code " << d.user_code << "\n";
     std::cout << "Waiting for the sign-in to be approved..." << std::endl;
   };
   const std::function<void(const std::string&)> progress = [](const std::string& pending) {
@@ -99,10 +98,9 @@ int cmd_oauth_login(CtlArgs& a) {
   const std::string key(def(Setting::OAuthRefreshToken).name);
   PgTransaction tx(db);
   db.exec("DELETE FROM customization WHERE nvtgc = $1 AND lower(custkey) = lower($2)", {site->site, key});
-  db.exec(
-      "INSERT INTO customization (custkey, value, nvtgc, description, admincat, adminkey, admintype) "
-      "VALUES ($1, $2, $3, $4, 'System', 'EMail', 'String')",
-      {key, result.tokens.refresh_token, site->site, std::string(def(Setting::OAuthRefreshToken).doc)});
+  db.exec("INSERT INTO customization (custkey, value, nvtgc, description, admincat, adminkey, admintype) "
+          "VALUES ($1, $2, $3, $4, 'System', 'EMail', 'String')",
+          {key, result.tokens.refresh_token, site->site, std::string(def(Setting::OAuthRefreshToken).doc)});
   tx.commit();
   std::cout << "OK site=" << site->site << " stored db:" << site->site << " " << key << " = (set)\n";
   return kExitOk;

@@ -178,11 +178,10 @@ int cmd_queue(CtlArgs& a) {
     std::string out = "{\"messages\":[";
     bool first_row = true;
     for (const auto& m : listing.rows) {
-      out += std::string(first_row ? "" : ",") + "{\"id\":" + m.id + ",\"site\":\"" + json_escape(m.site) +
-             "\",\"status\":\"" + m.status + "\",\"held\":" + (m.held ? "true" : "false") +
-             ",\"attempts\":" + m.attempts + ",\"next_attempt_at\":\"" + m.next_attempt_utc + "\",\"to\":\"" +
-             json_escape(m.to) + "\",\"subject\":\"" + json_escape(m.subject) + "\",\"last_error\":\"" +
-             json_escape(m.last_error) + "\",\"smtp_reply\":\"" + json_escape(m.smtp_reply) + "\"}";
+      out += std::string(first_row ? "" : ",") + "{\"id\":" + m.id + ",\"site\":\"" + json_escape(m.site) + "\",\"status\":\"" +
+             m.status + "\",\"held\":" + (m.held ? "true" : "false") + ",\"attempts\":" + m.attempts + ",\"next_attempt_at\":\"" +
+             m.next_attempt_utc + "\",\"to\":\"" + json_escape(m.to) + "\",\"subject\":\"" + json_escape(m.subject) +
+             "\",\"last_error\":\"" + json_escape(m.last_error) + "\",\"smtp_reply\":\"" + json_escape(m.smtp_reply) + "\"}";
       first_row = false;
     }
     auto counts_json = [](const std::map<std::string, long long>& m, long long held) {
@@ -208,7 +207,8 @@ int cmd_queue(CtlArgs& a) {
   std::string out = "ID SITE STATUS attempts=N next=UTC to=ADDRESSES subject=\"...\" [error=\"...\"]\n";
   for (const auto& m : listing.rows) {
     out += m.id + " " + printable(m.site) + " " + (m.held ? "held" : m.status) + " attempts=" + m.attempts +
-           " next=" + m.next_attempt_utc + " to=" + quoted_if_spaced(printable(m.to)) + " subject=\"" + printable(m.subject) + "\"";
+           " next=" + m.next_attempt_utc + " to=" + quoted_if_spaced(printable(m.to)) + " subject=\"" + printable(m.subject) +
+           "\"";
     if (!m.last_error.empty()) out += " error=\"" + printable(m.last_error) + "\"";
     out += "\n";
   }

@@ -23,7 +23,8 @@ long long duration_seconds(const std::string& text) {
     case 'h': return n * 3600;
     case 'd': return n * 86400;
     case 'w': return n * 7 * 86400;
-    default: throw UsageError("--older-than: unit must be s, m, h, d or w, not '" + printable(text.substr(text.size() - 1)) + "'");
+    default:
+      throw UsageError("--older-than: unit must be s, m, h, d or w, not '" + printable(text.substr(text.size() - 1)) + "'");
   }
 }
 
@@ -50,7 +51,8 @@ int cmd_queue_purge(CtlArgs& a) {
   for (const auto& st : split(a.opt("status", "sent,cancelled"), ',')) {
     const std::string s(trim(st));
     if (s != "sent" && s != "failed" && s != "cancelled")
-      throw UsageError("queue purge --status: '" + printable(s) + "' is not one of sent, failed, cancelled "
+      throw UsageError("queue purge --status: '" + printable(s) +
+                       "' is not one of sent, failed, cancelled "
                        "(queued and sending mail is never purged)");
     statuses.push_back(s);
   }

@@ -6,8 +6,8 @@
 #include <iostream>
 
 #include "commands.hpp"
-#include "pg.hpp"
 #include "password_hash.hpp"
+#include "pg.hpp"
 #include "policy.hpp"
 #include "text_util.hpp"
 
@@ -32,7 +32,8 @@ bool printable_name(const std::string& s) {
 std::string site_arg(CtlArgs& a) {
   auto site = a.opt("site");
   if (site.empty()) throw UsageError("--site S is required");
-  if (!printable_name(site) || site.find(' ') != std::string::npos) throw UsageError("'" + printable(site) + "' is not a site code");
+  if (!printable_name(site) || site.find(' ') != std::string::npos)
+    throw UsageError("'" + printable(site) + "' is not a site code");
   return site;
 }
 
@@ -77,7 +78,8 @@ std::string user_arg(CtlArgs& a) {
 }
 
 std::string policy_text(const std::string& senders, const std::string& max) {
-  return "senders=" + (senders.empty() ? std::string("any") : senders) + " max_per_hour=" + (max == "0" ? std::string("unlimited") : max);
+  return "senders=" + (senders.empty() ? std::string("any") : senders) +
+         " max_per_hour=" + (max == "0" ? std::string("unlimited") : max);
 }
 
 }  // namespace
@@ -90,13 +92,15 @@ int cmd_submission_add(CtlArgs& a) {
   std::unique_ptr<PgConn> h;
   auto& db = open_db(a, h);
   if (db.exec("SELECT 1 FROM submission_account WHERE username = $1", {user}).rows()) {
-    std::cerr << "sitemailctl: submission account '" << printable(user) << "' exists already (change its password with: submission passwd)\n";
+    std::cerr << "sitemailctl: submission account '" << printable(user)
+              << "' exists already (change its password with: submission passwd)\n";
     return kExitFailed;
   }
   auto hash = accounts::hash_password(new_password(a));
-  auto r = db.exec("INSERT INTO submission_account (username, nvtgc, password_hash, senders, max_per_hour) VALUES ($1,$2,$3,$4,$5::int) "
-                   "ON CONFLICT (username) DO NOTHING",
-                   {user, site, hash, senders, max});
+  auto r = db.exec(
+      "INSERT INTO submission_account (username, nvtgc, password_hash, senders, max_per_hour) VALUES ($1,$2,$3,$4,$5::int) "
+      "ON CONFLICT (username) DO NOTHING",
+      {user, site, hash, senders, max});
   if (r.affected() != "1") {
     std::cerr << "sitemailctl: submission account '" << printable(user) << "' exists already\n";
     return kExitFailed;
@@ -140,7 +144,8 @@ int cmd_submission_list(CtlArgs& a) {
   auto& db = open_db(a, h);
   auto r = db.exec("SELECT username, nvtgc, senders, max_per_hour FROM submission_account ORDER BY username");
   for (int i = 0; i < r.rows(); ++i)
-    std::cout << printable(r.get(i, 0)) << " site=" << printable(r.get(i, 1)) << " " << policy_text(r.get(i, 2), r.get(i, 3)) << "\n";
+    std::cout << printable(r.get(i, 0)) << " site=" << printable(r.get(i, 1)) << " " << policy_text(r.get(i, 2), r.get(i, 3))
+              << "\n";
   return kExitOk;
 }
 

@@ -1,7 +1,7 @@
 // connection.cpp — one SMTP connection of the Dispatcher (delivery.hpp): open it (with the
 // overall [delivery] transaction_deadline on top of the per-read Timeout), carry the
-// site's mail one message at a time, wait for more while no starved site needs the slot, and always end with QUIT + TLS close. Whatever happens inside, including an
-// exception, the connection ends through on_connection_end(), which settles the message it
+// site's mail one message at a time, wait for more while no starved site needs the slot, and always end with QUIT + TLS close.
+// Whatever happens inside, including an exception, the connection ends through on_connection_end(), which settles the message it
 // was carrying and frees the slot.
 #include <set>
 
@@ -39,7 +39,8 @@ void Dispatcher::on_connection_end(const std::shared_ptr<ConnState>& cs, const s
       what = ex.what();
     } catch (...) {
     }
-    log::error("connection", {{"site", cs->current ? cs->current->row.nvtgc : cs->label}, {"problem", "internal error: " + what}});
+    log::error("connection",
+               {{"site", cs->current ? cs->current->row.nvtgc : cs->label}, {"problem", "internal error: " + what}});
     if (cs->current)
       finish(*cs->current, smtp::Failure{smtp::FailureKind::transient, smtp::Stage::message, "internal error: " + what, {}, 0},
              nullptr, "", "");
@@ -77,7 +78,8 @@ asio::awaitable<void> Dispatcher::connection(std::shared_ptr<ConnState> cs) {
     st.tls_built = true;
   }
   const std::chrono::seconds deadline(conf_.transaction_deadline);
-  smtp::Client client(io_.get_executor(), settings, st.tls, false, tokens_.for_site(site, settings));  // oauth: one site per route
+  smtp::Client client(io_.get_executor(), settings, st.tls, false,
+                      tokens_.for_site(site, settings));  // oauth: one site per route
   client.set_deadline(deadline);
   client.set_content_source(content_);
   if (auto failed = co_await client.open()) {
@@ -140,7 +142,8 @@ asio::awaitable<void> Dispatcher::connection(std::shared_ptr<ConnState> cs) {
     cs->current = std::move(st.pending.front());
     st.pending.pop_front();
   }
-  log::debug("connection_closed", {{"site", site}, {"relay", client.peer()}, {"messages", std::to_string(carried)}, {"reason", why}});
+  log::debug("connection_closed",
+             {{"site", site}, {"relay", client.peer()}, {"messages", std::to_string(carried)}, {"reason", why}});
   co_await client.close();  // QUIT and TLS close_notify, bounded
 }
 
@@ -166,9 +169,8 @@ std::unique_ptr<Dispatcher::Prepared> Dispatcher::prepare(Job job, const std::st
            relay);
     return nullptr;
   }
-  auto m = smtp::outbox_row(job.row.id, job.row.nvtgc, job.row.to, job.row.cc, job.row.bcc, job.row.from_addr,
-                            job.row.from_name, job.row.reply_to, job.row.subject, job.row.body_text, job.row.body_html,
-                            job.row.headers);
+  auto m = smtp::outbox_row(job.row.id, job.row.nvtgc, job.row.to, job.row.cc, job.row.bcc, job.row.from_addr, job.row.from_name,
+                            job.row.reply_to, job.row.subject, job.row.body_text, job.row.body_html, job.row.headers);
   m.attachments = job.row.attachments;
   m.has_raw = job.row.has_raw;
   m.raw_head = job.row.raw_head;

@@ -86,8 +86,8 @@ ContentReader::~ContentReader() {
   w_->idle.clear();
 }
 
-asio::awaitable<std::optional<std::string>> ContentReader::read(const smtp::BlobRef& blob, std::uint64_t offset,
-                                                                std::size_t max, std::string& error) {
+asio::awaitable<std::optional<std::string>> ContentReader::read(const smtp::BlobRef& blob, std::uint64_t offset, std::size_t max,
+                                                                std::string& error) {
   auto w = w_;
   auto home = co_await asio::this_coro::executor;
   // Not a coroutine lambda: the work runs on the pool, the result resumes us on `home`.

@@ -134,8 +134,8 @@ void DbWorker::recover(QueueStore& store, bool forget) {
   // Our row is gone (a failover to a standby that never saw it): a new session registers anew.
   if (!store.heartbeat()) throw PgError("this instance's sitemail_instance row is gone; registering again");
   for (const auto& [dead, rows] : store.recover_dead(conf_.dead_instance_grace))
-    log::warn("recovered", {{"instance", std::to_string(dead)}, {"rows", std::to_string(rows)},
-                            {"reason", "its database session ended"}});
+    log::warn("recovered",
+              {{"instance", std::to_string(dead)}, {"rows", std::to_string(rows)}, {"reason", "its database session ended"}});
   if (forget) store.forget_dead_instances(conf_.dead_instance_grace);
 }
 
@@ -156,8 +156,9 @@ void DbWorker::reload(PgConn& db, QueueStore& store) {
     }
     for (const auto& d : table->global) log::error("config", {{"problem", d.to_line()}});
     metrics_.reload_done(true, held_sites());  // hostile-net: /metrics reload time, result, invalid sites
-    log::info("config_loaded", {{"sites", std::to_string(table->sites.size())}, {"invalid", std::to_string(invalid)},
-                                {"config_dir", conf_.config_dir}});
+    log::info(
+        "config_loaded",
+        {{"sites", std::to_string(table->sites.size())}, {"invalid", std::to_string(invalid)}, {"config_dir", conf_.config_dir}});
     if (on_loaded_) on_loaded_(table->sites.size(), invalid, {});
   } catch (const PgError&) {
     throw;
@@ -179,19 +180,22 @@ void DbWorker::session() {
   const int previous = instance_;
   instance_ = store.attach_instance(instance_);
   metrics_.set_db_up(true);
-  log::info("database", {{"status", "connected"}, {"owner", owner_}, {"instance", std::to_string(instance_)},
-                         {"server", server_description(db)}});
+  log::info(
+      "database",
+      {{"status", "connected"}, {"owner", owner_}, {"instance", std::to_string(instance_)}, {"server", server_description(db)}});
   if (previous > 0 && previous != instance_)
     log::warn("database", {{"status", "registered again"}, {"previous_instance", std::to_string(previous)}});
   // Rows we hold in the database but not in memory (claimed by a commit whose reply was
   // lost, or handed back to us by a failover that lost our outcome) go back to the queue.
   if (int n = store.requeue_orphans({held_ids_.begin(), held_ids_.end()}))
-    log::warn("requeued", {{"rows", std::to_string(n)},
-                           {"reason", "ours in the database but not in memory: a lost commit reply, or a failover lost their outcome"}});
+    log::warn("requeued",
+              {{"rows", std::to_string(n)},
+               {"reason", "ours in the database but not in memory: a lost commit reply, or a failover lost their outcome"}});
   {
     std::lock_guard lock(mu_);
     if (!outcomes_.empty())
-      log::info("database", {{"status", "recording outcomes kept during the outage"}, {"rows", std::to_string(outcomes_.size())}});
+      log::info("database",
+                {{"status", "recording outcomes kept during the outage"}, {"rows", std::to_string(outcomes_.size())}});
   }
   reload(db, store);
   const auto session_start = std::chrono::steady_clock::now();
@@ -271,10 +275,13 @@ void DbWorker::session() {
         }
         if (tx) tx->commit();
         for (const auto& o : batch) held_ids_.erase(o.id);  // recorded (or fenced): no longer ours
-        log::debug("cycle", {{"recorded", std::to_string(settled)}, {"claimed", std::to_string(rows.size())},
-                             {"in_flight", std::to_string(in_flight_.load())},
-                             {"record_ms", std::to_string(std::chrono::duration<double, std::milli>(t1 - t0).count())},
-                             {"ms", std::to_string(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count())}});
+        log::debug(
+            "cycle",
+            {{"recorded", std::to_string(settled)},
+             {"claimed", std::to_string(rows.size())},
+             {"in_flight", std::to_string(in_flight_.load())},
+             {"record_ms", std::to_string(std::chrono::duration<double, std::milli>(t1 - t0).count())},
+             {"ms", std::to_string(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count())}});
       } catch (...) {
         std::lock_guard lock(mu_);  // nothing was written: keep them for the next connection
         outcomes_.insert(outcomes_.begin(), batch.begin(), batch.end());
@@ -361,7 +368,8 @@ void DbWorker::run() {
     } catch (const PgError& e) {
       metrics_.set_db_up(false);
       log::error("database", {{"status", "down"}, {"problem", e.what()}, {"retry_in", std::to_string(backoff) + "s"}});
-      for (int i = 0; i < backoff * 10 && !(stopping_ && in_flight_ <= 0); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      for (int i = 0; i < backoff * 10 && !(stopping_ && in_flight_ <= 0); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
       if (stopping_ && in_flight_ <= 0 && outcomes_.empty()) break;
       // at most 2 s: after a PostgreSQL restart every live instance must be back (and hold its
       // instance lock again) well within the restart grace of queue_store.cpp

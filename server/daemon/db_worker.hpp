@@ -21,11 +21,14 @@ class DbWorker {
            std::function<void(std::vector<Job>)> dispatch, bool once);
   ~DbWorker();
 
-  void run();                      // the thread body; returns after stop() (or --once drained)
-  void stop();                     // stop claiming; write outstanding outcomes; release leases
+  void run();   // the thread body; returns after stop() (or --once drained)
+  void stop();  // stop claiming; write outstanding outcomes; release leases
   void request_reload();
-  void abandon() { finished_ = true; wake(); }  // grace period over: release what is left
-  void report(RowOutcome o);       // from the io thread
+  void abandon() {
+    finished_ = true;
+    wake();
+  }                           // grace period over: release what is left
+  void report(RowOutcome o);  // from the io thread
   void wake();
   [[nodiscard]] bool any_not_sent() const { return not_sent_; }
   // Called on the database thread before and after every configuration load (the first one
@@ -38,7 +41,7 @@ class DbWorker {
   }
 
  private:
-  void session();                  // one connected period; throws PgError when the DB goes away
+  void session();  // one connected period; throws PgError when the DB goes away
   void reload(PgConn& db, QueueStore& store);
   std::vector<std::string> held_sites() const;
   ClaimLimits claim_limits(long long budget);
@@ -62,7 +65,7 @@ class DbWorker {
   std::vector<RowOutcome> outcomes_;  // waiting to be written
   std::atomic<long long> in_flight_{0};
   std::map<std::string, int> in_flight_by_site_;  // under mu_: a slow site may not fill the pipeline
-  int instance_ = 0;  // sitemail_instance.id, kept across reconnects
+  int instance_ = 0;                              // sitemail_instance.id, kept across reconnects
   // Rows claimed and dispatched whose outcome is not recorded yet (db thread only): after a
   // reconnect, every other `sending` row of ours is an orphan (store.requeue_orphans).
   std::set<long long> held_ids_;

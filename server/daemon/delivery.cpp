@@ -164,11 +164,14 @@ void Dispatcher::defer_suspended(RouteState& st, Job job) {
   o.attempts = job.row.attempts;
   o.site = job.row.nvtgc;
   o.done_rcpts = job.row.done_rcpts;
-  o.update = decide_suspended(st.suspended_because, wait, std::chrono::seconds(static_cast<long long>(job.row.age_seconds)), conf_);
+  o.update =
+      decide_suspended(st.suspended_because, wait, std::chrono::seconds(static_cast<long long>(job.row.age_seconds)), conf_);
   metrics_.delivered(job.row.nvtgc, o.update.status == RowStatus::failed ? "failed" : "deferred", job.row.age_seconds);
-  log::info("delivery", {{"site", job.row.nvtgc}, {"id", std::to_string(job.row.id)},
+  log::info("delivery", {{"site", job.row.nvtgc},
+                         {"id", std::to_string(job.row.id)},
                          {"result", o.update.status == RowStatus::failed ? "failed" : "deferred"},
-                         {"attempt", std::to_string(job.row.attempts - 1)}, {"error", o.update.last_error}});
+                         {"attempt", std::to_string(job.row.attempts - 1)},
+                         {"error", o.update.last_error}});
   report_(std::move(o));
 }
 
@@ -189,8 +192,11 @@ void Dispatcher::opened_failed(RouteState& st, const std::string& site, const sm
     st.suspended_until = until;
     st.suspended_because = f.describe();
     st.suspended_for_auth = f.kind == smtp::FailureKind::auth;
-    log::warn("site_suspended", {{"site", site}, {"relay", relay}, {"seconds", std::to_string(secs)},
-                                 {"failures", std::to_string(st.failures)}, {"problem", f.describe()}});
+    log::warn("site_suspended", {{"site", site},
+                                 {"relay", relay},
+                                 {"seconds", std::to_string(secs)},
+                                 {"failures", std::to_string(st.failures)},
+                                 {"problem", f.describe()}});
   }
   while (!st.pending.empty()) {
     Job j = std::move(st.pending.front());
@@ -228,7 +234,8 @@ void Dispatcher::finish(const Job& job, const std::optional<smtp::Failure>& fail
   } else if (failure) {
     o.smtp_reply = failure->remote;
   }
-  o.update = decide(effective, job.row.attempts, std::chrono::seconds(static_cast<long long>(job.row.age_seconds)), conf_, jitter());
+  o.update =
+      decide(effective, job.row.attempts, std::chrono::seconds(static_cast<long long>(job.row.age_seconds)), conf_, jitter());
   if (!effective && !refused.empty()) o.update.last_error = "refused for good: " + refused;
   if (effective && effective->kind == smtp::FailureKind::transient && !refused.empty())
     o.update.last_error += "; refused for good: " + refused;
@@ -239,10 +246,16 @@ void Dispatcher::finish(const Job& job, const std::optional<smtp::Failure>& fail
   const double latency =  // enqueue -> outcome: age at claim plus the time since
       job.row.age_seconds + std::chrono::duration<double>(Clock::now() - job.claimed_at).count();
   metrics_.delivered(job.row.nvtgc, result_word, latency);
-  log::info("delivery", {{"site", job.row.nvtgc}, {"id", std::to_string(job.row.id)}, {"relay", relay},
-                         {"result", result_word}, {"attempt", std::to_string(job.row.attempts)},
-                         {"rcpts", std::to_string(rcpts)}, {"message_id", message_id},
-                         {"delay", std::to_string(latency)}, {"reply", o.smtp_reply}, {"error", o.update.last_error}});
+  log::info("delivery", {{"site", job.row.nvtgc},
+                         {"id", std::to_string(job.row.id)},
+                         {"relay", relay},
+                         {"result", result_word},
+                         {"attempt", std::to_string(job.row.attempts)},
+                         {"rcpts", std::to_string(rcpts)},
+                         {"message_id", message_id},
+                         {"delay", std::to_string(latency)},
+                         {"reply", o.smtp_reply},
+                         {"error", o.update.last_error}});
   report_(std::move(o));
 }
 

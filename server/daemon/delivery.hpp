@@ -47,10 +47,10 @@ class Dispatcher {
   using Clock = std::chrono::steady_clock;
   struct ConnState {  // what the completion handler needs when a connection ends
     SlotScheduler::ConnId id = 0;
-    std::string route;                      // connection_route() of the sites it carries
-    std::string label;                      // the site it was opened for (logs)
-    std::optional<Job> current;             // the message on the wire, if any
-    std::optional<Job> ahead;               // the next one, its envelope already sent
+    std::string route;           // connection_route() of the sites it carries
+    std::string label;           // the site it was opened for (logs)
+    std::optional<Job> current;  // the message on the wire, if any
+    std::optional<Job> ahead;    // the next one, its envelope already sent
     asio::steady_timer* idle_timer = nullptr;
   };
   // Per route (tenants/connection_route.hpp): the sites whose connection identity is the same
@@ -59,11 +59,11 @@ class Dispatcher {
   struct RouteState {
     std::deque<Job> pending;
     std::map<SlotScheduler::ConnId, std::shared_ptr<ConnState>> conns;
-    Clock::time_point suspended_until{};    // dead relay or 535: no connection before this
+    Clock::time_point suspended_until{};  // dead relay or 535: no connection before this
     std::string suspended_because;
     bool suspended_for_auth = false;
-    int failures = 0;                       // consecutive connection failures
-    Clock::time_point next_send{};          // MaxMessagesPerMinute
+    int failures = 0;               // consecutive connection failures
+    Clock::time_point next_send{};  // MaxMessagesPerMinute
     std::shared_ptr<smtp::TlsSetup> tls;
     bool tls_built = false;
   };
@@ -113,11 +113,13 @@ class Dispatcher {
   // oauth (issue 10): one token source per site that uses a token endpoint, shared by its
   // connections; rotated refresh tokens are stored over the store's own DB connection/thread.
   oauth::TokenSources tokens_{io_.get_executor(), conf_.config_dir,
-                              std::make_shared<oauth::ThreadedPgRefreshStore>(conf_.database_url, [](const std::string& m) {
-                                log::error("oauth", {{"error", m}});
-                              }),
+                              std::make_shared<oauth::ThreadedPgRefreshStore>(conf_.database_url,
+                                                                              [](const std::string& m) {
+                                                                                log::error("oauth", {{"error", m}});
+                                                                              }),
                               [](const std::string& site, const std::string& what, const std::string& detail) {
-                                if (what == "failed") log::warn("oauth_token", {{"site", site}, {"result", what}, {"error", detail}});
+                                if (what == "failed")
+                                  log::warn("oauth_token", {{"site", site}, {"result", what}, {"error", detail}});
                                 else log::info("oauth_token", {{"site", site}, {"result", what}, {"detail", detail}});
                               }};
 };

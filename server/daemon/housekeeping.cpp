@@ -43,9 +43,10 @@ void acknowledge_reloads(PgConn& db, const std::vector<std::string>& request_ids
   }
   try {
     for (const auto& id : request_ids)
-      db.exec("INSERT INTO reload_ack (request_id, instance, result, detail) VALUES ($1, $2, $3, $4) "
-              "ON CONFLICT (request_id, instance) DO UPDATE SET acked_at = now(), result = EXCLUDED.result, detail = EXCLUDED.detail",
-              {id, instance, error.empty() ? "ok" : "failed", detail});
+      db.exec(
+          "INSERT INTO reload_ack (request_id, instance, result, detail) VALUES ($1, $2, $3, $4) "
+          "ON CONFLICT (request_id, instance) DO UPDATE SET acked_at = now(), result = EXCLUDED.result, detail = EXCLUDED.detail",
+          {id, instance, error.empty() ? "ok" : "failed", detail});
     db.exec("DELETE FROM reload_ack WHERE acked_at < now() - interval '1 day'");
   } catch (const PgError& e) {
     if (e.connection_lost()) throw;

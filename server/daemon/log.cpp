@@ -77,8 +77,8 @@ void write(Level level, const std::string& event, std::initializer_list<std::pai
   std::tm tm{};
   gmtime_r(&t, &tm);
   char ts[96];
-  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   std::string line = std::string("ts=") + ts + " level=" + name(level) + " event=";
   append_value(line, event);
   for (const auto& [k, v] : fields) {

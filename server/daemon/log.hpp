@@ -15,8 +15,14 @@ void set_level(const std::string& name);
 void write(Level level, const std::string& event, std::initializer_list<std::pair<const char*, std::string>> fields);
 
 inline void info(const std::string& e, std::initializer_list<std::pair<const char*, std::string>> f) { write(Level::info, e, f); }
-inline void warn(const std::string& e, std::initializer_list<std::pair<const char*, std::string>> f) { write(Level::warning, e, f); }
-inline void error(const std::string& e, std::initializer_list<std::pair<const char*, std::string>> f) { write(Level::error, e, f); }
-inline void debug(const std::string& e, std::initializer_list<std::pair<const char*, std::string>> f) { write(Level::debug, e, f); }
+inline void warn(const std::string& e, std::initializer_list<std::pair<const char*, std::string>> f) {
+  write(Level::warning, e, f);
+}
+inline void error(const std::string& e, std::initializer_list<std::pair<const char*, std::string>> f) {
+  write(Level::error, e, f);
+}
+inline void debug(const std::string& e, std::initializer_list<std::pair<const char*, std::string>> f) {
+  write(Level::debug, e, f);
+}
 
 }  // namespace sitemail::log

@@ -69,8 +69,8 @@ std::string Metrics::render() const {
   for (std::size_t i = 0; i < kBuckets.size(); ++i)
     o << "sitemail_delivery_latency_seconds_bucket{le=\"" << kBuckets[i] << "\"} " << buckets_[i] << "\n";
   o << "sitemail_delivery_latency_seconds_bucket{le=\"+Inf\"} " << latency_count_ << "\n";
-  o << "sitemail_delivery_latency_seconds_sum " << latency_sum_ << "\nsitemail_delivery_latency_seconds_count "
-    << latency_count_ << "\n";
+  o << "sitemail_delivery_latency_seconds_sum " << latency_sum_ << "\nsitemail_delivery_latency_seconds_count " << latency_count_
+    << "\n";
   o << "# HELP sitemail_connections_open SMTP connections open now.\n# TYPE sitemail_connections_open gauge\n"
     << "sitemail_connections_open " << connections_.load() << "\n";
   o << "# HELP sitemail_database_up 1 when the database connection is up.\n# TYPE sitemail_database_up gauge\n"

@@ -22,8 +22,8 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-constexpr std::size_t kMaxConnections = 64;        // open metrics connections at once
-constexpr std::size_t kMaxRequestBytes = 8192;     // request line + headers + body
+constexpr std::size_t kMaxConnections = 64;                    // open metrics connections at once
+constexpr std::size_t kMaxRequestBytes = 8192;                 // request line + headers + body
 constexpr auto kConnectionDeadline = std::chrono::seconds(5);  // accept to last byte written
 constexpr auto kAcceptBackoffMin = std::chrono::milliseconds(50);
 constexpr auto kAcceptBackoffMax = std::chrono::milliseconds(2000);
@@ -93,8 +93,8 @@ asio::awaitable<void> serve(std::shared_ptr<Listener> l, tcp::socket sock) {
   co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
   http::response<http::string_body> res;
   if (ec == http::error::header_limit || ec == http::error::body_limit || ec == http::error::buffer_overflow) {
-    res = refusal(http::status::payload_too_large,
-                  "request larger than " + std::to_string(kMaxRequestBytes) + " bytes (limit)\n");
+    res =
+        refusal(http::status::payload_too_large, "request larger than " + std::to_string(kMaxRequestBytes) + " bytes (limit)\n");
   } else if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
              ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
     co_return;  // nothing to answer

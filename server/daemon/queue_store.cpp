@@ -99,13 +99,13 @@ void QueueStore::load_attachments(std::vector<ClaimedRow>& rows) {
   }
   // Small contents come with the row while the row's loaded ones stay within a bound;
   // the others are read in slices while they are sent.
-  auto r = db_.exec(
-      "SELECT outbox_id, id, coalesce(filename, ''), coalesce(content_type, ''), coalesce(disposition, ''),"
-      "  coalesce(content_id, ''), octet_length(content),"
-      "  CASE WHEN octet_length(content) <= $2::int AND sum(octet_length(content)) OVER w <= $3::int THEN content END "
-      "FROM outbox_attachment WHERE outbox_id = ANY($1::bigint[]) "
-      "WINDOW w AS (PARTITION BY outbox_id ORDER BY id) ORDER BY outbox_id, id",
-      {pg_text_array(ids), std::to_string(kInlineAttachmentBytes), std::to_string(kInlineAttachmentsPerRow)});
+  auto r =
+      db_.exec("SELECT outbox_id, id, coalesce(filename, ''), coalesce(content_type, ''), coalesce(disposition, ''),"
+               "  coalesce(content_id, ''), octet_length(content),"
+               "  CASE WHEN octet_length(content) <= $2::int AND sum(octet_length(content)) OVER w <= $3::int THEN content END "
+               "FROM outbox_attachment WHERE outbox_id = ANY($1::bigint[]) "
+               "WINDOW w AS (PARTITION BY outbox_id ORDER BY id) ORDER BY outbox_id, id",
+               {pg_text_array(ids), std::to_string(kInlineAttachmentBytes), std::to_string(kInlineAttachmentsPerRow)});
   for (int i = 0; i < r.rows(); ++i) {
     ClaimedRow& row = *by_id.at(r.get_int(i, 0));
     smtp::Attachment a;
@@ -158,16 +158,16 @@ int QueueStore::record(const std::vector<RowOutcome>& outcomes) {
       // lease_owner is only set while a row is being sent, so owner + attempt fence the
       // update without naming status (which would steer the planner to the lease index).
       "WHERE o.id = u.id AND o.lease_owner = $1 AND o.attempts = u.att",
-      {owner_, pg_text_array(ids), pg_text_array(attempts), pg_text_array(statuses), pg_text_array(retry),
-       pg_text_array(refund), pg_text_array(errors), pg_text_array(replies), pg_text_array(mids), pg_text_array(dones),
-       pg_text_array(releases)});
+      {owner_, pg_text_array(ids), pg_text_array(attempts), pg_text_array(statuses), pg_text_array(retry), pg_text_array(refund),
+       pg_text_array(errors), pg_text_array(replies), pg_text_array(mids), pg_text_array(dones), pg_text_array(releases)});
   const int updated = std::stoi(r.affected().empty() ? "0" : r.affected());
   return static_cast<int>(outcomes.size()) - updated;
 }
 
 int QueueStore::attach_instance(int previous) {
   if (previous > 0) {
-    auto r = db_.exec("SELECT pg_try_advisory_lock($1::int, $2::int)", {std::to_string(kInstanceLockClass), std::to_string(previous)});
+    auto r =
+        db_.exec("SELECT pg_try_advisory_lock($1::int, $2::int)", {std::to_string(kInstanceLockClass), std::to_string(previous)});
     if (r.get(0, 0) == "t") {
       instance_ = previous;
       if (heartbeat()) return instance_;
@@ -207,10 +207,9 @@ int QueueStore::requeue_orphans(const std::vector<long long>& held) {
 
 namespace {
 // Whether instance i holds its instance lock in this database right now.
-constexpr const char* kLocked =
-    "EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
-    " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-    " AND l.classid = $2::bigint::oid AND l.objid = i.id::oid AND l.objsubid = 2)";
+constexpr const char* kLocked = "EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted"
+                                " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                                " AND l.classid = $2::bigint::oid AND l.objid = i.id::oid AND l.objsubid = 2)";
 }  // namespace
 
 std::map<int, int> QueueStore::recover_dead(int grace_seconds) {
@@ -247,16 +246,19 @@ std::map<int, int> QueueStore::recover_dead(int grace_seconds) {
   }
   if (!mark.empty())
     db_.exec(std::string("UPDATE sitemail_instance i SET unlocked_since = now() WHERE i.id = ANY($1::int[])"
-                         " AND i.unlocked_since IS NULL AND NOT ") + kLocked,
+                         " AND i.unlocked_since IS NULL AND NOT ") +
+                 kLocked,
              {pg_text_array(mark), std::to_string(kInstanceLockClass)});
   std::map<int, int> out;
   if (dead.empty()) return out;
   // The lock is checked again in the statement that takes the rows over: an instance that
   // locked again meanwhile keeps them.
-  auto u = db_.exec(std::string("UPDATE outbox o SET status = 'queued', lease_owner = NULL, lease_until = NULL, lease_instance = NULL"
-                                " FROM sitemail_instance i WHERE o.status = 'sending' AND o.lease_instance = i.id"
-                                " AND i.id = ANY($1::int[]) AND NOT ") + kLocked + " RETURNING i.id",
-                    {pg_text_array(dead), std::to_string(kInstanceLockClass)});
+  auto u =
+      db_.exec(std::string("UPDATE outbox o SET status = 'queued', lease_owner = NULL, lease_until = NULL, lease_instance = NULL"
+                           " FROM sitemail_instance i WHERE o.status = 'sending' AND o.lease_instance = i.id"
+                           " AND i.id = ANY($1::int[]) AND NOT ") +
+                   kLocked + " RETURNING i.id",
+               {pg_text_array(dead), std::to_string(kInstanceLockClass)});
   for (int i = 0; i < u.rows(); ++i) ++out[static_cast<int>(u.get_int(i, 0))];
   return out;
 }
@@ -266,8 +268,8 @@ void QueueStore::forget_dead_instances(int grace_seconds) {
   // holding nothing.
   db_.exec(std::string("DELETE FROM sitemail_instance i WHERE i.id <> $1"
                        " AND i.heartbeat_at < now() - make_interval(secs => $3::int)"
-                       " AND i.unlocked_since < now() - make_interval(secs => $3::int) AND NOT ") + kLocked +
-               " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.status = 'sending' AND o.lease_instance = i.id)",
+                       " AND i.unlocked_since < now() - make_interval(secs => $3::int) AND NOT ") +
+               kLocked + " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.status = 'sending' AND o.lease_instance = i.id)",
            {std::to_string(instance_), std::to_string(kInstanceLockClass), std::to_string(std::max(60, grace_seconds))});
 }
 
@@ -312,10 +314,9 @@ long long QueueStore::mark_held_new(const std::vector<std::pair<std::string, std
 }
 
 int QueueStore::purge(long long older_than_seconds, const std::vector<std::string>& statuses, int limit) {
-  auto r = db_.exec(
-      "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status = ANY($1::text[]) "
-      "AND created_at < now() - make_interval(secs => $2::double precision) LIMIT $3::int)",
-      {pg_text_array(statuses), std::to_string(older_than_seconds), std::to_string(limit)});
+  auto r = db_.exec("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status = ANY($1::text[]) "
+                    "AND created_at < now() - make_interval(secs => $2::double precision) LIMIT $3::int)",
+                    {pg_text_array(statuses), std::to_string(older_than_seconds), std::to_string(limit)});
   return std::stoi(r.affected().empty() ? "0" : r.affected());
 }
 
@@ -335,10 +336,9 @@ std::map<std::string, std::pair<long long, double>> QueueStore::site_queue() {
 }
 
 bool QueueStore::due_left(const std::vector<std::string>& held) {
-  auto r = db_.exec(
-      "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'queued' AND id > 0 AND next_attempt_at <= now() "
-      "AND NOT (nvtgc = ANY($1::text[])))",
-      {pg_text_array(held)});
+  auto r = db_.exec("SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'queued' AND id > 0 AND next_attempt_at <= now() "
+                    "AND NOT (nvtgc = ANY($1::text[])))",
+                    {pg_text_array(held)});
   return r.get(0, 0) == "t";
 }
 

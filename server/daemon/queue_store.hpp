@@ -18,9 +18,9 @@ namespace sitemail {
 struct ClaimedRow {
   long long id = 0;
   std::string nvtgc, to, cc, bcc, from_addr, from_name, reply_to, subject, body_text, body_html, headers;
-  int attempts = 0;          // this attempt's number (incremented by the claim)
-  std::string done_rcpts;    // recipients already accepted on an earlier attempt
-  double age_seconds = 0;    // now - created_at at claim time
+  int attempts = 0;        // this attempt's number (incremented by the claim)
+  std::string done_rcpts;  // recipients already accepted on an earlier attempt
+  double age_seconds = 0;  // now - created_at at claim time
   // CONTRACT §8: attachments (small contents loaded with the row, large ones read while
   // sending) and the raw message (whole when small, else its first octets).
   std::vector<smtp::Attachment> attachments;
@@ -31,9 +31,9 @@ struct ClaimedRow {
 };
 
 // What a claim loads with each row; anything larger is read in slices while it is sent.
-inline constexpr long long kInlineRawBytes = 131072;         // a raw message up to this is loaded whole
-inline constexpr long long kRawHeadBytes = 65536;            // else its first octets (the header block)
-inline constexpr long long kInlineAttachmentBytes = 65536;   // an attachment up to this is loaded
+inline constexpr long long kInlineRawBytes = 131072;           // a raw message up to this is loaded whole
+inline constexpr long long kRawHeadBytes = 65536;              // else its first octets (the header block)
+inline constexpr long long kInlineAttachmentBytes = 65536;     // an attachment up to this is loaded
 inline constexpr long long kInlineAttachmentsPerRow = 131072;  // ... while a row's loaded ones stay within this
 
 struct RowOutcome {
@@ -42,7 +42,7 @@ struct RowOutcome {
   std::string site;
   RowUpdate update;
   std::string smtp_reply, message_id, done_rcpts;
-  bool release = false;      // shutdown: give the row back untouched (attempt refunded)
+  bool release = false;  // shutdown: give the row back untouched (attempt refunded)
 };
 
 // How much one claim may take: at most `limit` rows; none of `excluded` sites (held, or
@@ -89,7 +89,7 @@ class QueueStore {
   int record(const std::vector<RowOutcome>& outcomes);
   void renew(int lease_seconds);
   int requeue_expired();  // leases of dead instances return to the queue
-  int release_all();  // rows this instance still holds go back to the queue
+  int release_all();      // rows this instance still holds go back to the queue
   void mark_held(const std::string& site, const std::string& why);
   // Queued rows with an id above `after_id` of the given (site, why) pairs get `why` as
   // last_error (mail queued for an invalid site shows as held at once). Returns the

@@ -23,8 +23,7 @@ long long backoff_seconds(int attempts, const DaemonConf& conf, double jitter01)
   return std::max<long long>(1, static_cast<long long>(base * j));
 }
 
-RowUpdate decide_suspended(const std::string& because, long long wait_seconds, std::chrono::seconds age,
-                           const DaemonConf& conf) {
+RowUpdate decide_suspended(const std::string& because, long long wait_seconds, std::chrono::seconds age, const DaemonConf& conf) {
   RowUpdate u;
   u.status = RowStatus::queued;
   u.refund_attempt = true;
@@ -37,8 +36,8 @@ RowUpdate decide_suspended(const std::string& because, long long wait_seconds, s
   return u;
 }
 
-RowUpdate decide(const std::optional<smtp::Failure>& failure, int attempts, std::chrono::seconds age,
-                 const DaemonConf& conf, double jitter01) {
+RowUpdate decide(const std::optional<smtp::Failure>& failure, int attempts, std::chrono::seconds age, const DaemonConf& conf,
+                 double jitter01) {
   RowUpdate u;
   if (!failure) {
     u.status = RowStatus::sent;
@@ -47,9 +46,7 @@ RowUpdate decide(const std::optional<smtp::Failure>& failure, int attempts, std:
   const auto& f = *failure;
   u.last_error = f.describe();
   switch (f.kind) {
-    case smtp::FailureKind::permanent:
-      u.status = RowStatus::failed;
-      return u;
+    case smtp::FailureKind::permanent: u.status = RowStatus::failed; return u;
     case smtp::FailureKind::config:
       u.status = RowStatus::queued;
       u.refund_attempt = true;

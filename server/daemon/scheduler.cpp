@@ -8,9 +8,7 @@ namespace sitemail {
 SlotScheduler::SlotScheduler(int global_limit, int site_share_percent)
     : global_(std::max(1, global_limit)), share_(std::clamp(site_share_percent, 1, 100)) {}
 
-int SlotScheduler::site_cap(int max_connections) const {
-  return std::max(1, std::min(max_connections, share_cap()));
-}
+int SlotScheduler::site_cap(int max_connections) const { return std::max(1, std::min(max_connections, share_cap())); }
 
 int SlotScheduler::open(const std::string& site) const {
   auto it = open_.find(site);

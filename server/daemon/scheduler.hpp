@@ -84,12 +84,12 @@ class SlotScheduler {
   int share_;
   int total_ = 0;
   ConnId next_id_ = 1;
-  std::map<std::string, int> open_;       // connections per site (busy + idle)
-  std::map<ConnId, IdleConn> idle_;       // idle connections
-  std::deque<std::string> waiting_;       // sites with mail and no slot, oldest first
-  std::set<std::string> in_line_;         // the same sites, for lookups
-  int evicting_ = 0;                      // evicted/yielding connections not yet released
-  std::map<ConnId, bool> evicted_;        // ids handed out by evict() and yield()
+  std::map<std::string, int> open_;  // connections per site (busy + idle)
+  std::map<ConnId, IdleConn> idle_;  // idle connections
+  std::deque<std::string> waiting_;  // sites with mail and no slot, oldest first
+  std::set<std::string> in_line_;    // the same sites, for lookups
+  int evicting_ = 0;                 // evicted/yielding connections not yet released
+  std::map<ConnId, bool> evicted_;   // ids handed out by evict() and yield()
 };
 
 }  // namespace sitemail

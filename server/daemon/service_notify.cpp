@@ -47,12 +47,9 @@ void ServiceNotifier::config_loading() {
 
 void ServiceNotifier::config_loaded(std::size_t sites, int invalid, const std::string& error) {
   std::string text;
-  if (error.empty())
-    text = std::to_string(sites) + " sites loaded (" + std::to_string(invalid) + " invalid, held); delivering";
-  else if (ready_)
-    text = "reload failed: " + one_line(error) + "; the previous configuration stays in use";
-  else
-    text = "configuration not loaded: " + one_line(error) + "; nothing is delivered until a reload succeeds";
+  if (error.empty()) text = std::to_string(sites) + " sites loaded (" + std::to_string(invalid) + " invalid, held); delivering";
+  else if (ready_) text = "reload failed: " + one_line(error) + "; the previous configuration stays in use";
+  else text = "configuration not loaded: " + one_line(error) + "; nothing is delivered until a reload succeeds";
   {
     std::lock_guard lock(mu_);
     last_loaded_ = text;

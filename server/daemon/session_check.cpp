@@ -12,7 +12,7 @@ namespace sitemail {
 namespace {
 
 constexpr long long kProbeLockClass = 1397312845;  // beside the instance lock class
-constexpr int kAnswerMs = 10000;                    // a session of its own answers at once
+constexpr int kAnswerMs = 10000;                   // a session of its own answers at once
 
 // Runs `sql` on `c`; nullopt when no answer came within `ms` (a pooler queueing the
 // statement behind the other connection's transaction). Throws PgError on an error.
@@ -64,20 +64,20 @@ std::string session_pooling_problem(PgConn& a, PgConn& b) {
   if (!pin) return "a second connection got no PostgreSQL session within 10 s (a pooler with one server connection?); " + kFix;
   const std::string pid_b = pin->get(0, 0);
   std::string why;
-  auto again = exec_within(a,
-                           "SELECT pg_backend_pid(), coalesce(current_setting('sitemail.session_probe', true), ''),"
-                           " EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()"
-                           " AND classid = " + std::to_string(kProbeLockClass) + "::bigint::oid AND objid = " + key +
-                               "::bigint::oid AND objsubid = 2)",
-                           kAnswerMs);
+  auto again =
+      exec_within(a,
+                  "SELECT pg_backend_pid(), coalesce(current_setting('sitemail.session_probe', true), ''),"
+                  " EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid()"
+                  " AND classid = " +
+                      std::to_string(kProbeLockClass) + "::bigint::oid AND objid = " + key + "::bigint::oid AND objsubid = 2)",
+                  kAnswerMs);
   b.exec("COMMIT");
   if (!again) {
     drain(a);
     why = "a statement waited while another connection had a transaction open: the two connections share one "
           "PostgreSQL session (a pooler in transaction or statement mode)";
   } else if (pid_b == pid_a) {
-    why = "two connections were given the same PostgreSQL backend (pid " + pid_a +
-          "): a pooler in transaction or statement mode";
+    why = "two connections were given the same PostgreSQL backend (pid " + pid_a + "): a pooler in transaction or statement mode";
   } else if (again->get(0, 0) != pid_a || again->get(0, 1) != key || again->get(0, 2) != "t") {
     why = "a connection's session state did not persist from one statement to the next (backend pid " + pid_a + " then " +
           again->get(0, 0) + ", session lock " + (again->get(0, 2) == "t" ? "held" : "gone") +

@@ -55,8 +55,8 @@ std::optional<HttpsUrl> parse_https_url(const std::string& url, std::string& err
       return std::nullopt;
     }
   if (!port_text.empty()) {
-    if (port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoi(port_text) < 1 || std::stoi(port_text) > 65535) {
+    if (port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos || std::stoi(port_text) < 1 ||
+        std::stoi(port_text) > 65535) {
       error = "bad port \"" + port_text + "\"";
       return std::nullopt;
     }
@@ -134,7 +134,8 @@ asio::awaitable<HttpsResponse> https_post(const asio::any_io_executor& ex, const
   boost::system::error_code ec;
   co_await transport->write_all(req, ec);
   if (ec) {
-    out.failure = endpoint_failure("cannot send the request to " + u->host + ": " + (transport->timed_out() ? "timed out" : ec.message()));
+    out.failure =
+        endpoint_failure("cannot send the request to " + u->host + ": " + (transport->timed_out() ? "timed out" : ec.message()));
     co_return out;
   }
   http::response_parser<http::string_body> parser;
@@ -164,11 +165,13 @@ asio::awaitable<HttpsResponse> https_post(const asio::any_io_executor& ex, const
       buf.erase(0, used);
       if (pec == http::error::need_more) break;
       if (pec == http::error::body_limit) {
-        out.failure = endpoint_failure("the response is larger than kMaxResponseBytes (" + std::to_string(kMaxResponseBytes) + " bytes)");
+        out.failure =
+            endpoint_failure("the response is larger than kMaxResponseBytes (" + std::to_string(kMaxResponseBytes) + " bytes)");
         co_return out;
       }
       if (pec == http::error::header_limit) {
-        out.failure = endpoint_failure("the response headers are larger than kMaxHeaderBytes (" + std::to_string(kMaxHeaderBytes) + " bytes)");
+        out.failure = endpoint_failure("the response headers are larger than kMaxHeaderBytes (" +
+                                       std::to_string(kMaxHeaderBytes) + " bytes)");
         co_return out;
       }
       if (pec) {

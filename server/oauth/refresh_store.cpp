@@ -46,7 +46,8 @@ asio::awaitable<void> PgRefreshStore::save(const std::string& key, const std::st
     save_sync(db_, key, site, token);
   } catch (const std::exception& e) {  // the access token is still good; say why the next grant may fail
     std::cerr << "sitemailctl: warning: cannot store the rotated refresh token of site " << site << " (" << e.what()
-              << "); run `sitemailctl db migrate`, then `sitemailctl oauth login --site " << site << "` if the next grant fails\n";
+              << "); run `sitemailctl db migrate`, then `sitemailctl oauth login --site " << site
+              << "` if the next grant fails\n";
   }
   co_return;
 }

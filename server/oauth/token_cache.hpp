@@ -36,8 +36,8 @@ class SiteTokenSource : public smtp::TokenSource, public std::enable_shared_from
   [[nodiscard]] bool rotated() const { return rotated_; }  // the last grant returned a new refresh token
 
  private:
-  asio::awaitable<smtp::TokenGrant> obtain();  // single flight
-  asio::awaitable<smtp::TokenGrant> request(); // one grant at the endpoint
+  asio::awaitable<smtp::TokenGrant> obtain();   // single flight
+  asio::awaitable<smtp::TokenGrant> request();  // one grant at the endpoint
 
   asio::any_io_executor ex_;
   std::shared_ptr<const EffectiveSettings> settings_;
@@ -58,8 +58,7 @@ class SiteTokenSource : public smtp::TokenSource, public std::enable_shared_from
 // a reload that changes the settings starts a new cache.
 class TokenSources {
  public:
-  TokenSources(asio::any_io_executor ex, std::string config_dir, std::shared_ptr<RefreshStore> store,
-               TokenObserver observer = {})
+  TokenSources(asio::any_io_executor ex, std::string config_dir, std::shared_ptr<RefreshStore> store, TokenObserver observer = {})
       : ex_(std::move(ex)), config_dir_(std::move(config_dir)), store_(std::move(store)), observer_(std::move(observer)) {}
   // nullptr when the site uses no token endpoint.
   [[nodiscard]] std::shared_ptr<SiteTokenSource> for_site(const std::string& site,

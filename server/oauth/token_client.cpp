@@ -6,9 +6,7 @@ namespace sitemail::oauth {
 std::string grant_form(const EffectiveSettings& s, const OAuthPlan& plan, const std::string& grant_type,
                        const std::vector<std::pair<std::string, std::string>>& extra, bool with_scope) {
   std::string form;
-  auto field = [&](const std::string& k, const std::string& v) {
-    form += (form.empty() ? "" : "&") + k + "=" + form_escape(v);
-  };
+  auto field = [&](const std::string& k, const std::string& v) { form += (form.empty() ? "" : "&") + k + "=" + form_escape(v); };
   if (!grant_type.empty()) field("grant_type", grant_type);
   field("client_id", s.text(Setting::OAuthClientId));
   if (!s.text(Setting::OAuthClientSecret).empty()) field("client_secret", s.text(Setting::OAuthClientSecret));

@@ -25,7 +25,7 @@ struct GrantResult {
 // POSTs `form` to `url` and interprets the answer. `need_token`: a success must carry an
 // access_token (token endpoint); false for the device authorization endpoint.
 [[nodiscard]] asio::awaitable<GrantResult> post_grant(const asio::any_io_executor& ex, const EffectiveSettings& s,
-                                                      const smtp::TlsSetup& tls, const std::string& url,
-                                                      const std::string& form, bool need_token = true);
+                                                      const smtp::TlsSetup& tls, const std::string& url, const std::string& form,
+                                                      bool need_token = true);
 
 }  // namespace sitemail::oauth

@@ -12,8 +12,7 @@ namespace {
 using nlohmann::json;
 
 // Reads a string member; numbers are accepted for the numeric fields only.
-bool get_string(const json& j, const char* key, std::string& out, std::size_t limit, const char* limit_name,
-                TokenResponse& r) {
+bool get_string(const json& j, const char* key, std::string& out, std::size_t limit, const char* limit_name, TokenResponse& r) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return true;
   if (!it->is_string()) {

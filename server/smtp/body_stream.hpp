@@ -21,7 +21,7 @@ class ContentSource {
   // Up to `max` octets of the blob's column from absolute octet `offset`; nullopt with
   // `error` set when it cannot be read (the row is gone, the database is down).
   virtual asio::awaitable<std::optional<std::string>> read(const BlobRef& blob, std::uint64_t offset, std::size_t max,
-                                                            std::string& error) = 0;
+                                                           std::string& error) = 0;
 };
 
 // Octets read per chunk: a multiple of 57, so base64 chunks are whole 76-column lines.

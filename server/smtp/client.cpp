@@ -40,8 +40,9 @@ asio::awaitable<void> Client::drive() {
         auto out = session_.take_output();
         co_await transport_->write_all(out, ec);
         if (ec)
-          session_.abort(network_failure(Stage::message, std::string("write failed during ") + session_.state_name() + ": " +
-                                                             (transport_->timed_out() ? transport_->timeout_text() : ec.message())));
+          session_.abort(
+              network_failure(Stage::message, std::string("write failed during ") + session_.state_name() + ": " +
+                                                  (transport_->timed_out() ? transport_->timeout_text() : ec.message())));
         break;
       }
       case Session::Action::read: {
@@ -120,8 +121,9 @@ asio::awaitable<std::optional<Failure>> Client::open_once() {
     if (!tls_) co_return config_failure("TLS is required but no TLS context was prepared");
     if (tls_->error) co_return *tls_->error;
   }
-  progress("connecting to " + settings_->text(Setting::EMailSMTPServer) + ":" + std::to_string(settings_->port) +
-           (static_cast<FirewallType>(settings_->number(Setting::FirewallType)) == FirewallType::none ? "" : " through the proxy"));
+  progress(
+      "connecting to " + settings_->text(Setting::EMailSMTPServer) + ":" + std::to_string(settings_->port) +
+      (static_cast<FirewallType>(settings_->number(Setting::FirewallType)) == FirewallType::none ? "" : " through the proxy"));
   if (auto f = co_await transport_->connect(*settings_)) co_return f;
   auto leftover = transport_->take_leftover();
   if (settings_->tls == TlsMode::implicit) {

@@ -163,7 +163,8 @@ ClientCertResult install_client_cert(SSL_CTX* ctx, const EffectiveSettings& s, c
   if (!want_encoded.empty()) {
     std::string der;
     if (want_encoded.find("-----BEGIN") != std::string::npos) {
-      std::unique_ptr<BIO, decltype(&BIO_free)> b(BIO_new_mem_buf(want_encoded.data(), static_cast<int>(want_encoded.size())), BIO_free);
+      std::unique_ptr<BIO, decltype(&BIO_free)> b(BIO_new_mem_buf(want_encoded.data(), static_cast<int>(want_encoded.size())),
+                                                  BIO_free);
       X509Ptr x(PEM_read_bio_X509(b.get(), nullptr, nullptr, nullptr));
       if (x) {
         unsigned char* buf = nullptr;
@@ -191,7 +192,10 @@ ClientCertResult install_client_cert(SSL_CTX* ctx, const EffectiveSettings& s, c
     }
   } else if (!want_subject.empty()) {
     for (auto& c : cands)
-      if (subject_matches(c.subject, want_subject)) { chosen = &c; break; }
+      if (subject_matches(c.subject, want_subject)) {
+        chosen = &c;
+        break;
+      }
     if (!chosen)
       for (auto& c : cands)
         if (to_lower(c.subject).find(to_lower(want_subject)) != std::string::npos ||

@@ -12,23 +12,27 @@
 
 namespace sitemail::smtp {
 
-struct X509Free { void operator()(X509* x) const { X509_free(x); } };
-struct PkeyFree { void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); } };
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct PkeyFree {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
 using X509Ptr = std::unique_ptr<X509, X509Free>;
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
 struct CertCandidate {
   X509Ptr cert;
-  PkeyPtr key;                  // may be null when the store holds the key separately
+  PkeyPtr key;  // may be null when the store holds the key separately
   std::vector<X509Ptr> chain;
-  std::string subject;          // RFC 2253 form, e.g. "CN=client,O=Example"
-  std::string source;           // file it came from, for messages
+  std::string subject;  // RFC 2253 form, e.g. "CN=client,O=Example"
+  std::string source;   // file it came from, for messages
 };
 
 struct ClientCertResult {
-  bool used = false;            // false: no client certificate configured
-  std::string error;            // set when configured but unusable
-  std::string subject;          // the selected certificate's subject
+  bool used = false;    // false: no client certificate configured
+  std::string error;    // set when configured but unusable
+  std::string subject;  // the selected certificate's subject
 };
 
 // Installs the selected certificate and key into ctx. config_dir resolves relative paths.

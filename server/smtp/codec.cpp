@@ -177,9 +177,16 @@ std::string utf16le(std::string_view utf8) {
     unsigned char c = static_cast<unsigned char>(utf8[i]);
     std::uint32_t cp = c;
     int extra = 0;
-    if (c >= 0xF0) { cp = c & 0x07; extra = 3; }
-    else if (c >= 0xE0) { cp = c & 0x0F; extra = 2; }
-    else if (c >= 0xC0) { cp = c & 0x1F; extra = 1; }
+    if (c >= 0xF0) {
+      cp = c & 0x07;
+      extra = 3;
+    } else if (c >= 0xE0) {
+      cp = c & 0x0F;
+      extra = 2;
+    } else if (c >= 0xC0) {
+      cp = c & 0x1F;
+      extra = 1;
+    }
     ++i;
     for (int k = 0; k < extra && i < utf8.size(); ++k, ++i) cp = (cp << 6) | (static_cast<unsigned char>(utf8[i]) & 0x3F);
     auto put16 = [&](std::uint32_t u) {
@@ -217,19 +224,31 @@ std::string md4(std::string_view msg) {
     const int r1[4] = {3, 7, 11, 19}, r2[4] = {3, 5, 9, 13}, r3[4] = {3, 9, 11, 15};
     for (int i = 0; i < 16; ++i) {
       std::uint32_t t = rotl(a + F(b, c, d) + x[i], r1[i % 4]);
-      a = d; d = c; c = b; b = t;
+      a = d;
+      d = c;
+      c = b;
+      b = t;
     }
     const int o2[16] = {0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15};
     for (int i = 0; i < 16; ++i) {
       std::uint32_t t = rotl(a + G(b, c, d) + x[o2[i]] + 0x5a827999u, r2[i % 4]);
-      a = d; d = c; c = b; b = t;
+      a = d;
+      d = c;
+      c = b;
+      b = t;
     }
     const int o3[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
     for (int i = 0; i < 16; ++i) {
       std::uint32_t t = rotl(a + H(b, c, d) + x[o3[i]] + 0x6ed9eba1u, r3[i % 4]);
-      a = d; d = c; c = b; b = t;
+      a = d;
+      d = c;
+      c = b;
+      b = t;
     }
-    a0 += a; b0 += b; c0 += c; d0 += d;
+    a0 += a;
+    b0 += b;
+    c0 += c;
+    d0 += d;
   }
   std::string out;
   for (std::uint32_t v : {a0, b0, c0, d0})
@@ -240,8 +259,8 @@ std::string md4(std::string_view msg) {
 std::string hmac_md5(std::string_view key, std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
-  HMAC(EVP_md5(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), md, &n);
+  HMAC(EVP_md5(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()), data.size(), md,
+       &n);
   return std::string(reinterpret_cast<char*>(md), n);
 }
 

@@ -44,9 +44,9 @@ std::string display_name(std::string_view name) {
   if (!codec::is_ascii(name)) return codec::encode_header_text(name);
   bool plain = true;
   for (char c : name)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == ' ' || c == '!' || c == '#' || c == '$' || c == '%' ||
-          c == '&' || c == '\'' || c == '*' || c == '+' || c == '-' || c == '/' || c == '=' || c == '?' || c == '^' ||
-          c == '_' || c == '`' || c == '{' || c == '|' || c == '}' || c == '~'))
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == ' ' || c == '!' || c == '#' || c == '$' || c == '%' || c == '&' ||
+          c == '\'' || c == '*' || c == '+' || c == '-' || c == '/' || c == '=' || c == '?' || c == '^' || c == '_' || c == '`' ||
+          c == '{' || c == '|' || c == '}' || c == '~'))
       plain = false;
   if (plain) return std::string(name);
   std::string q = "\"";
@@ -82,7 +82,8 @@ std::string body_part(std::string_view body, const char* subtype) {
     if (line > 998) seven_bit = false;
   }
   std::string h = std::string("Content-Type: text/") + subtype + "; charset=utf-8\r\n";
-  if (seven_bit) return h + "Content-Transfer-Encoding: 7bit\r\n\r\n" + crlf + (crlf.ends_with("\r\n") || crlf.empty() ? "" : "\r\n");
+  if (seven_bit)
+    return h + "Content-Transfer-Encoding: 7bit\r\n\r\n" + crlf + (crlf.ends_with("\r\n") || crlf.empty() ? "" : "\r\n");
   auto qp = codec::quoted_printable(body);
   return h + "Content-Transfer-Encoding: quoted-printable\r\n\r\n" + qp + (qp.ends_with("\r\n") ? "" : "\r\n");
 }
@@ -133,8 +134,7 @@ BuildResult within_max_size(BuiltMessage out, const EffectiveSettings& s) {
   BuildResult r;
   if (auto max = s.number(Setting::MaxMessageSize); max > 0 && out.octets() > static_cast<std::uint64_t>(max))
     r.failure = too_large_for_site(out.octets(), max);
-  else
-    r.message = std::move(out);
+  else r.message = std::move(out);
   return r;
 }
 
@@ -178,8 +178,8 @@ struct Assembler {
 std::string body_entity(const OutboxMessage& m) {
   if (!m.body_text.empty() && !m.body_html.empty()) {
     const auto b = random_boundary();
-    return "Content-Type: multipart/alternative; boundary=\"" + b + "\"\r\n\r\n--" + b + "\r\n" + body_part(m.body_text, "plain") +
-           "\r\n--" + b + "\r\n" + body_part(m.body_html, "html") + "\r\n--" + b + "--";
+    return "Content-Type: multipart/alternative; boundary=\"" + b + "\"\r\n\r\n--" + b + "\r\n" +
+           body_part(m.body_text, "plain") + "\r\n--" + b + "\r\n" + body_part(m.body_html, "html") + "\r\n--" + b + "--";
   }
   return !m.body_html.empty() ? body_part(m.body_html, "html") : body_part(m.body_text, "plain");
 }
@@ -190,8 +190,8 @@ bool is_inline(const Attachment& a) { return to_lower(trim(a.disposition)) == "i
 // attachment. `headers` are the message's own, MIME-Version included.
 void assemble_with_attachments(const OutboxMessage& m, Assembler& as) {
   const auto mixed = random_boundary();
-  as.add("Content-Type: multipart/mixed; boundary=\"" + mixed + "\"\r\n\r\nThis is a multi-part message in MIME format.\r\n\r\n--" +
-         mixed + "\r\n");
+  as.add("Content-Type: multipart/mixed; boundary=\"" + mixed +
+         "\"\r\n\r\nThis is a multi-part message in MIME format.\r\n\r\n--" + mixed + "\r\n");
   std::vector<const Attachment*> related, others;
   for (const auto& a : m.attachments)
     (is_inline(a) && !mime::clean_content_id(a.content_id).empty() && !m.body_html.empty() ? related : others).push_back(&a);
@@ -216,9 +216,9 @@ void assemble_with_attachments(const OutboxMessage& m, Assembler& as) {
 
 }  // namespace
 
-OutboxMessage outbox_row(long long id, std::string nvtgc, std::string to, std::string cc, std::string bcc,
-                         std::string from_addr, std::string from_name, std::string reply_to, std::string subject,
-                         std::string body_text, std::string body_html, std::string headers) {
+OutboxMessage outbox_row(long long id, std::string nvtgc, std::string to, std::string cc, std::string bcc, std::string from_addr,
+                         std::string from_name, std::string reply_to, std::string subject, std::string body_text,
+                         std::string body_html, std::string headers) {
   OutboxMessage m;
   m.id = id;
   m.nvtgc = std::move(nvtgc);
@@ -287,8 +287,7 @@ std::optional<Address> parse_address(std::string_view text, std::string& error) 
   auto at = t.rfind('@');
   bool ok = at != std::string_view::npos && at > 0 && at + 1 < t.size() && t.size() <= 254;
   for (unsigned char c : t)
-    if (c <= 0x20 || c == '<' || c == '>' || c == ',' || c == '"' || c == '(' || c == ')' || c == '\\' || c == ';')
-      ok = false;
+    if (c <= 0x20 || c == '<' || c == '>' || c == ',' || c == '"' || c == '(' || c == ')' || c == '\\' || c == ';') ok = false;
   if (!ok) {
     error = "'" + std::string(t.substr(0, 80)) + "' is not a mail address";
     return std::nullopt;

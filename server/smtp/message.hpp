@@ -20,8 +20,8 @@ namespace sitemail::smtp {
 struct Attachment {
   long long id = 0;
   std::string filename, content_type, disposition, content_id;
-  std::uint64_t size = 0;               // octets of `content`
-  std::optional<std::string> content;   // loaded with the row when small; else read while sending
+  std::uint64_t size = 0;              // octets of `content`
+  std::optional<std::string> content;  // loaded with the row when small; else read while sending
 };
 
 // One outbox row, as the application wrote it.
@@ -30,26 +30,25 @@ struct OutboxMessage {
   std::string nvtgc;
   std::string to, cc, bcc;  // comma-separated; "addr" or "Name <addr>"
   std::string from_addr, from_name, reply_to, subject, body_text, body_html;
-  std::string headers;      // extra "Name: value" lines
+  std::string headers;                  // extra "Name: value" lines
   std::vector<Attachment> attachments;  // in id order
-  bool has_raw = false;     // raw_message is set (CONTRACT §8)
-  std::string raw_head;     // raw_message, or its first octets when it is large
+  bool has_raw = false;                 // raw_message is set (CONTRACT §8)
+  std::string raw_head;                 // raw_message, or its first octets when it is large
   std::uint64_t raw_size = 0;
   [[nodiscard]] bool raw_complete() const { return raw_head.size() == raw_size; }
 };
 
 // A row of the twelve message columns (no attachments, no raw message).
 [[nodiscard]] OutboxMessage outbox_row(long long id, std::string nvtgc, std::string to, std::string cc, std::string bcc,
-                                       std::string from_addr, std::string from_name, std::string reply_to,
-                                       std::string subject, std::string body_text, std::string body_html,
-                                       std::string headers);
+                                       std::string from_addr, std::string from_name, std::string reply_to, std::string subject,
+                                       std::string body_text, std::string body_html, std::string headers);
 
 // Content read while the message is sent (a large attachment or raw message).
 struct BlobRef {
   enum class Table { attachment, raw } table = Table::attachment;
-  long long id = 0;           // outbox_attachment.id, or outbox.id for raw_message
-  std::uint64_t offset = 0;   // first octet to send
-  std::uint64_t size = 0;     // octets from there
+  long long id = 0;          // outbox_attachment.id, or outbox.id for raw_message
+  std::uint64_t offset = 0;  // first octet to send
+  std::uint64_t size = 0;    // octets from there
 };
 
 // A piece of a streamed message: literal bytes (CRLF lines as they go out), or a blob

@@ -2,8 +2,8 @@
 #include "mime.hpp"
 
 #include <array>
-#include <vector>
 #include <utility>
+#include <vector>
 
 #include "codec.hpp"
 #include "text_util.hpp"
@@ -13,19 +13,46 @@ namespace sitemail::smtp::mime {
 namespace {
 
 constexpr std::array<std::pair<std::string_view, std::string_view>, 40> kTypes{{
-    {"pdf", "application/pdf"}, {"csv", "text/csv"}, {"txt", "text/plain"}, {"log", "text/plain"},
-    {"htm", "text/html"}, {"html", "text/html"}, {"xml", "application/xml"}, {"json", "application/json"},
-    {"png", "image/png"}, {"jpg", "image/jpeg"}, {"jpeg", "image/jpeg"}, {"gif", "image/gif"},
-    {"svg", "image/svg+xml"}, {"webp", "image/webp"}, {"bmp", "image/bmp"}, {"tif", "image/tiff"},
-    {"tiff", "image/tiff"}, {"ico", "image/vnd.microsoft.icon"}, {"zip", "application/zip"}, {"gz", "application/gzip"},
-    {"tgz", "application/gzip"}, {"7z", "application/x-7z-compressed"}, {"tar", "application/x-tar"},
-    {"doc", "application/msword"}, {"xls", "application/vnd.ms-excel"}, {"ppt", "application/vnd.ms-powerpoint"},
+    {"pdf", "application/pdf"},
+    {"csv", "text/csv"},
+    {"txt", "text/plain"},
+    {"log", "text/plain"},
+    {"htm", "text/html"},
+    {"html", "text/html"},
+    {"xml", "application/xml"},
+    {"json", "application/json"},
+    {"png", "image/png"},
+    {"jpg", "image/jpeg"},
+    {"jpeg", "image/jpeg"},
+    {"gif", "image/gif"},
+    {"svg", "image/svg+xml"},
+    {"webp", "image/webp"},
+    {"bmp", "image/bmp"},
+    {"tif", "image/tiff"},
+    {"tiff", "image/tiff"},
+    {"ico", "image/vnd.microsoft.icon"},
+    {"zip", "application/zip"},
+    {"gz", "application/gzip"},
+    {"tgz", "application/gzip"},
+    {"7z", "application/x-7z-compressed"},
+    {"tar", "application/x-tar"},
+    {"doc", "application/msword"},
+    {"xls", "application/vnd.ms-excel"},
+    {"ppt", "application/vnd.ms-powerpoint"},
     {"docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
     {"xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
     {"pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation"},
-    {"odt", "application/vnd.oasis.opendocument.text"}, {"ods", "application/vnd.oasis.opendocument.spreadsheet"},
-    {"rtf", "application/rtf"}, {"ics", "text/calendar"}, {"vcf", "text/vcard"}, {"eml", "message/rfc822"},
-    {"md", "text/markdown"}, {"mp3", "audio/mpeg"}, {"mp4", "video/mp4"}, {"wav", "audio/wav"}, {"p7s", "application/pkcs7-signature"},
+    {"odt", "application/vnd.oasis.opendocument.text"},
+    {"ods", "application/vnd.oasis.opendocument.spreadsheet"},
+    {"rtf", "application/rtf"},
+    {"ics", "text/calendar"},
+    {"vcf", "text/vcard"},
+    {"eml", "message/rfc822"},
+    {"md", "text/markdown"},
+    {"mp3", "audio/mpeg"},
+    {"mp4", "video/mp4"},
+    {"wav", "audio/wav"},
+    {"p7s", "application/pkcs7-signature"},
 }};
 
 bool token_char(unsigned char c) {
@@ -115,8 +142,8 @@ std::string safe_filename(std::string_view filename) {
   }
   out = std::string(trim(out));
   while (!out.empty() && out.front() == '.') out.erase(0, 1);  // no hidden files, no ".."
-  if (out.size() > 200) out = out.substr(out.size() - 200);   // keep the extension
-  if (!valid_utf8(out)) out = "attachment";                  // cut inside a character
+  if (out.size() > 200) out = out.substr(out.size() - 200);    // keep the extension
+  if (!valid_utf8(out)) out = "attachment";                    // cut inside a character
   return out.empty() ? "attachment" : out;
 }
 

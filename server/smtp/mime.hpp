@@ -22,8 +22,8 @@ namespace sitemail::smtp::mime {
 // `Content-Transfer-Encoding: base64` lines of an attachment part, each ending CRLF,
 // followed by the empty line. Non-ASCII names: RFC 2231 `filename*=utf-8''…` plus an
 // RFC 2047 `name=` for older clients; long names are continued (filename*0*=…).
-[[nodiscard]] std::string attachment_headers(std::string_view filename, std::string_view content_type,
-                                             bool inline_part, std::string_view content_id);
+[[nodiscard]] std::string attachment_headers(std::string_view filename, std::string_view content_type, bool inline_part,
+                                             std::string_view content_id);
 // A Content-ID value the application gave, checked: no '<' '>' or white space or control
 // characters; empty when unusable.
 [[nodiscard]] std::string clean_content_id(std::string_view content_id);

@@ -11,9 +11,8 @@ namespace sitemail::smtp::ntlm {
 
 namespace {
 
-constexpr std::uint32_t kUnicode = 0x00000001, kRequestTarget = 0x00000004, kNtlm = 0x00000200,
-                        kAlwaysSign = 0x00008000, kExtendedSecurity = 0x00080000, kTargetInfo = 0x00800000,
-                        k128 = 0x20000000, k56 = 0x80000000;
+constexpr std::uint32_t kUnicode = 0x00000001, kRequestTarget = 0x00000004, kNtlm = 0x00000200, kAlwaysSign = 0x00008000,
+                        kExtendedSecurity = 0x00080000, kTargetInfo = 0x00800000, k128 = 0x20000000, k56 = 0x80000000;
 
 void put16(std::string& s, std::uint32_t v) {
   s += static_cast<char>(v & 0xff);
@@ -40,8 +39,12 @@ std::string negotiate_message() {
   std::string m("NTLMSSP\0", 8);
   put32(m, 1);
   put32(m, kUnicode | kRequestTarget | kNtlm | kAlwaysSign | kExtendedSecurity | kTargetInfo | k128 | k56);
-  put16(m, 0); put16(m, 0); put32(m, 0);  // domain (none)
-  put16(m, 0); put16(m, 0); put32(m, 0);  // workstation (none)
+  put16(m, 0);
+  put16(m, 0);
+  put32(m, 0);  // domain (none)
+  put16(m, 0);
+  put16(m, 0);
+  put32(m, 0);  // workstation (none)
   return m;
 }
 
@@ -82,8 +85,8 @@ std::string ntowf_v2(const std::string& password, const std::string& user, const
   return codec::hmac_md5(codec::md4(codec::utf16le(password)), codec::utf16le(upper(user) + domain));
 }
 
-std::string ntlmv2_response(const std::string& key, const std::string& server_challenge,
-                            const std::string& client_challenge, std::uint64_t filetime, const std::string& target_info) {
+std::string ntlmv2_response(const std::string& key, const std::string& server_challenge, const std::string& client_challenge,
+                            std::uint64_t filetime, const std::string& target_info) {
   std::string temp("\x01\x01\0\0\0\0\0\0", 8);
   for (int i = 0; i < 8; ++i) temp += static_cast<char>((filetime >> (8 * i)) & 0xff);
   temp += client_challenge;

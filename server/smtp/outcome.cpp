@@ -94,17 +94,21 @@ Failure network_failure(Stage stage, std::string detail) {
 }
 
 Failure closed_after_tls_handshake(const std::string& state) {
-  return Failure{FailureKind::transient, Stage::tls,
+  return Failure{FailureKind::transient,
+                 Stage::tls,
                  "the relay closed the connection right after the TLS handshake, before answering " + state +
                      " (it rejected the TLS session; a relay that demands a client certificate does this)",
-                 {}, 0};
+                 {},
+                 0};
 }
 
 Failure too_large_for_relay(std::uint64_t size, std::uint64_t limit) {
-  return Failure{FailureKind::permanent, Stage::mail,
+  return Failure{FailureKind::permanent,
+                 Stage::mail,
                  "5.3.4 the message is " + std::to_string(size) + " bytes, more than the relay's SIZE limit of " +
                      std::to_string(limit) + " bytes",
-                 {}, 0};
+                 {},
+                 0};
 }
 
 Failure content_unreadable(const std::string& why) {
@@ -143,7 +147,8 @@ std::string verdict_line(const Failure& f) {
   std::string lead;
   if (word == "CONNECT_FAILED") lead = "SMTP server connection failed. Check server url or port. ";
   if (word == "AUTH_FAILED")
-    lead = auth_not_attempted(f) ? "AUTH not attempted, no password was sent. " : "SMTP login failed. Check server login or password. ";
+    lead = auth_not_attempted(f) ? "AUTH not attempted, no password was sent. "
+                                 : "SMTP login failed. Check server login or password. ";
   if (word == "FAILED") lead = "Test connection failed. ";
   return word + " " + lead + "(" + f.describe() + ")";
 }

@@ -39,8 +39,9 @@ HttpConnectReply parse_http_connect_reply(std::string_view buf) {
     if (lines == 0) {
       // HTTP/1.x SP 3DIGIT [SP reason]
       r.status_line = sanitise(line, 200);
-      if (line.size() < 12 || !line.starts_with("HTTP/") || line[8] != ' ' || !std::isdigit(static_cast<unsigned char>(line[9])) ||
-          !std::isdigit(static_cast<unsigned char>(line[10])) || !std::isdigit(static_cast<unsigned char>(line[11])))
+      if (line.size() < 12 || !line.starts_with("HTTP/") || line[8] != ' ' ||
+          !std::isdigit(static_cast<unsigned char>(line[9])) || !std::isdigit(static_cast<unsigned char>(line[10])) ||
+          !std::isdigit(static_cast<unsigned char>(line[11])))
         return error("the proxy did not answer with an HTTP status line: \"" + sanitise(line, 80) + "\"");
       r.status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
     } else if (line.empty()) {
@@ -58,9 +59,9 @@ SocksResult socks4_reply(std::string_view rep) {
   const auto vn = static_cast<unsigned char>(rep[0]), cd = static_cast<unsigned char>(rep[1]);
   if (vn != 0) return refused("not a SOCKS4 proxy (reply version " + std::to_string(vn) + ", expected 0)");
   if (cd == 0x5A) return SocksResult{true, {}, {}};
-  const char* why = cd == 0x5B ? "request rejected or failed"
+  const char* why = cd == 0x5B                 ? "request rejected or failed"
                     : cd == 0x5C || cd == 0x5D ? "identd check failed (user-id)"
-                                                : "unknown reply";
+                                               : "unknown reply";
   return refused(std::string("the SOCKS4 proxy refused the connection: ") + why, code_of(cd));
 }
 
@@ -83,15 +84,16 @@ SocksResult socks5_auth_reply(std::string_view rep) {
 }
 
 SocksResult socks5_connect_reply(std::string_view rep, std::size_t& address_bytes) {
-  static const char* names[] = {"succeeded", "general failure", "not allowed by ruleset", "network unreachable",
-                                "host unreachable", "connection refused", "TTL expired", "command not supported",
-                                "address type not supported"};
+  static const char* names[] = {"succeeded",           "general failure",       "not allowed by ruleset",
+                                "network unreachable", "host unreachable",      "connection refused",
+                                "TTL expired",         "command not supported", "address type not supported"};
   if (rep.size() != 4 || rep[0] != 5)
     return refused("the SOCKS5 proxy's CONNECT reply is malformed (version " +
                    std::to_string(rep.empty() ? 0 : static_cast<unsigned char>(rep[0])) + ", expected 5)");
   const auto rcode = static_cast<unsigned char>(rep[1]);
   if (rcode != 0)
-    return refused(std::string("the SOCKS5 proxy could not connect: ") + (rcode < 9 ? names[rcode] : "unknown error"), code_of(rcode));
+    return refused(std::string("the SOCKS5 proxy could not connect: ") + (rcode < 9 ? names[rcode] : "unknown error"),
+                   code_of(rcode));
   const auto atyp = static_cast<unsigned char>(rep[3]);
   switch (atyp) {
     case 1: address_bytes = 4; break;

@@ -20,9 +20,9 @@ constexpr std::size_t kMaxHttpHeaderBytes = 16384;
 struct HttpConnectReply {
   enum class State { need_more, complete, error } state = State::need_more;
   int status = 0;
-  std::string status_line;   // sanitised
+  std::string status_line;     // sanitised
   std::size_t header_end = 0;  // bytes of the header, the empty line included (complete)
-  std::string error;         // State::error: why, naming the limit or the defect
+  std::string error;           // State::error: why, naming the limit or the defect
 };
 // `buf`: everything received so far. need_more: read more and call again.
 [[nodiscard]] HttpConnectReply parse_http_connect_reply(std::string_view buf);

@@ -17,8 +17,8 @@ namespace sitemail::smtp::raw {
 inline constexpr std::size_t kMaxHeaderBlock = 65536;
 
 struct HeaderField {
-  std::string name;   // as written
-  std::string lines;  // the whole field, CRLF line ends, folded lines included, ends CRLF
+  std::string name;      // as written
+  std::string lines;     // the whole field, CRLF line ends, folded lines included, ends CRLF
   std::size_t line = 0;  // 1-based line of the message where it starts
 };
 
@@ -26,7 +26,7 @@ struct Scan {
   std::vector<HeaderField> fields;
   std::size_t body_offset = 0;  // octets of the original bytes before the body
   bool eight_bit_headers = false;
-  std::string error;            // what is wrong and where; empty when usable
+  std::string error;  // what is wrong and where; empty when usable
 };
 
 // Scans the header block at the start of `head` (the message, or its first octets when

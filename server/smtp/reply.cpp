@@ -72,7 +72,8 @@ std::optional<Reply> ReplyParser::next() {
         dots += text[i] == '.';
         ++i;
       }
-      if (dots == 2 && i >= 5 && text[0] == line[0] && (i == text.size() || text[i] == ' ')) partial_.enhanced = text.substr(0, i);
+      if (dots == 2 && i >= 5 && text[0] == line[0] && (i == text.size() || text[i] == ' '))
+        partial_.enhanced = text.substr(0, i);
     }
     partial_bytes_ += line.size() + 2;
     if (partial_.lines.size() + 1 > kMaxReplyLines) {

@@ -78,7 +78,10 @@ class XOAuth2 : public SaslMechanism {
   explicit XOAuth2(Credentials c) : c_(std::move(c)) {}
   std::string name() const override { return "XOAUTH2"; }
   std::string initial() override {
-    return "AUTH XOAUTH2 " + codec::base64("user=" + c_.user + "\x01" "auth=Bearer " + c_.oauth_token + "\x01\x01");
+    return "AUTH XOAUTH2 " + codec::base64("user=" + c_.user +
+                                           "\x01"
+                                           "auth=Bearer " +
+                                           c_.oauth_token + "\x01\x01");
   }
   // On failure the server sends a 334 with a JSON error; the client answers with an empty line.
   std::optional<std::string> step(const std::string&) override {
@@ -101,7 +104,10 @@ class OAuthBearer : public SaslMechanism {
   std::string initial() override {
     std::string authzid;
     for (char ch : c_.user) authzid += ch == ',' ? std::string("=2C") : ch == '=' ? std::string("=3D") : std::string(1, ch);
-    return "AUTH OAUTHBEARER " + codec::base64("n,a=" + authzid + ",\x01" "auth=Bearer " + c_.oauth_token + "\x01\x01");
+    return "AUTH OAUTHBEARER " + codec::base64("n,a=" + authzid +
+                                               ",\x01"
+                                               "auth=Bearer " +
+                                               c_.oauth_token + "\x01\x01");
   }
   std::optional<std::string> step(const std::string&) override {
     if (done_) return std::nullopt;
@@ -140,12 +146,10 @@ std::unique_ptr<SaslMechanism> make_mechanism(const std::string& name, const Cre
   return nullptr;
 }
 
-MechanismChoice choose_mechanism(AuthMethod method, const std::set<std::string>& offered, bool tls_active,
-                                 const Credentials& c) {
+MechanismChoice choose_mechanism(AuthMethod method, const std::set<std::string>& offered, bool tls_active, const Credentials& c) {
   MechanismChoice out;
   if (method == AuthMethod::none) return out;
-  if (method == AuthMethod::xoauth2 || method == AuthMethod::oauthbearer ? c.oauth_token.empty() : c.user.empty())
-    return out;
+  if (method == AuthMethod::xoauth2 || method == AuthMethod::oauthbearer ? c.oauth_token.empty() : c.user.empty()) return out;
   if (offered.empty()) {
     out.error = "the relay does not offer AUTH, but SMTPUserID is set";
     return out;

@@ -104,9 +104,9 @@ void Session::on_bytes(std::string_view data) {
         // The stage where it happened: a relay that talks SMTP and then floods us is not
         // "not an SMTP server", and a flood of 334 lines is an AUTH failure (kind auth).
         const Stage st = stage_now();
-        Failure f = network_failure(st, (st == Stage::greeting ? "not an SMTP server: " : std::string("bad reply during ") +
-                                                                                             state_name() + ": ") +
-                                            parser_.error());
+        Failure f = network_failure(
+            st, (st == Stage::greeting ? "not an SMTP server: " : std::string("bad reply during ") + state_name() + ": ") +
+                    parser_.error());
         if (st == Stage::auth) f.kind = FailureKind::auth;
         fail(std::move(f));
       }
@@ -115,7 +115,8 @@ void Session::on_bytes(std::string_view data) {
     if (p_.keep_transcript) {  // every line of a multi-line reply (EHLO lists STARTTLS and AUTH further down)
       if (r->lines.empty()) transcript_.push_back("S: " + std::to_string(r->code));
       for (std::size_t i = 0; i < r->lines.size(); ++i)
-        transcript_.push_back("S: " + std::to_string(r->code) + (i + 1 < r->lines.size() ? "-" : " ") + sanitise(r->lines[i], 200));
+        transcript_.push_back("S: " + std::to_string(r->code) + (i + 1 < r->lines.size() ? "-" : " ") +
+                              sanitise(r->lines[i], 200));
     }
     handle(*r);
   }
@@ -130,10 +131,12 @@ void Session::after_hello() {
       return;
     }
     if (p_.tls == TlsMode::starttls_required) {
-      fail(Failure{FailureKind::transient, Stage::starttls,
+      fail(Failure{FailureKind::transient,
+                   Stage::starttls,
                    tried_ehlo_ && caps_.esmtp ? "TLS is required but the relay does not offer STARTTLS"
                                               : "TLS is required but the relay does not speak ESMTP (no STARTTLS)",
-                   {}, 0});
+                   {},
+                   0});
       return;
     }
   }
@@ -192,7 +195,11 @@ void Session::send(const BuiltMessage& m) {
     return;
   }
   if (prefetched_) {  // another message's envelope is on the wire: this one cannot go out
-    fail(Failure{FailureKind::transient, Stage::mail, "internal error: a message was sent while another one's envelope was pending", {}, 0});
+    fail(Failure{FailureKind::transient,
+                 Stage::mail,
+                 "internal error: a message was sent while another one's envelope was pending",
+                 {},
+                 0});
     return;
   }
   if (caps_.size && m.octets() > caps_.size) {
@@ -201,8 +208,8 @@ void Session::send(const BuiltMessage& m) {
     return;
   }
   if (m.needs_smtputf8 && !caps_.smtputf8) {
-    result_.failure = Failure{FailureKind::permanent, Stage::mail,
-                              "an address or header is not ASCII and the relay does not offer SMTPUTF8", {}, 0};
+    result_.failure = Failure{
+        FailureKind::permanent, Stage::mail, "an address or header is not ASCII and the relay does not offer SMTPUTF8", {}, 0};
     state_ = State::message_done;
     return;
   }
@@ -303,9 +310,11 @@ void Session::handle(const Reply& r) {
     case Expect::starttls:
       if (r.code == 220) {
         if (parser_.buffered() > 0)
-          return fail(Failure{FailureKind::transient, Stage::starttls,
+          return fail(Failure{FailureKind::transient,
+                              Stage::starttls,
                               "the relay sent data after its 220 reply to STARTTLS (possible command injection); aborted",
-                              {}, 0});
+                              {},
+                              0});
         state_ = State::tls_handshake;
         return;
       }
@@ -396,9 +405,7 @@ void Session::handle(const Reply& r) {
       open_transaction_ = false;
       if (r.code == 421) return fail(from_reply(Stage::data, r, "the relay closed the transaction"));
       return finish_message();
-    case Expect::quit:
-      state_ = State::closed;
-      return;
+    case Expect::quit: state_ = State::closed; return;
   }
 }
 
@@ -407,16 +414,21 @@ void Session::handle(const Reply& r) {
 void Session::auth_step(const Reply& r) {
   std::string challenge;
   if (r.lines.size() > 1)
-    return fail(Failure{FailureKind::auth, Stage::auth, "the relay sent an AUTH challenge of " + std::to_string(r.lines.size()) +
-                                                            " lines (a 334 challenge is one line)", r.summary(), r.code});
+    return fail(
+        Failure{FailureKind::auth, Stage::auth,
+                "the relay sent an AUTH challenge of " + std::to_string(r.lines.size()) + " lines (a 334 challenge is one line)",
+                r.summary(), r.code});
   if (!r.lines.empty()) {
     if (r.lines.front().size() > kMaxAuthChallengeBytes)
-      return fail(Failure{FailureKind::auth, Stage::auth,
+      return fail(Failure{FailureKind::auth,
+                          Stage::auth,
                           "the relay's AUTH challenge is " + std::to_string(r.lines.front().size()) +
                               " bytes, more than the limit of " + std::to_string(kMaxAuthChallengeBytes),
-                          {}, r.code});
+                          {},
+                          r.code});
     auto decoded = codec::unbase64(trim(r.lines.front()));
-    if (!decoded) return fail(Failure{FailureKind::auth, Stage::auth, "the relay sent a malformed AUTH challenge", r.summary(), r.code});
+    if (!decoded)
+      return fail(Failure{FailureKind::auth, Stage::auth, "the relay sent a malformed AUTH challenge", r.summary(), r.code});
     challenge = std::move(*decoded);
   }
   std::optional<std::string> answer;
@@ -429,8 +441,11 @@ void Session::auth_step(const Reply& r) {
     why = std::string("internal error: ") + e.what();
   }
   if (!answer)
-    return fail(Failure{FailureKind::auth, Stage::auth,
-                        "AUTH " + auth_name_ + " could not continue" + (why.empty() ? std::string() : ": " + why), {}, r.code});
+    return fail(Failure{FailureKind::auth,
+                        Stage::auth,
+                        "AUTH " + auth_name_ + " could not continue" + (why.empty() ? std::string() : ": " + why),
+                        {},
+                        r.code});
   command(codec::base64(*answer), Expect::auth, "<credentials redacted>");
 }
 

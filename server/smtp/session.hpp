@@ -90,7 +90,21 @@ class Session {
   [[nodiscard]] int messages_sent() const { return messages_; }
 
  private:
-  enum class State { greeting, ehlo, helo, starttls, tls_handshake, auth, ready, transaction, body, message_done, quit, closed, failed };
+  enum class State {
+    greeting,
+    ehlo,
+    helo,
+    starttls,
+    tls_handshake,
+    auth,
+    ready,
+    transaction,
+    body,
+    message_done,
+    quit,
+    closed,
+    failed
+  };
   enum class Expect { greeting, ehlo, helo, starttls, auth, rset, mail, rcpt, data, body, discard, quit };
 
   void command(const std::string& line, Expect e, const std::string& shown = {});
@@ -101,7 +115,7 @@ class Session {
   [[nodiscard]] Stage stage_now() const;
   void fail(Failure f);
   void finish_message();
-  void end_content();  // after the content: the final dot and the next envelope
+  void end_content();                                           // after the content: the final dot and the next envelope
   [[nodiscard]] bool envelope_ok(const BuiltMessage& m) const;  // SIZE and SMTPUTF8 allow it
   void write_envelope(const BuiltMessage& m, bool reset);
 

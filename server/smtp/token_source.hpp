@@ -14,9 +14,9 @@
 namespace sitemail::smtp {
 
 struct TokenGrant {
-  std::string access_token;                         // empty when failure is set
+  std::string access_token;  // empty when failure is set
   std::chrono::system_clock::time_point expires_at{};
-  std::optional<Failure> failure;                   // FailureKind::auth, Stage::auth, "token endpoint: ..."
+  std::optional<Failure> failure;  // FailureKind::auth, Stage::auth, "token endpoint: ..."
 };
 
 class TokenSource {

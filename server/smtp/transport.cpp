@@ -150,8 +150,8 @@ asio::awaitable<std::optional<Failure>> Transport::proxy_handshake(const Effecti
   };
 
   if (type == FirewallType::tunnel) {
-    std::string target = (host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host) + ":" +
-                         std::to_string(port);
+    std::string target =
+        (host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host) + ":" + std::to_string(port);
     std::string req = "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n";
     if (!user.empty()) req += "Proxy-Authorization: Basic " + codec::base64(user + ":" + pass) + "\r\n";
     req += "\r\n";
@@ -270,8 +270,11 @@ asio::awaitable<std::optional<Failure>> Transport::start_tls(const TlsSetup& tls
   if (!tls.pin.empty() && tls.pin != "*") {
     auto fp = leaf_fingerprint(ssl);
     if (fp != tls.pin)
-      co_return Failure{FailureKind::transient, Stage::tls,
-                        "the relay's certificate (sha256:" + fp + ") is not the one pinned in SslAcceptServerCert", {}, 0};
+      co_return Failure{FailureKind::transient,
+                        Stage::tls,
+                        "the relay's certificate (sha256:" + fp + ") is not the one pinned in SslAcceptServerCert",
+                        {},
+                        0};
   }
   co_return std::nullopt;
 }
@@ -286,7 +289,8 @@ asio::awaitable<std::size_t> Transport::read_some(char* buf, std::size_t n, boos
 
 asio::awaitable<void> Transport::write_all(std::string_view data, boost::system::error_code& ec) {
   arm();
-  if (tls_) co_await asio::async_write(*tls_, asio::buffer(data.data(), data.size()), asio::redirect_error(asio::use_awaitable, ec));
+  if (tls_)
+    co_await asio::async_write(*tls_, asio::buffer(data.data(), data.size()), asio::redirect_error(asio::use_awaitable, ec));
   else co_await asio::async_write(sock_, asio::buffer(data.data(), data.size()), asio::redirect_error(asio::use_awaitable, ec));
   disarm();
 }

@@ -17,8 +17,8 @@ namespace sitemail::smtp {
 // TLS context of one site, built once per configuration and shared by its connections.
 struct TlsSetup {
   std::shared_ptr<asio::ssl::context> ctx;
-  std::string pin;             // "", "*" or SHA-256 hex of the expected leaf certificate
-  std::string client_subject;  // selected client certificate, if any
+  std::string pin;               // "", "*" or SHA-256 hex of the expected leaf certificate
+  std::string client_subject;    // selected client certificate, if any
   std::optional<Failure> error;  // config failure (bad client cert, CA file, ...)
 };
 [[nodiscard]] std::shared_ptr<TlsSetup> make_tls_setup(const EffectiveSettings& s, const std::string& config_dir);

@@ -66,7 +66,8 @@ bool parse_path(std::string_view args, std::string& addr, std::string_view& para
 
 std::string sanitize_helo(std::string_view s) {
   std::string o;
-  for (unsigned char c : s.substr(0, 255)) o += (c > ' ' && c < 0x7f && c != '(' && c != ')' && c != ';') ? static_cast<char>(c) : '_';
+  for (unsigned char c : s.substr(0, 255))
+    o += (c > ' ' && c < 0x7f && c != '(' && c != ')' && c != ';') ? static_cast<char>(c) : '_';
   return o;
 }
 
@@ -358,18 +359,12 @@ void Dialogue::auth_done(AuthVerdict v) {
   wipe(password_);
   state_ = State::command;
   switch (v) {
-    case AuthVerdict::ok:
-      authenticated_ = true;
-      return reply("235 2.7.0 Authentication successful");
-    case AuthVerdict::bad:
-      user_.clear();
-      return bad_command("535 5.7.8 Authentication credentials invalid");
+    case AuthVerdict::ok: authenticated_ = true; return reply("235 2.7.0 Authentication successful");
+    case AuthVerdict::bad: user_.clear(); return bad_command("535 5.7.8 Authentication credentials invalid");
     case AuthVerdict::throttled:
       user_.clear();
       return bad_command("454 4.7.0 Too many authentication failures from your address; try again later");
-    case AuthVerdict::temporary:
-      user_.clear();
-      return reply("454 4.7.0 Temporary authentication failure");
+    case AuthVerdict::temporary: user_.clear(); return reply("454 4.7.0 Temporary authentication failure");
   }
 }
 
@@ -389,7 +384,8 @@ void Dialogue::mail(std::string_view args) {
     std::string key = upper(p.substr(0, p.find('=')));
     std::string_view value = p.find('=') == std::string_view::npos ? std::string_view() : p.substr(p.find('=') + 1);
     if (key == "SIZE") {
-      if (value.empty() || value.size() > 19 || !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      if (value.empty() || value.size() > 19 ||
+          !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
         return bad_command("501 5.5.4 Bad SIZE parameter");
       if (std::stoull(std::string(value)) > p_.max_message_size)
         return reply("552 5.3.4 Message size exceeds fixed maximum message size");
@@ -411,9 +407,7 @@ void Dialogue::sender_done(SenderVerdict v) {
   if (state_ != State::waiting || pending_ != Action::check_sender) return;
   state_ = State::command;
   switch (v) {
-    case SenderVerdict::ok:
-      have_mail_ = true;
-      return reply("250 2.1.0 Ok");
+    case SenderVerdict::ok: have_mail_ = true; return reply("250 2.1.0 Ok");
     case SenderVerdict::refused:
       mail_from_.clear();
       ++refused_messages_;
@@ -422,9 +416,7 @@ void Dialogue::sender_done(SenderVerdict v) {
       mail_from_.clear();
       ++refused_messages_;
       return reply("450 4.7.1 Message rate limit exceeded; try again later");
-    case SenderVerdict::temporary:
-      mail_from_.clear();
-      return reply("451 4.3.0 Temporary failure; try again later");
+    case SenderVerdict::temporary: mail_from_.clear(); return reply("451 4.3.0 Temporary failure; try again later");
   }
 }
 

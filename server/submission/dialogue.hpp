@@ -20,14 +20,14 @@
 namespace sitemail::submission {
 
 struct DialogueParams {
-  std::string hostname = "localhost";   // in the greeting, EHLO reply and Received:
+  std::string hostname = "localhost";       // in the greeting, EHLO reply and Received:
   std::size_t max_message_size = 26214400;  // octets of DATA (before the Received: line)
   std::size_t max_recipients = 100;
-  bool starttls_available = false;  // tls_cert/tls_key configured
-  bool tls_active = false;          // implicit TLS (RFC 8314): encrypted from the start
-  bool loopback = false;            // the local address is loopback: AUTH without TLS allowed
-  bool trusted = false;             // the client is in a trusted network: MAIL without AUTH
-  std::string peer_ip;              // for Received:
+  bool starttls_available = false;   // tls_cert/tls_key configured
+  bool tls_active = false;           // implicit TLS (RFC 8314): encrypted from the start
+  bool loopback = false;             // the local address is loopback: AUTH without TLS allowed
+  bool trusted = false;              // the client is in a trusted network: MAIL without AUTH
+  std::string peer_ip;               // for Received:
   std::function<std::string()> now;  // RFC 5322 date for Received:; empty = the real clock
 };
 
@@ -107,7 +107,8 @@ class Dialogue {
   bool data_long_line_ = false, data_bare_ = false, data_too_big_ = false;
   bool data_in_long_line_ = false;  // inside a text line already over the limit (no LF seen)
   bool data_prev_crlf_ = true;
-  bool data_no_storage_ = false;    // refuse_storage() was called for this message      // the last data line ended with CRLF (so "." CRLF may end the data)
+  bool data_no_storage_ = false;  // refuse_storage() was called for this message      // the last data line ended with CRLF (so
+                                  // "." CRLF may end the data)
   int refused_messages_ = 0;
 };
 

@@ -44,7 +44,8 @@ struct DoorStore::Conn {
   std::unique_ptr<PgConn> db;
 };
 
-DoorStore::DoorStore(std::string conninfo) : conninfo_(std::move(conninfo)), conn_(std::make_unique<Conn>()), dir_(std::make_shared<Directory>()) {}
+DoorStore::DoorStore(std::string conninfo)
+    : conninfo_(std::move(conninfo)), conn_(std::make_unique<Conn>()), dir_(std::make_shared<Directory>()) {}
 
 DoorStore::~DoorStore() { stop(); }
 
@@ -96,7 +97,8 @@ void DoorStore::reload() {
     d->accounts[a.get(i, 0)] = Account{principal_of("user:" + a.get(i, 0), a.get(i, 1), a.get(i, 3), a.get(i, 4)), a.get(i, 2)};
   auto n = conn_->db->exec("SELECT cidr::text, nvtgc, senders, max_per_hour FROM submission_network");
   for (int i = 0; i < n.rows(); ++i)
-    if (auto c = Cidr::parse(n.get(i, 0))) d->networks.emplace_back(*c, principal_of("net:" + c->str(), n.get(i, 1), n.get(i, 2), n.get(i, 3)));
+    if (auto c = Cidr::parse(n.get(i, 0)))
+      d->networks.emplace_back(*c, principal_of("net:" + c->str(), n.get(i, 1), n.get(i, 2), n.get(i, 3)));
   // One line when something changed (never a hash): operators and tests see the change arrive.
   std::string fingerprint;
   for (int i = 0; i < a.rows(); ++i)
@@ -107,7 +109,8 @@ void DoorStore::reload() {
   if (digest != fingerprint_ || !loaded_) {
     fingerprint_ = digest;
     loaded_ = true;
-    log::info("submission_directory", {{"accounts", std::to_string(d->accounts.size())}, {"networks", std::to_string(d->networks.size())}});
+    log::info("submission_directory",
+              {{"accounts", std::to_string(d->accounts.size())}, {"networks", std::to_string(d->networks.size())}});
   }
   std::lock_guard lock(mu_);
   dir_ = std::move(d);
@@ -180,7 +183,8 @@ void DoorStore::run() {
 }
 
 void DoorStore::do_count(Job& j) {
-  auto r = conn_->db->exec("SELECT count(*) FROM outbox WHERE submitted_by = $1 AND created_at > now() - interval '1 hour'", {j.principal});
+  auto r = conn_->db->exec("SELECT count(*) FROM outbox WHERE submitted_by = $1 AND created_at > now() - interval '1 hour'",
+                           {j.principal});
   auto n = r.get_int(0, 0);
   auto done = std::move(j.done);
   done(n);

@@ -21,7 +21,7 @@ namespace sitemail::submission {
 
 namespace {
 
-constexpr auto kIdleTimeout = std::chrono::minutes(5);         // CONTRACT §9: silent 5 minutes -> 421
+constexpr auto kIdleTimeout = std::chrono::minutes(5);  // CONTRACT §9: silent 5 minutes -> 421
 
 // The tests shorten the idle limit with SITEMAIL_TEST_SUBMISSION_IDLE_SECONDS (1-300); nothing else reads it.
 std::chrono::seconds idle_timeout() {
@@ -84,8 +84,7 @@ bool out_of_descriptors(const boost::system::error_code& ec) {
 }  // namespace
 
 struct SubmissionServer::Impl {
-  Impl(const DaemonConf& c, Metrics& m)
-      : conf(c), metrics(m), store(c.database_url), hostname(host_name()), pool(2) {}
+  Impl(const DaemonConf& c, Metrics& m) : conf(c), metrics(m), store(c.database_url), hostname(host_name()), pool(2) {}
 
   // Declared before io: the sessions' frames (destroyed with io) still touch them.
   const DaemonConf conf;
@@ -132,7 +131,8 @@ void SubmissionServer::Impl::listen(const std::string& list, bool implicit_tls) 
     if (ec) throw std::runtime_error("cannot listen on " + a.host + ":" + std::to_string(a.port) + ": " + ec.message());
     acc->listen(asio::socket_base::max_listen_connections);
     asio::co_spawn(io, accept_loop(*acc, implicit_tls), asio::detached);
-    log::info("submission_listen", {{"listen", a.host + ":" + std::to_string(a.port)}, {"tls", implicit_tls ? "implicit" : (tls ? "starttls" : "none")}});
+    log::info("submission_listen", {{"listen", a.host + ":" + std::to_string(a.port)},
+                                    {"tls", implicit_tls ? "implicit" : (tls ? "starttls" : "none")}});
     acceptors.push_back(std::move(acc));
   }
 }
@@ -263,7 +263,8 @@ asio::awaitable<void> SubmissionServer::Impl::serve(tcp::socket sock, bool impli
   };
   while (!done) {
     account_data();
-    for (; refused_seen < d.refused_messages(); ++refused_seen) metrics.submission_message(principal ? principal->site : "", "refused");
+    for (; refused_seen < d.refused_messages(); ++refused_seen)
+      metrics.submission_message(principal ? principal->site : "", "refused");
     if (stopping && d.next() == Dialogue::Action::read) d.shutdown();
     switch (d.next()) {
       case Dialogue::Action::write: {
@@ -281,7 +282,8 @@ asio::awaitable<void> SubmissionServer::Impl::serve(tcp::socket sock, bool impli
       case Dialogue::Action::read: {
         arm(idle);
         std::size_t n = 0;
-        if (tls_stream) n = co_await tls_stream->async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+        if (tls_stream)
+          n = co_await tls_stream->async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
         else n = co_await sock.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
         deadline.cancel();
         if (timed_out) {
@@ -347,14 +349,18 @@ asio::awaitable<void> SubmissionServer::Impl::serve(tcp::socket sock, bool impli
         }
         principal = now_p;
         if (!sender_allowed(principal->senders, d.mail_from())) {
-          log::info("submission_refused", {{"peer", ip}, {"user", user.empty() ? "-" : user}, {"site", principal->site},
-                                           {"from", d.mail_from()}, {"reason", "sender not allowed"}});
+          log::info("submission_refused", {{"peer", ip},
+                                           {"user", user.empty() ? "-" : user},
+                                           {"site", principal->site},
+                                           {"from", d.mail_from()},
+                                           {"reason", "sender not allowed"}});
           d.sender_done(SenderVerdict::refused);
           break;
         }
         if (principal->max_per_hour > 0) {
           auto w = std::make_shared<Waiter<std::optional<long long>>>(io.get_executor());
-          store.count_last_hour(principal->name, [w](std::optional<long long> n) { Waiter<std::optional<long long>>::deliver(w, n); });
+          store.count_last_hour(principal->name,
+                                [w](std::optional<long long> n) { Waiter<std::optional<long long>>::deliver(w, n); });
           auto n = co_await w->wait();
           if (!n) {
             d.sender_done(SenderVerdict::temporary);
@@ -362,7 +368,9 @@ asio::awaitable<void> SubmissionServer::Impl::serve(tcp::socket sock, bool impli
           }
           auto pending = inflight.count(principal->name) ? inflight[principal->name] : 0;
           if (*n + pending >= principal->max_per_hour) {
-              log::info("submission_refused", {{"peer", ip}, {"user", user.empty() ? "-" : user}, {"site", principal->site},
+            log::info("submission_refused", {{"peer", ip},
+                                             {"user", user.empty() ? "-" : user},
+                                             {"site", principal->site},
                                              {"reason", "max_per_hour " + std::to_string(principal->max_per_hour)}});
             d.sender_done(SenderVerdict::rate_limited);
             break;
@@ -384,8 +392,12 @@ asio::awaitable<void> SubmissionServer::Impl::serve(tcp::socket sock, bool impli
         if (id) {
           ++accepted;
           metrics.submission_message(principal->site, "accepted");
-          log::info("submission", {{"user", user.empty() ? "-" : user}, {"site", principal->site}, {"id", std::to_string(*id)},
-                                   {"size", std::to_string(size)}, {"rcpts", std::to_string(rcpts)}, {"peer", ip},
+          log::info("submission", {{"user", user.empty() ? "-" : user},
+                                   {"site", principal->site},
+                                   {"id", std::to_string(*id)},
+                                   {"size", std::to_string(size)},
+                                   {"rcpts", std::to_string(rcpts)},
+                                   {"peer", ip},
                                    {"network", user.empty() && network ? network->name.substr(4) : ""}});
           d.stored(*id);
         } else {
@@ -411,7 +423,8 @@ asio::awaitable<void> SubmissionServer::Impl::serve(tcp::socket sock, bool impli
     }
   }
   release();
-  for (; refused_seen < d.refused_messages(); ++refused_seen) metrics.submission_message(principal ? principal->site : "", "refused");
+  for (; refused_seen < d.refused_messages(); ++refused_seen)
+    metrics.submission_message(principal ? principal->site : "", "refused");
   if (tls_stream && end != "tls_failed" && end != "error" && end != "write_error") {
     arm(std::chrono::seconds(5));
     co_await tls_stream->async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
@@ -421,9 +434,13 @@ asio::awaitable<void> SubmissionServer::Impl::serve(tcp::socket sock, bool impli
   sock.close(ec);
   const std::string site = principal ? principal->site : "";
   metrics.submission_session(site, principal ? "accepted" : "unidentified");
-  log::info("submission_session", {{"peer", ip}, {"user", user.empty() ? "-" : user}, {"site", site.empty() ? "-" : site},
-                                   {"tls", d.tls_active() ? "yes" : "no"}, {"messages", std::to_string(accepted)},
-                                   {"refused", std::to_string(d.refused_messages())}, {"end", end}});
+  log::info("submission_session", {{"peer", ip},
+                                   {"user", user.empty() ? "-" : user},
+                                   {"site", site.empty() ? "-" : site},
+                                   {"tls", d.tls_active() ? "yes" : "no"},
+                                   {"messages", std::to_string(accepted)},
+                                   {"refused", std::to_string(d.refused_messages())},
+                                   {"end", end}});
 }
 
 SubmissionServer::SubmissionServer(const DaemonConf& conf, Metrics& metrics) : impl_(std::make_unique<Impl>(conf, metrics)) {}

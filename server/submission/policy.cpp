@@ -29,7 +29,8 @@ bool domain_ok(std::string_view d) {
 }
 
 bool local_ok(std::string_view l) {
-  return !l.empty() && std::none_of(l.begin(), l.end(), [](unsigned char c) { return c <= ' ' || c == 0x7f || c == ',' || c == '@'; });
+  return !l.empty() &&
+         std::none_of(l.begin(), l.end(), [](unsigned char c) { return c <= ' ' || c == 0x7f || c == ',' || c == '@'; });
 }
 
 }  // namespace
@@ -95,7 +96,8 @@ std::optional<Cidr> Cidr::parse(std::string_view text) {
   }
   if (auto slash = text.find('/'); slash != std::string_view::npos) {
     auto digits = text.substr(slash + 1);
-    if (digits.empty() || digits.size() > 3 || !std::all_of(digits.begin(), digits.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+    if (digits.empty() || digits.size() > 3 ||
+        !std::all_of(digits.begin(), digits.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
       return std::nullopt;
     int n = std::stoi(std::string(digits));
     if (n > (c.v6 ? 128 : 32)) return std::nullopt;
@@ -156,7 +158,8 @@ bool AuthThrottle::locked(const std::string& address, Clock::time_point now) {
 
 void AuthThrottle::failure(const std::string& address, Clock::time_point now) {
   if (entries_.size() >= kMaxAddresses) prune(now);
-  if (entries_.size() >= kMaxAddresses && !entries_.count(address)) return;  // under attack from everywhere: keep the ones we track
+  if (entries_.size() >= kMaxAddresses && !entries_.count(address))
+    return;  // under attack from everywhere: keep the ones we track
   auto& e = entries_[address];
   while (!e.failures.empty() && now - e.failures.front() >= kWindow) e.failures.pop_front();
   e.failures.push_back(now);

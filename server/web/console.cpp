@@ -79,7 +79,8 @@ struct Ctx {
 
 const std::vector<std::pair<std::string, std::string>>& security_headers() {
   static const std::vector<std::pair<std::string, std::string>> h = {
-      {"Content-Security-Policy", "default-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"},
+      {"Content-Security-Policy",
+       "default-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"},
       {"X-Content-Type-Options", "nosniff"},
       {"X-Frame-Options", "DENY"},
       {"Referrer-Policy", "no-referrer"},
@@ -180,8 +181,8 @@ class Handler {
     // One token per browser until it signs in: a second GET /login (the browser fetching
     // /favicon.ico is redirected here too) must not invalidate the form already shown.
     std::string token = cookie_value(req.cookie, kLoginCookie);
-    if (token.size() != 43 || token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
-                                  std::string::npos)
+    if (token.size() != 43 ||
+        token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
       token = random_token();
     auto res = html(status, login_page(PageContext{token, "", false, std::time(nullptr)}, message));
     res.headers.emplace_back("Set-Cookie", cookie(kLoginCookie, token, "/login"));
@@ -206,7 +207,8 @@ class Handler {
       PgConn db(require_database(conf_));
       acct = admin::find_web_account(db, user);
     }
-    const bool ok = accounts::verify_password(password.size() <= 1024 ? password : std::string(), acct ? acct->password_hash : dummy_hash()) &&
+    const bool ok = accounts::verify_password(password.size() <= 1024 ? password : std::string(),
+                                              acct ? acct->password_hash : dummy_hash()) &&
                     acct.has_value();
     if (!ok) {
       throttle_.failed(client);
@@ -226,11 +228,13 @@ class Handler {
   std::optional<Response> check_post(Ctx& c) {
     auto form = decode_form(c.req.body);
     if (!form || !c.req.content_type.starts_with("application/x-www-form-urlencoded"))
-      return html(400, layout(c.page, "Bad request", "<h1>Bad request</h1><p>The form was not understood; nothing was changed.</p>"));
+      return html(400,
+                  layout(c.page, "Bad request", "<h1>Bad request</h1><p>The form was not understood; nothing was changed.</p>"));
     if (!tokens_equal(form->get("csrf"), c.session.csrf)) {
       log::warn("web_csrf_refused", {{"user", c.session.user}, {"client", c.req.client}, {"target", c.req.target}});
-      return html(403, layout(c.page, "Refused", "<h1>Refused</h1><p id=\"notice\">The form was out of date (CSRF check failed); "
-                                                 "nothing was changed. <a href=\"/\">Reload the page</a> and try again.</p>"));
+      return html(403, layout(c.page, "Refused",
+                              "<h1>Refused</h1><p id=\"notice\">The form was out of date (CSRF check failed); "
+                              "nothing was changed. <a href=\"/\">Reload the page</a> and try again.</p>"));
     }
     c.form = std::move(*form);
     return std::nullopt;
@@ -316,7 +320,8 @@ class Handler {
                                   {false, "status must be one of queued, held, sending, sent, failed, cancelled", {}}));
     auto listing = admin::list_queue(db, site->site, status, "200");
     std::vector<QueueItem> items;
-    for (const auto& m : listing.rows) items.push_back({m.id, m.status, m.attempts, m.next_attempt_utc, m.to, m.subject, m.last_error, m.held});
+    for (const auto& m : listing.rows)
+      items.push_back({m.id, m.status, m.attempts, m.next_attempt_utc, m.to, m.subject, m.last_error, m.held});
     std::map<std::string, long long> by_status;
     long long held = 0, all = 0;
     for (const auto& n : listing.counts) {
@@ -363,7 +368,8 @@ class Handler {
     PgConn db(require_database(conf_));
     if (value.empty() && c.form.get("unset") == "1") {
       const auto removed = admin::unset_key(db, *d, site_code);
-      if (removed.empty()) return site_page_for(c, {true, std::string(d->name) + " was not set for site " + printable(site_code), {}}, {}, 200);
+      if (removed.empty())
+        return site_page_for(c, {true, std::string(d->name) + " was not set for site " + printable(site_code), {}}, {}, 200);
       log_change(c.session, site_code, "keys unset " + std::string(d->name));
       Notice n{true, "db:" + printable(site_code) + " " + std::string(d->name) + " unset", {}};
       add_effective(n, *d, site_code, false);
@@ -417,8 +423,10 @@ class Handler {
       log_change(c.session, m->site, std::string(retry ? "queue retry " : "queue cancel ") + id);
       n = {true, std::string(retry ? "requeued " : "cancelled ") + id, {}};
     } else {
-      n = {false, retry ? "message " + id + " cannot be retried (sent, being sent, or unknown)"
-                        : "message " + id + " cannot be cancelled (sent, being sent, cancelled or unknown)", {}};
+      n = {false,
+           retry ? "message " + id + " cannot be retried (sent, being sent, or unknown)"
+                 : "message " + id + " cannot be cancelled (sent, being sent, cancelled or unknown)",
+           {}};
     }
     return message(c, n);
   }

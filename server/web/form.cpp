@@ -77,7 +77,8 @@ std::string url_encode(std::string_view in) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : in) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~') {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+        c == '~') {
       out += static_cast<char>(c);
     } else {
       out += '%';

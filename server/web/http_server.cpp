@@ -19,11 +19,11 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-constexpr std::size_t kMaxConnections = 64;          // open console connections at once
+constexpr std::size_t kMaxConnections = 64;           // open console connections at once
 constexpr std::uint32_t kMaxHeaderBytes = 16 * 1024;  // request line + headers
 constexpr std::uint64_t kMaxBodyBytes = 64 * 1024;    // a form
 constexpr int kMaxRequestsPerConnection = 100;
-constexpr auto kReadDeadline = std::chrono::seconds(30);   // idle keep-alive and a slow request alike
+constexpr auto kReadDeadline = std::chrono::seconds(30);  // idle keep-alive and a slow request alike
 constexpr auto kWriteDeadline = std::chrono::seconds(30);
 constexpr int kWorkers = 4;  // requests handled at once (the rest wait their turn)
 

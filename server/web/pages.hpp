@@ -10,15 +10,15 @@
 namespace sitemail::web {
 
 struct PageContext {
-  std::string csrf;   // the session's (or the sign-in form's) CSRF token
-  std::string user;   // "" on the sign-in page
+  std::string csrf;  // the session's (or the sign-in form's) CSRF token
+  std::string user;  // "" on the sign-in page
   bool admin = false;
   std::time_t now = 0;
 };
 
 struct Notice {
   bool ok = true;
-  std::string text;  // "" = none
+  std::string text;                // "" = none
   std::vector<std::string> lines;  // shown in a <pre> below the text (acknowledgements, ...)
 };
 
@@ -55,7 +55,7 @@ struct SitePage {
   std::string problems;      // format_check(collect_problems(...)), exactly as `check --site S`
   std::vector<KeyRow> keys;
   std::vector<std::string> setting_names;  // every canonical setting name, for the add form
-  std::string from_address;  // the test address offered by default
+  std::string from_address;                // the test address offered by default
   Notice notice;
   TestOutcome test;
 };

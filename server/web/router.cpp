@@ -19,7 +19,9 @@ std::vector<std::string_view> segments(std::string_view path) {
   return out;
 }
 
-bool digits(std::string_view s) { return !s.empty() && s.size() <= 18 && s.find_first_not_of("0123456789") == std::string_view::npos; }
+bool digits(std::string_view s) {
+  return !s.empty() && s.size() <= 18 && s.find_first_not_of("0123456789") == std::string_view::npos;
+}
 
 }  // namespace
 

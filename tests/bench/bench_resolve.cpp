@@ -37,8 +37,9 @@ std::string site_code(int i) {
 int generate(const fs::path& dir, int n) {
   fs::remove_all(dir);
   fs::create_directories(dir);
-  std::ofstream(dir / "SMTP.config") << "<?xml version=\"1.0\"?>\n<MailSettings>\n<Timeout>30</Timeout>\n"
-                                        "<FullyQualifiedDomainName>mail.example.org</FullyQualifiedDomainName>\n</MailSettings>\n";
+  std::ofstream(dir / "SMTP.config")
+      << "<?xml version=\"1.0\"?>\n<MailSettings>\n<Timeout>30</Timeout>\n"
+         "<FullyQualifiedDomainName>mail.example.org</FullyQualifiedDomainName>\n</MailSettings>\n";
   for (int i = 0; i < n; ++i) {
     std::ofstream f(dir / (site_code(i) + ".config"));
     f << "<?xml version=\"1.0\"?>\n<MailSettings xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">\n"

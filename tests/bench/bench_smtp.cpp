@@ -19,8 +19,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   const int port = std::atoi(argv[1]), n = std::atoi(argv[2]), c = std::atoi(argv[3]);
-  auto db = layer_from_db_rows("db:ILL", {{"EMailSMTPServer", "127.0.0.1"}, {"EMailSMTPPort", std::to_string(port)},
-                                         {"EMailFromAddress", "bench@lib.example"}, {"Helo", "bench.example"}});
+  auto db = layer_from_db_rows("db:ILL", {{"EMailSMTPServer", "127.0.0.1"},
+                                          {"EMailSMTPPort", std::to_string(port)},
+                                          {"EMailFromAddress", "bench@lib.example"},
+                                          {"Helo", "bench.example"}});
   ResolveEnv env;
   env.host_fqdn = "bench.example";
   auto site = resolve_site("BENCH", SiteLayers{&db, nullptr, nullptr, nullptr}, env);

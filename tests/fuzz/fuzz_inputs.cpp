@@ -67,9 +67,27 @@ BOOST_AUTO_TEST_CASE(mutated_mail_settings_files_never_crash_and_always_explain)
 // bounds scan runs before the recursive parser, so no input reaches it deeper than the limit.
 BOOST_AUTO_TEST_CASE(random_tag_soup_never_crashes_and_depth_stays_bounded) {
   std::mt19937 rng(99);
-  const std::vector<std::string> pieces = {"<a>", "</a>", "<b/>", "<!--", "-->", "<![CDATA[", "]]>", "<?x", "?>",
-                                           "<MailSettings>", "</MailSettings>", "<Timeout>", "</Timeout>", "5", "\n",
-                                           "<a x='>'>", "<", ">", "&amp;", "\xC3\xA9", "\xE9"};
+  const std::vector<std::string> pieces = {"<a>",
+                                           "</a>",
+                                           "<b/>",
+                                           "<!--",
+                                           "-->",
+                                           "<![CDATA[",
+                                           "]]>",
+                                           "<?x",
+                                           "?>",
+                                           "<MailSettings>",
+                                           "</MailSettings>",
+                                           "<Timeout>",
+                                           "</Timeout>",
+                                           "5",
+                                           "\n",
+                                           "<a x='>'>",
+                                           "<",
+                                           ">",
+                                           "&amp;",
+                                           "\xC3\xA9",
+                                           "\xE9"};
   int refused_depth = 0;
   for (int i = 0; i < 400; ++i) {
     std::string text;
@@ -89,16 +107,29 @@ BOOST_AUTO_TEST_CASE(random_tag_soup_never_crashes_and_depth_stays_bounded) {
 
 BOOST_AUTO_TEST_CASE(random_bytes_from_a_relay_never_crash_the_session) {
   std::mt19937 rng(7);
-  auto db = layer_from_db_rows("db:ILL", {{"EMailSMTPServer", "r.example"}, {"User", "u"}, {"Password", "p"},
-                                         {"EMailSMTPPort", "587"}, {"EMailSecure", "Yes"}});
+  auto db = layer_from_db_rows(
+      "db:ILL",
+      {{"EMailSMTPServer", "r.example"}, {"User", "u"}, {"Password", "p"}, {"EMailSMTPPort", "587"}, {"EMailSecure", "Yes"}});
   ResolveEnv env;
   env.host_fqdn = "h.example";
   auto s = resolve_site("X", SiteLayers{&db, nullptr, nullptr, nullptr}, env).settings;
   auto plain_db = layer_from_db_rows("db:ILL", {{"EMailSMTPServer", "r.example"}});
   auto plain = resolve_site("Y", SiteLayers{&plain_db, nullptr, nullptr, nullptr}, env).settings;
-  const std::vector<std::string> pieces = {"220 ok\r\n", "250-x\r\n", "250 STARTTLS\r\n", "250 AUTH PLAIN LOGIN\r\n", "334 \r\n",
-                                           "235 ok\r\n", "354 go\r\n", "421 bye\r\n", "550 no\r\n", "\r\n", "2", "50 ", "\n"};
-  const BuiltMessage m = make_built("a@b.example", std::vector<std::string>{"c@d.example", "e@f.example"}, "Subject: x\r\n\r\nbody\r\n", "<1@b>");
+  const std::vector<std::string> pieces = {"220 ok\r\n",
+                                           "250-x\r\n",
+                                           "250 STARTTLS\r\n",
+                                           "250 AUTH PLAIN LOGIN\r\n",
+                                           "334 \r\n",
+                                           "235 ok\r\n",
+                                           "354 go\r\n",
+                                           "421 bye\r\n",
+                                           "550 no\r\n",
+                                           "\r\n",
+                                           "2",
+                                           "50 ",
+                                           "\n"};
+  const BuiltMessage m =
+      make_built("a@b.example", std::vector<std::string>{"c@d.example", "e@f.example"}, "Subject: x\r\n\r\nbody\r\n", "<1@b>");
   int sent = 0, failed = 0;
   for (int i = 0; i < 2000; ++i) {
     Session ses(session_params(i % 2 ? *s : *plain));  // STARTTLS + AUTH, or plain
@@ -107,8 +138,8 @@ BOOST_AUTO_TEST_CASE(random_bytes_from_a_relay_never_crash_the_session) {
       if (a == Session::Action::write) {
         BOOST_TEST(ses.take_output().ends_with("\r\n"));
       } else if (a == Session::Action::read) {
-        std::string chunk = (rng() % 4 == 0) ? std::string(1 + rng() % 40, static_cast<char>(rng() % 256))
-                                             : pieces[rng() % pieces.size()];
+        std::string chunk =
+            (rng() % 4 == 0) ? std::string(1 + rng() % 40, static_cast<char>(rng() % 256)) : pieces[rng() % pieces.size()];
         ses.on_bytes(chunk);
       } else if (a == Session::Action::start_tls) {
         ses.on_tls_started();
@@ -138,7 +169,8 @@ BOOST_AUTO_TEST_CASE(random_bodies_keep_the_wire_format_safe) {
   for (int i = 0; i < 2000; ++i) {
     auto m = outbox_row(i, "X", "t@y.example", "", "", "", "", "", "s", "", "", "");
     std::size_t len = rng() % 3000;
-    for (std::size_t k = 0; k < len; ++k) m.body_text += (rng() % 50 == 0) ? static_cast<char>(rng() % 256) : alphabet[rng() % alphabet.size()];
+    for (std::size_t k = 0; k < len; ++k)
+      m.body_text += (rng() % 50 == 0) ? static_cast<char>(rng() % 256) : alphabet[rng() % alphabet.size()];
     if (rng() % 2) m.body_html = m.body_text.substr(0, m.body_text.size() / 2);
     auto r = build_message(m, *s, 0);
     BOOST_REQUIRE(r.message);

@@ -1,11 +1,11 @@
 // daemon_fixture.hpp — running the real sitemaild as a child process against a test
 // database and config dir: start, SIGTERM/SIGKILL/SIGHUP, wait for rows, scrape metrics.
 #pragma once
-#include <boost/test/unit_test.hpp>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <boost/test/unit_test.hpp>
 
 #include <chrono>
 #include <functional>
@@ -36,7 +36,8 @@ class Daemon {
       int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       dup2(fd, 2);
       dup2(fd, 1);
-      execl("/bin/sh", "sh", "-c", ("exec env -u SITEMAIL_DATABASE -u SITEMAIL_CONFIG_DIR " + cmd).c_str(), static_cast<char*>(nullptr));
+      execl("/bin/sh", "sh", "-c", ("exec env -u SITEMAIL_DATABASE -u SITEMAIL_CONFIG_DIR " + cmd).c_str(),
+            static_cast<char*>(nullptr));
       _exit(127);
     }
     wait_for([&] { return log().find("event=config_loaded") != std::string::npos; }, 20, "daemon start");
@@ -65,11 +66,13 @@ class Daemon {
   [[nodiscard]] int metrics_port() const { return metrics_port_; }
   [[nodiscard]] std::string metrics() const {
     return run("/usr/bin/python3 -c \"import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:" +
-               std::to_string(metrics_port_) + "/metrics').read().decode())\"").out;
+               std::to_string(metrics_port_) + "/metrics').read().decode())\"")
+        .out;
   }
   [[nodiscard]] std::string healthz() const {
     return run("/usr/bin/python3 -c \"import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:" +
-               std::to_string(metrics_port_) + "/healthz').read().decode())\"").out;
+               std::to_string(metrics_port_) + "/healthz').read().decode())\"")
+        .out;
   }
   static void wait_for(const std::function<bool()>& cond, int seconds, const std::string& what) {
     for (int i = 0; i < seconds * 20; ++i) {
@@ -106,17 +109,22 @@ struct Env {
     db.conn().exec("INSERT INTO customization (custkey, value, nvtgc) VALUES ('EMailSMTPServer','127.0.0.1','ILL'),"
                    "('EMailFromAddress','ill@lib.example','ILL'),('Helo','client.example','ILL'),('Timeout','5','ILL')");
   }
-  void site(const std::string& code, const std::string& xml) const { cfg.write(code + ".config", "<MailSettings>" + xml + "</MailSettings>"); }
+  void site(const std::string& code, const std::string& xml) const {
+    cfg.write(code + ".config", "<MailSettings>" + xml + "</MailSettings>");
+  }
   RunResult ctl_cmd(const std::string& args) const {
     return run(ctl() + " --database " + db.quoted() + " --config-dir " + cfg.path() + " " + args);
   }
   RunResult once(const std::string& extra_conf = "") const {  // extra_conf: more INI lines, sections included
     cfg.write("once.conf", "[retry]\ninitial = 1\nmax = 2\n[metrics]\nlisten =\n" + extra_conf);
-    return run(daemon() + " --once --database " + db.quoted() + " --config-dir " + cfg.path() + " --config " + cfg.path() + "/once.conf");
+    return run(daemon() + " --once --database " + db.quoted() + " --config-dir " + cfg.path() + " --config " + cfg.path() +
+               "/once.conf");
   }
 };
 
-inline std::string port(int p, const std::string& suffix = "") { return "<EMailSMTPPort>" + std::to_string(p) + suffix + "</EMailSMTPPort>"; }
+inline std::string port(int p, const std::string& suffix = "") {
+  return "<EMailSMTPPort>" + std::to_string(p) + suffix + "</EMailSMTPPort>";
+}
 
 inline std::multiset<std::string> message_ids(const std::vector<Received>& got) {
   std::multiset<std::string> ids;

@@ -14,8 +14,9 @@
 namespace sitemail::test {
 
 inline std::shared_ptr<const EffectiveSettings> site_settings(const std::string& xml) {
-  auto db = layer_from_db_rows("db:ILL", {{"EMailSMTPServer", "127.0.0.1"}, {"EMailFromAddress", "ill@lib.example"},
-                                         {"Timeout", "10"}, {"Helo", "client.example"}});
+  auto db = layer_from_db_rows(
+      "db:ILL",
+      {{"EMailSMTPServer", "127.0.0.1"}, {"EMailFromAddress", "ill@lib.example"}, {"Timeout", "10"}, {"Helo", "client.example"}});
   auto file = parse_mail_settings("<MailSettings>" + xml + "</MailSettings>", "T.config");
   ResolveEnv env;
   env.config_dir = certs_dir();

@@ -50,13 +50,17 @@ class OAuthEnv {
   }
   // The site file: relay over STARTTLS verified with the test CA, token endpoint, client.
   void site(const std::string& extra_xml, const std::string& code = "ACME") const {
-    cfg.write(code + ".config",
-              "<MailSettings>\n<Host>127.0.0.1</Host>\n<EMailSMTPPort>" + std::to_string(relay ? relay->port() : 25) +
-                  "</EMailSMTPPort>\n<EMailSecure>Yes</EMailSecure>\n<SslStartMode>sslExplicit</SslStartMode>\n"
-                  "<SslCaFile>" + certs_dir() + "/ca.pem</SslCaFile>\n<From>ill@acme.example</From>\n<User>" + kMailbox +
-                  "</User>\n<Timeout>20</Timeout>\n<OAuthTokenUrl>" + (!token_url.empty() ? token_url : endpoint ? url() : "") +
-                  "</OAuthTokenUrl>\n<OAuthClientId>sitemail-app</OAuthClientId>\n<OAuthClientSecret>" + secret +
-                  "</OAuthClientSecret>\n" + extra_xml + "</MailSettings>\n");
+    cfg.write(code + ".config", "<MailSettings>\n<Host>127.0.0.1</Host>\n<EMailSMTPPort>" +
+                                    std::to_string(relay ? relay->port() : 25) +
+                                    "</EMailSMTPPort>\n<EMailSecure>Yes</EMailSecure>\n<SslStartMode>sslExplicit</SslStartMode>\n"
+                                    "<SslCaFile>" +
+                                    certs_dir() + "/ca.pem</SslCaFile>\n<From>ill@acme.example</From>\n<User>" + kMailbox +
+                                    "</User>\n<Timeout>20</Timeout>\n<OAuthTokenUrl>" +
+                                    (!token_url.empty() ? token_url
+                                     : endpoint         ? url()
+                                                        : "") +
+                                    "</OAuthTokenUrl>\n<OAuthClientId>sitemail-app</OAuthClientId>\n<OAuthClientSecret>" +
+                                    secret + "</OAuthClientSecret>\n" + extra_xml + "</MailSettings>\n");
   }
   RunResult ctl_cmd(const std::string& args) const {
     return run(ctl() + " --database " + db.quoted() + " --config-dir " + cfg.path() + " " + args);

@@ -69,7 +69,8 @@ void Peer::stop() noexcept {
     kill(-pid_, SIGTERM);
     kill(pid_, SIGTERM);
     int status = 0;
-    for (int i = 0; i < 100 && waitpid(pid_, &status, WNOHANG) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    for (int i = 0; i < 100 && waitpid(pid_, &status, WNOHANG) == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     kill(-pid_, SIGKILL);
     waitpid(pid_, &status, 0);
     pid_ = -1;
@@ -116,8 +117,9 @@ std::string PyRelay::auth_log() const { return slurp(dir() + "/out/auth.log"); }
 std::string PyRelay::session_log() const { return slurp(dir() + "/out/sessions.log"); }
 
 SmtpSink::SmtpSink(const std::string& flags, int port)
-    : Peer("smtp-sink", "/usr/sbin/smtp-sink " + std::string(getuid() == 0 ? "-u nobody " : "") + "-d msg- " + flags +
-                            " 127.0.0.1:" + std::to_string(port) + " 100",
+    : Peer("smtp-sink",
+           "/usr/sbin/smtp-sink " + std::string(getuid() == 0 ? "-u nobody " : "") + "-d msg- " + flags +
+               " 127.0.0.1:" + std::to_string(port) + " 100",
            port) {}
 
 int SmtpSink::messages() const {

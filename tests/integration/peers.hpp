@@ -35,8 +35,8 @@ struct Received {
   std::string mail_from;
   std::vector<std::string> rcpt_tos;
   std::vector<std::string> mail_options;  // MAIL FROM parameters (SIZE=, BODY=8BITMIME, ...)
-  std::string data;  // exact bytes the relay received (after dot-unstuffing)
-  std::string auth;  // AUTH mechanism, empty when none
+  std::string data;                       // exact bytes the relay received (after dot-unstuffing)
+  std::string auth;                       // AUTH mechanism, empty when none
   bool tls = false;
   std::string client_subject;
   std::string session;

@@ -13,7 +13,9 @@
 
 namespace sitemail::test {
 
-inline std::string submit_client() { return std::string("/usr/bin/python3 ") + SITEMAIL_SOURCE_DIR + "/tests/integration/peers/submit_client.py"; }
+inline std::string submit_client() {
+  return std::string("/usr/bin/python3 ") + SITEMAIL_SOURCE_DIR + "/tests/integration/peers/submit_client.py";
+}
 
 struct Door {
   Env env;
@@ -24,9 +26,9 @@ struct Door {
   explicit Door(const std::string& name, const std::string& extra = "") : env(name), tmp("door_" + name) {
     const auto certs = certs_dir();
     daemon = std::make_unique<Daemon>(env.db, env.cfg.path(),
-                                      "[submission]\nlisten = 127.0.0.1:" + std::to_string(port) + "\ntls_listen = 127.0.0.1:" +
-                                          std::to_string(tls_port) + "\ntls_cert = " + certs + "/relay.pem\ntls_key = " + certs +
-                                          "/relay.key\n" + extra,
+                                      "[submission]\nlisten = 127.0.0.1:" + std::to_string(port) +
+                                          "\ntls_listen = 127.0.0.1:" + std::to_string(tls_port) + "\ntls_cert = " + certs +
+                                          "/relay.pem\ntls_key = " + certs + "/relay.key\n" + extra,
                                       name);
   }
   [[nodiscard]] std::string ca() const { return certs_dir() + "/ca.pem"; }
@@ -39,7 +41,9 @@ struct Door {
   [[nodiscard]] std::size_t directory_loads() const {
     std::size_t n = 0;
     const auto log = daemon->log();
-    for (auto p = log.find("event=submission_directory"); p != std::string::npos; p = log.find("event=submission_directory", p + 1)) ++n;
+    for (auto p = log.find("event=submission_directory"); p != std::string::npos;
+         p = log.find("event=submission_directory", p + 1))
+      ++n;
     return n;
   }
   // sitemailctl that changes accounts or networks, then waits until the daemon has the change.
@@ -56,7 +60,8 @@ struct Door {
   // smtplib: "SENT 250 2.0.0 Ok: queued as ID" or "REFUSED step code text".
   RunResult send(const std::string& args, const std::string& data = "Subject: test\r\n\r\nhello\r\n") const {
     tmp.write("data.eml", data);
-    return run(submit_client() + " send --port " + std::to_string(port) + " --ca " + ca() + " --data-file " + tmp.path() + "/data.eml " + args);
+    return run(submit_client() + " send --port " + std::to_string(port) + " --ca " + ca() + " --data-file " + tmp.path() +
+               "/data.eml " + args);
   }
   RunResult send_tls(const std::string& args, const std::string& data = "Subject: test\r\n\r\nhello\r\n") const {
     tmp.write("data.eml", data);
@@ -66,9 +71,13 @@ struct Door {
   // Raw bytes after the greeting; everything the server said.
   [[nodiscard]] std::string raw(const std::string& script, const std::string& opts = "") const {
     tmp.write("script", script);
-    return run(submit_client() + " raw --port " + std::to_string(port) + " --ca " + ca() + " --script " + tmp.path() + "/script " + opts).out;
+    return run(submit_client() + " raw --port " + std::to_string(port) + " --ca " + ca() + " --script " + tmp.path() +
+               "/script " + opts)
+        .out;
   }
-  [[nodiscard]] long long rows(const std::string& where = "true") { return count(env.db, "submitted_by IS NOT NULL AND " + where); }
+  [[nodiscard]] long long rows(const std::string& where = "true") {
+    return count(env.db, "submitted_by IS NOT NULL AND " + where);
+  }
 };
 
 // The row id named by "250 2.0.0 Ok: queued as ID", or -1.
@@ -77,7 +86,9 @@ inline long long queued_id(const std::string& out) {
   return p == std::string::npos ? -1 : std::stoll(out.substr(p + 10));
 }
 
-inline std::string plain_auth(const std::string& u, const std::string& p) { return codec::base64(std::string(1, '\0') + u + std::string(1, '\0') + p); }
+inline std::string plain_auth(const std::string& u, const std::string& p) {
+  return codec::base64(std::string(1, '\0') + u + std::string(1, '\0') + p);
+}
 
 // The certificates certs_dir() made for this test process are removed when it ends, also
 // after a failed test case (peers.cpp makes them once per process and leaves them).

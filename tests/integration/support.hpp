@@ -58,7 +58,7 @@ class TempDir {
   std::string path_;
 };
 
-std::string ctl();  // path of sitemailctl
+std::string ctl();     // path of sitemailctl
 std::string daemon();  // path of sitemaild
 std::string slurp(const std::string& path);
 

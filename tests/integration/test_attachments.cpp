@@ -54,8 +54,8 @@ long long insert_with_attachments(TestDb& db, const std::string& site, const std
 std::vector<std::string> parts_of(const std::string& data) {
   TempDir dir("mime");
   dir.write("msg.eml", data);
-  auto r = run("/usr/bin/python3 " + std::string(SITEMAIL_SOURCE_DIR) + "/tests/integration/peers/mime_parts.py " +
-               dir.path() + "/msg.eml");
+  auto r = run("/usr/bin/python3 " + std::string(SITEMAIL_SOURCE_DIR) + "/tests/integration/peers/mime_parts.py " + dir.path() +
+               "/msg.eml");
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
   return split(r.out, '\n');
 }
@@ -77,7 +77,9 @@ void wait_or_log(Daemon& d, const std::function<bool()>& ok, const std::string& 
 }
 
 std::string status_of(TestDb& db, long long id) {
-  return db.conn().exec("SELECT status || ' ' || coalesce(last_error, '') FROM outbox WHERE id = $1::bigint", {std::to_string(id)}).get(0, 0);
+  return db.conn()
+      .exec("SELECT status || ' ' || coalesce(last_error, '') FROM outbox WHERE id = $1::bigint", {std::to_string(id)})
+      .get(0, 0);
 }
 
 }  // namespace
@@ -89,14 +91,16 @@ BOOST_AUTO_TEST_CASE(attachments_and_inline_images_arrive_byte_for_byte) {
   const std::string big = random_bytes(700 * 1024, 1);  // over the claim's inline limit: read in slices while sent
   const std::string csv = "id;name\n1;\xc3\xa9t\xc3\xa9\n";
   const std::string png = random_bytes(3000, 2);
-  const auto id = insert_with_attachments(
-      e.db, "ACME", "<p>Logo: <img src=\"cid:logo\"></p>",
-      {{"../../secret/Bericht \xc3\xbc" "ber 2026.pdf", "", "", "", big},
-       {"data.csv", "text/csv", "attachment", "", csv},
-       {"logo.png", "", "inline", "logo", png},
-       {"evil\r\nBcc: victim@x.example.txt", "", "", "", "x"}});
+  const auto id = insert_with_attachments(e.db, "ACME", "<p>Logo: <img src=\"cid:logo\"></p>",
+                                          {{"../../secret/Bericht \xc3\xbc"
+                                            "ber 2026.pdf",
+                                            "", "", "", big},
+                                           {"data.csv", "text/csv", "attachment", "", csv},
+                                           {"logo.png", "", "inline", "logo", png},
+                                           {"evil\r\nBcc: victim@x.example.txt", "", "", "", "x"}});
   Daemon d(e.db, e.cfg.path());
-  wait_or_log(d, [&] { return count(e.db, "status = 'sent'") == 1; }, "sent");
+  wait_or_log(
+      d, [&] { return count(e.db, "status = 'sent'") == 1; }, "sent");
   auto got = relay.received();
   BOOST_REQUIRE(got.size() == 1u);
   BOOST_TEST((got[0].rcpt_tos == std::vector<std::string>{"rcpt@dest.example"}));  // no injected Bcc
@@ -119,7 +123,9 @@ BOOST_AUTO_TEST_CASE(attachments_and_inline_images_arrive_byte_for_byte) {
   // the first body comes first
   BOOST_TEST(got[0].data.find("The report is attached.") < got[0].data.find("filename"));
   auto show = e.ctl_cmd("queue show " + std::to_string(id));
-  BOOST_TEST(show.out.find("\"Bericht \xc3\xbc" "ber 2026.pdf\" application/pdf attachment 716800") != std::string::npos, show.out);
+  BOOST_TEST(show.out.find("\"Bericht \xc3\xbc"
+                           "ber 2026.pdf\" application/pdf attachment 716800") != std::string::npos,
+             show.out);
   BOOST_TEST(show.out.find("  logo.png image/png inline 3000") != std::string::npos, show.out);
   BOOST_TEST(show.out.find("  data.csv text/csv attachment " + std::to_string(csv.size())) != std::string::npos, show.out);
   BOOST_TEST(d.signal_and_wait(SIGTERM) == 0);
@@ -130,17 +136,21 @@ BOOST_AUTO_TEST_CASE(raw_messages_go_out_as_built_and_large_ones_stream) {
   PyRelay relay("");
   e.site("ACME", port(relay.port()) + "<OtherHeaders>X-Site: ACME</OtherHeaders>");
   const std::string small = "From: Reports <reports@app.example>\nTo: a@dest.example\nBcc: hidden@dest.example\n"
-                            "Subject: Gr\xc3\xbc\xc3\x9f" "e\nContent-Type: text/plain; charset=utf-8\n"
+                            "Subject: Gr\xc3\xbc\xc3\x9f"
+                            "e\nContent-Type: text/plain; charset=utf-8\n"
                             "Content-Transfer-Encoding: 8bit\n\n\xc3\xa9t\xc3\xa9\n.hidden dot\n";
   std::string large = "To: b@dest.example\r\nSubject: big\r\nContent-Type: text/plain\r\n\r\n";
   for (int i = 0; i < 40000; ++i) large += (i % 7 == 0 ? ".line " : "line ") + std::to_string(i) + "\n";  // bare LF
   auto ins = [&](const std::string& raw) {
-    return e.db.conn().exec("INSERT INTO outbox (nvtgc, raw_message) VALUES ('ACME', $1::bytea) RETURNING id", {bytea_to_text(raw)}).get_int(0, 0);
+    return e.db.conn()
+        .exec("INSERT INTO outbox (nvtgc, raw_message) VALUES ('ACME', $1::bytea) RETURNING id", {bytea_to_text(raw)})
+        .get_int(0, 0);
   };
   ins(small);
   ins(large);
   Daemon d(e.db, e.cfg.path());
-  wait_or_log(d, [&] { return count(e.db, "status = 'sent'") == 2; }, "2 sent");
+  wait_or_log(
+      d, [&] { return count(e.db, "status = 'sent'") == 2; }, "2 sent");
   auto got = relay.received();
   BOOST_REQUIRE(got.size() == 2u);
   const auto& s = got[0].data.find("hidden dot") != std::string::npos ? got[0] : got[1];
@@ -173,7 +183,8 @@ BOOST_AUTO_TEST_CASE(eight_bit_content_is_converted_for_a_relay_without_8bitmime
   for (const char* site : {"OLD", "NEW"})
     e.db.conn().exec("INSERT INTO outbox (nvtgc, raw_message) VALUES ($1, $2::bytea)", {site, bytea_to_text(raw)});
   Daemon d(e.db, e.cfg.path());
-  wait_or_log(d, [&] { return count(e.db, "status = 'sent'") == 2; }, "2 sent");
+  wait_or_log(
+      d, [&] { return count(e.db, "status = 'sent'") == 2; }, "2 sent");
   BOOST_REQUIRE(no8.messages() == 1);
   auto file = run("ls -d " + no8.dir() + "/msg-* | head -1").out;
   auto parts = parts_of(slurp(std::string(trim(file))));
@@ -202,7 +213,8 @@ BOOST_AUTO_TEST_CASE(too_large_mail_fails_alone_with_both_sizes) {
   enqueue(e.db, "ACME", 2);
   enqueue(e.db, "CAPPED", 2);
   Daemon d(e.db, e.cfg.path());
-  wait_or_log(d, [&] { return count(e.db, "status IN ('sent', 'failed')") == 6; }, "6 settled");
+  wait_or_log(
+      d, [&] { return count(e.db, "status IN ('sent', 'failed')") == 6; }, "6 settled");
   const auto a = status_of(e.db, over_relay), b = status_of(e.db, over_site);
   BOOST_TEST(a.starts_with("failed "), a);
   BOOST_TEST(a.find("5.3.4") != std::string::npos, a);
@@ -221,22 +233,26 @@ BOOST_AUTO_TEST_CASE(broken_rows_fail_alone_with_the_reason) {
   PyRelay relay("");
   e.site("ACME", port(relay.port()));
   auto ins = [&](const std::string& raw, const std::string& subject) {
-    return e.db.conn().exec("INSERT INTO outbox (nvtgc, raw_message, subject, to_addrs) VALUES ('ACME', $1::bytea, nullif($2, ''), "
-                            "'a@dest.example') RETURNING id",
-                            {bytea_to_text(raw), subject}).get_int(0, 0);
+    return e.db.conn()
+        .exec("INSERT INTO outbox (nvtgc, raw_message, subject, to_addrs) VALUES ('ACME', $1::bytea, nullif($2, ''), "
+              "'a@dest.example') RETURNING id",
+              {bytea_to_text(raw), subject})
+        .get_int(0, 0);
   };
   const auto no_header = ins("no header here\njust text\n", "");
   const auto with_subject = ins("To: a@dest.example\n\nbody\n", "a subject too");
   const auto long_line = ins("To: a@dest.example\nX-Blob: " + std::string(5000, 'x') + "\n\nbody\n", "");
   enqueue(e.db, "ACME", 1);
   // NULL content is refused by the schema: nothing half-queued in a transaction
-  auto null_content = run("psql " + e.db.quoted() + " -v ON_ERROR_STOP=1 -c \"BEGIN; INSERT INTO outbox (nvtgc, to_addrs) VALUES "
+  auto null_content = run("psql " + e.db.quoted() +
+                          " -v ON_ERROR_STOP=1 -c \"BEGIN; INSERT INTO outbox (nvtgc, to_addrs) VALUES "
                           "('ACME', 'a@dest.example'); INSERT INTO outbox_attachment (outbox_id, filename, content) VALUES "
                           "(currval('outbox_id_seq'), 'x', NULL); COMMIT;\"");
   BOOST_TEST(null_content.code != 0);
   BOOST_TEST(null_content.err.find("content") != std::string::npos, null_content.err);
   Daemon d(e.db, e.cfg.path());
-  wait_or_log(d, [&] { return count(e.db, "status IN ('sent', 'failed')") == 4; }, "4 settled");
+  wait_or_log(
+      d, [&] { return count(e.db, "status IN ('sent', 'failed')") == 4; }, "4 settled");
   BOOST_TEST(status_of(e.db, no_header).find("no header block") != std::string::npos, status_of(e.db, no_header));
   BOOST_TEST(status_of(e.db, with_subject).find("raw_message and also subject") != std::string::npos);
   BOOST_TEST(status_of(e.db, long_line).find("X-Blob") != std::string::npos, status_of(e.db, long_line));
@@ -260,7 +276,9 @@ BOOST_AUTO_TEST_CASE(enqueue_attach_inline_raw_and_max_message_size) {
   auto show = e.ctl_cmd("queue show " + std::string(trim(ok.out)));
   BOOST_TEST(show.out.find("  report.pdf application/pdf attachment 5000") != std::string::npos, show.out);
   BOOST_TEST(show.out.find("  logo.png image/png inline 100") != std::string::npos, show.out);
-  BOOST_TEST(e.db.conn().exec("SELECT count(*) FROM outbox_attachment WHERE content_id = 'logo.png' AND disposition = 'inline'").get_int(0, 0) == 1);
+  BOOST_TEST(e.db.conn()
+                 .exec("SELECT count(*) FROM outbox_attachment WHERE content_id = 'logo.png' AND disposition = 'inline'")
+                 .get_int(0, 0) == 1);
   auto raw = e.ctl_cmd("enqueue --site ACME --raw " + files.path() + "/mail.eml");
   BOOST_REQUIRE_MESSAGE(raw.code == 0, raw.err);
   auto raw_show = e.ctl_cmd("queue show " + std::string(trim(raw.out)));

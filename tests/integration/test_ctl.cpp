@@ -1,8 +1,8 @@
 // test_ctl.cpp — sitemailctl and sitemaild --check-config against a real PostgreSQL 15,
 // checked from outside as an admin uses them: exit codes, output lines, table rows.
 #define BOOST_TEST_MODULE sitemail_integration_ctl
-#include <boost/test/unit_test.hpp>
 #include <algorithm>
+#include <boost/test/unit_test.hpp>
 #include <filesystem>
 
 #include "migrations.hpp"
@@ -76,7 +76,8 @@ BOOST_AUTO_TEST_CASE(insert_into_outbox_sends_a_notify) {
   Ctl c("notify");
   PgConn listener(c.db.conninfo());
   listener.exec("LISTEN sitemail_outbox");
-  c.db.conn().exec("INSERT INTO outbox (nvtgc, to_addrs, subject) VALUES ('ACME', 'a@b.example', 's'), ('ACME', 'c@d.example', 't')");
+  c.db.conn().exec(
+      "INSERT INTO outbox (nvtgc, to_addrs, subject) VALUES ('ACME', 'a@b.example', 's'), ('ACME', 'c@d.example', 't')");
   int notes = 0;
   for (int i = 0; i < 50 && notes == 0; ++i) {
     PQconsumeInput(listener.raw());
@@ -130,7 +131,8 @@ BOOST_AUTO_TEST_CASE(keys_set_get_list_unset_and_secrets_never_print) {
 
 BOOST_AUTO_TEST_CASE(keys_set_replaces_alias_and_case_variants_with_the_canonical_row) {
   Ctl c("keys_alias");
-  c.db.conn().exec("INSERT INTO customization (custkey, value, nvtgc) VALUES ('EmailSecure', 'Yes', 'ILL'), ('ILLiadWebURL', 'x', 'ILL')");
+  c.db.conn().exec(
+      "INSERT INTO customization (custkey, value, nvtgc) VALUES ('EmailSecure', 'Yes', 'ILL'), ('ILLiadWebURL', 'x', 'ILL')");
   BOOST_TEST(c("keys set EMailSecure No").code == 0);
   auto r = c.db.conn().exec("SELECT custkey, value, admintype FROM customization WHERE custkey ILIKE 'emailsecure'");
   BOOST_REQUIRE(r.rows() == 1);
@@ -166,16 +168,16 @@ BOOST_AUTO_TEST_CASE(a_bad_db_row_makes_only_that_site_invalid) {
   auto sites = c("sites");
   BOOST_TEST(sites.code == 1);
   BOOST_TEST(sites.out.find("BETA invalid db,BETA.config db:BETA: EMailSMTPPort: error: 'smtp' is not a port number\n") !=
-                 std::string::npos, sites.out);
+                 std::string::npos,
+             sites.out);
   BOOST_TEST(sites.out.find("ACME valid") != std::string::npos);
   BOOST_TEST(sites.out.find("ILL valid") != std::string::npos);
   auto check = c("check");
   BOOST_TEST(check.code == 1);
   // Sorted by file and line; the example BETA.config also shows the SslStartMode warning.
-  BOOST_TEST(check.out ==
-             "BETA.config:6: SslStartMode: warning: sslExplicit is ignored because EMailSecure is No: mail goes out "
-             "without TLS (set EMailSecure = Yes)\n"
-             "db:BETA: EMailSMTPPort: error: 'smtp' is not a port number\n");
+  BOOST_TEST(check.out == "BETA.config:6: SslStartMode: warning: sslExplicit is ignored because EMailSecure is No: mail goes out "
+                          "without TLS (set EMailSecure = Yes)\n"
+                          "db:BETA: EMailSMTPPort: error: 'smtp' is not a port number\n");
   BOOST_TEST(c("check --site ACME").code == 0);
   auto show = c("show --site BETA");
   BOOST_TEST(show.code == 1);
@@ -198,7 +200,8 @@ BOOST_AUTO_TEST_CASE(check_strict_fails_on_warnings) {
 
 BOOST_AUTO_TEST_CASE(broken_site_file_is_reported_and_isolated) {
   TempDir dir("broken");
-  dir.write("ACME.config", "<MailSettings>\n<EMailSMTPPort>2525</EMailSMTPPort>\n<SslStartMode>sslFoo</SslStartMode>\n</MailSettings>\n");
+  dir.write("ACME.config",
+            "<MailSettings>\n<EMailSMTPPort>2525</EMailSMTPPort>\n<SslStartMode>sslFoo</SslStartMode>\n</MailSettings>\n");
   dir.write("BETA.config", "<MailSettings>\n<Timeout>5</Timeout>\n</MailSettings>\n");
   Ctl c("broken_file", dir.path());
   c.load_example_keys();

@@ -112,9 +112,11 @@ BOOST_AUTO_TEST_CASE(queue_lists_with_a_header_a_summary_and_escaped_text) {
   BOOST_REQUIRE(a("enqueue --site ACME --to a@x.example --subject hello").code == 0);
   auto held = a("enqueue --site BAD --to b@x.example --subject held");
   BOOST_TEST(held.code == 0);
-  BOOST_TEST(held.err.find("is held: site configuration invalid: BAD.config:2: EMailSMTPPort: error:") != std::string::npos, held.err);
-  a.db.conn().exec("INSERT INTO outbox (nvtgc, to_addrs, subject, status) VALUES "
-                   "('ACME', 'c@x.example', E'line one\\nFAKE 99 ACME sent', 'sent'), ('EV\nIL', 'd@x.example', 's', 'cancelled')");
+  BOOST_TEST(held.err.find("is held: site configuration invalid: BAD.config:2: EMailSMTPPort: error:") != std::string::npos,
+             held.err);
+  a.db.conn().exec(
+      "INSERT INTO outbox (nvtgc, to_addrs, subject, status) VALUES "
+      "('ACME', 'c@x.example', E'line one\\nFAKE 99 ACME sent', 'sent'), ('EV\nIL', 'd@x.example', 's', 'cancelled')");
   auto r = a("queue");
   BOOST_TEST(r.code == 0, r.err);
   std::istringstream lines(r.out);
@@ -132,7 +134,8 @@ BOOST_AUTO_TEST_CASE(queue_lists_with_a_header_a_summary_and_escaped_text) {
   auto by_site = a("queue --by-site --limit 1");
   BOOST_TEST(by_site.out.find("-- 4 messages: 2 queued (1 held), 1 sent, 1 cancelled (1 shown)\n"
                               "-- ACME: 2 messages: 1 queued, 1 sent\n-- BAD: 1 message: 1 queued (1 held)\n"
-                              "-- EV\\nIL: 1 message: 1 cancelled\n") != std::string::npos, by_site.out);
+                              "-- EV\\nIL: 1 message: 1 cancelled\n") != std::string::npos,
+             by_site.out);
   auto only_held = a("queue --status held");
   BOOST_TEST(only_held.out.find("-- 1 message: 1 queued (1 held)\n") != std::string::npos, only_held.out);
   auto json = a("queue --json --by-site");
@@ -236,8 +239,9 @@ BOOST_AUTO_TEST_CASE(daemon_marks_new_mail_of_an_invalid_site_held_and_purges_ol
   BOOST_TEST(d.log().find("relay=127.0.0.1:" + std::to_string(closed_port) + " result=deferred") != std::string::npos, d.log());
   // Inserted by an application after the daemon loaded its configuration.
   a.db.conn().exec("INSERT INTO outbox (nvtgc, to_addrs, subject) VALUES ('BAD', 'x@y.example', 'after start')");
-  Daemon::wait_for([&] { return count(a.db, "nvtgc = 'BAD' AND last_error LIKE 'held: site configuration invalid: BAD.config:2:%'") == 1; },
-                   30, "held mark");
+  Daemon::wait_for(
+      [&] { return count(a.db, "nvtgc = 'BAD' AND last_error LIKE 'held: site configuration invalid: BAD.config:2:%'") == 1; },
+      30, "held mark");
   BOOST_TEST(count(a.db, "nvtgc = 'BAD' AND status = 'queued' AND attempts = 0") == 1);
   Daemon::wait_for([&] { return count(a.db, "status = 'sent'") == 1; }, 30, "retention purge");
   BOOST_TEST(d.log().find("event=purged rows=1 older_than_days=2") != std::string::npos, d.log());
@@ -274,7 +278,7 @@ BOOST_AUTO_TEST_CASE(every_command_help_lists_its_own_options_and_allowed_values
   BOOST_TEST(purge.out.find("usage: sitemailctl queue purge --older-than DURATION") == 0u, purge.out);
   BOOST_TEST(purge.out.find("  --older-than DURATION   required: age since queued") != std::string::npos, purge.out);
   BOOST_TEST(purge.out.find("sent, failed, cancelled") != std::string::npos, purge.out);
-  BOOST_TEST(purge.out.find("--send-to") == std::string::npos, purge.out);  // another command's option
+  BOOST_TEST(purge.out.find("--send-to") == std::string::npos, purge.out);       // another command's option
   BOOST_TEST(purge.out.find("--database arg") != std::string::npos, purge.out);  // the common options too
   auto queue = run(ctl() + " queue --help");
   BOOST_TEST(queue.out.find("queued, held") != std::string::npos, queue.out);

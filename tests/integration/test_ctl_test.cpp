@@ -27,17 +27,21 @@ BOOST_AUTO_TEST_SUITE(ctl_test_verdicts)
 BOOST_AUTO_TEST_CASE(ok_with_send_to_and_a_redacted_transcript) {
   PyRelay relay("--user alice:s3cret --mechs PLAIN");
   Site s;
-  s.file("<Host>127.0.0.1</Host><EMailSMTPPort>" + std::to_string(relay.port()) +
-         "</EMailSMTPPort><From>ill@acme.example</From><User>alice</User><Password>s3cret</Password><AuthMethod>PLAIN</AuthMethod>");
+  s.file(
+      "<Host>127.0.0.1</Host><EMailSMTPPort>" + std::to_string(relay.port()) +
+      "</EMailSMTPPort><From>ill@acme.example</From><User>alice</User><Password>s3cret</Password><AuthMethod>PLAIN</AuthMethod>");
   auto r = s("test --site ACME --send-to someone@dest.example --transcript");
   BOOST_TEST(r.code == 0, r.out << r.err);
   BOOST_TEST(r.out.find("OK Test connection complete. site=ACME relay=127.0.0.1:" + std::to_string(relay.port()) +
-                        " tls=no auth=PLAIN sent=<sitemail.") != std::string::npos, r.out);
+                        " tls=no auth=PLAIN sent=<sitemail.") != std::string::npos,
+             r.out);
   // Every line of the EHLO reply, not only the first: the AUTH list appears.
   BOOST_TEST(r.out.find("S: 250-") != std::string::npos, r.out);
   BOOST_TEST(r.out.find("S: 250-AUTH PLAIN") != std::string::npos, r.out);
   // Progress on stderr while it works.
-  BOOST_TEST(r.err.find("sitemailctl: test: connecting to 127.0.0.1:" + std::to_string(relay.port()) + " ...\n") != std::string::npos, r.err);
+  BOOST_TEST(
+      r.err.find("sitemailctl: test: connecting to 127.0.0.1:" + std::to_string(relay.port()) + " ...\n") != std::string::npos,
+      r.err);
   BOOST_TEST(r.err.find("waiting for the greeting ...") != std::string::npos, r.err);
   BOOST_TEST(r.out.find("C: AUTH PLAIN <redacted>") != std::string::npos, r.out);
   BOOST_TEST(r.out.find("s3cret") == std::string::npos);
@@ -48,7 +52,7 @@ BOOST_AUTO_TEST_CASE(ok_with_send_to_and_a_redacted_transcript) {
   auto quiet = s("test --site ACME");
   BOOST_TEST(quiet.code == 0);
   BOOST_TEST(quiet.out.find('\n') == quiet.out.size() - 1);  // one line
-  BOOST_TEST(relay.received().size() == 1u);                  // without --send-to nothing is sent
+  BOOST_TEST(relay.received().size() == 1u);                 // without --send-to nothing is sent
 }
 
 BOOST_AUTO_TEST_CASE(failure_verdicts_and_exit_codes) {
@@ -61,12 +65,17 @@ BOOST_AUTO_TEST_CASE(failure_verdicts_and_exit_codes) {
   const Case cases[] = {
       {"<Host>127.0.0.1</Host><EMailSMTPPort>" + std::to_string(free_port()) + "</EMailSMTPPort>",
        "CONNECT_FAILED SMTP server connection failed. Check server url or port."},
-      {"<Host>127.0.0.1</Host><EMailSMTPPort>" + relay_port + "</EMailSMTPPort><User>alice</User><Password>bad</Password><AuthMethod>PLAIN</AuthMethod>",
+      {"<Host>127.0.0.1</Host><EMailSMTPPort>" + relay_port +
+           "</EMailSMTPPort><User>alice</User><Password>bad</Password><AuthMethod>PLAIN</AuthMethod>",
        "AUTH_FAILED SMTP login failed. Check server login or password."},
       {"<Host>127.0.0.1</Host><EMailSMTPPort>" + relay_port + "-starttls</EMailSMTPPort>", "TLS_FAILED "},
-      {"<Host>127.0.0.1</Host><EMailSMTPPort>" + relay_port + "</EMailSMTPPort><FirewallType>fwSOCKS5</FirewallType>"
-       "<FirewallHost>127.0.0.1</FirewallHost><FirewallPort>" + std::to_string(free_port()) + "</FirewallPort>", "PROXY_FAILED "},
-      {"<Host>127.0.0.1</Host><SslStartMode>sslFoo</SslStartMode>", "CONFIG_INVALID ACME.config:1: SslStartMode: error: 'sslFoo'"},
+      {"<Host>127.0.0.1</Host><EMailSMTPPort>" + relay_port +
+           "</EMailSMTPPort><FirewallType>fwSOCKS5</FirewallType>"
+           "<FirewallHost>127.0.0.1</FirewallHost><FirewallPort>" +
+           std::to_string(free_port()) + "</FirewallPort>",
+       "PROXY_FAILED "},
+      {"<Host>127.0.0.1</Host><SslStartMode>sslFoo</SslStartMode>",
+       "CONFIG_INVALID ACME.config:1: SslStartMode: error: 'sslFoo'"},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.verdict) {
@@ -87,10 +96,13 @@ BOOST_AUTO_TEST_CASE(failure_verdicts_and_exit_codes) {
 BOOST_AUTO_TEST_CASE(auth_refused_in_clear_is_not_called_a_wrong_password) {
   PyRelay relay("--user alice:s3cret --mechs PLAIN,LOGIN");
   Site s;
-  s.file("<Host>127.0.0.1</Host><EMailSMTPPort>" + std::to_string(relay.port()) + "</EMailSMTPPort><User>alice</User><Password>s3cret</Password>");
+  s.file("<Host>127.0.0.1</Host><EMailSMTPPort>" + std::to_string(relay.port()) +
+         "</EMailSMTPPort><User>alice</User><Password>s3cret</Password>");
   auto r = s("test --site ACME");
   BOOST_TEST(r.code == 1);
-  BOOST_TEST(r.out.find("AUTH_FAILED AUTH not attempted, no password was sent. (auth: the relay offers only clear-text AUTH") == 0u, r.out);
+  BOOST_TEST(
+      r.out.find("AUTH_FAILED AUTH not attempted, no password was sent. (auth: the relay offers only clear-text AUTH") == 0u,
+      r.out);
   BOOST_TEST(relay.auth_log().empty(), relay.auth_log());  // the relay saw no AUTH at all
 }
 
@@ -120,7 +132,8 @@ BOOST_AUTO_TEST_CASE(a_relay_that_never_greets_shows_progress_and_honours_timeou
   s.file("<Host>127.0.0.1</Host><EMailSMTPPort>" + std::to_string(silent.port()) + "</EMailSMTPPort><Timeout>60</Timeout>");
   auto r = s("test --site ACME --timeout 2");
   BOOST_TEST(r.code == 1);
-  BOOST_TEST(r.out.find("FAILED Test connection failed. (greeting: read failed during greeting: timed out after 2 s)") == 0u, r.out);
+  BOOST_TEST(r.out.find("FAILED Test connection failed. (greeting: read failed during greeting: timed out after 2 s)") == 0u,
+             r.out);
   BOOST_TEST(r.err.find("waiting for the greeting ...") != std::string::npos, r.err);
   BOOST_TEST(s("test --site ACME --timeout soon").code == 2);
 }

@@ -34,7 +34,7 @@ BOOST_AUTO_TEST_CASE(several_sites_with_different_settings_deliver_end_to_end) {
   BOOST_TEST(sink.messages() == 5);
   BOOST_TEST(plain.received()[0].data.find("From: ACME Library <ill@lib.example>") != std::string::npos);
   BOOST_TEST(count(e.db, "status = 'sent' AND sent_at IS NOT NULL AND smtp_reply LIKE '250%' AND message_id LIKE '<sitemail.%' "
-                          "AND attempts = 1 AND lease_owner IS NULL") == 15);
+                         "AND attempts = 1 AND lease_owner IS NULL") == 15);
   // one connection per site reused for its messages
   std::set<std::string> sessions;
   for (const auto& r : plain.received()) sessions.insert(r.session);
@@ -97,12 +97,18 @@ BOOST_AUTO_TEST_CASE(retry_after_4xx_and_after_a_dropped_connection_then_success
         auto r = e.once();
         BOOST_TEST(r.code == 1, r.err);  // deferred
       }
-      BOOST_TEST(count(e.db, "status = 'queued' AND attempts = 1 AND last_error IS NOT NULL AND next_attempt_at > now() - interval '1 second'") == 2);
+      BOOST_TEST(
+          count(
+              e.db,
+              "status = 'queued' AND attempts = 1 AND last_error IS NOT NULL AND next_attempt_at > now() - interval '1 second'") ==
+          2);
       SmtpSink good("", p);
-      Daemon::wait_for([&] {
-        e.once();
-        return count(e.db, "status = 'sent'") == 2;
-      }, 20, "retry success");
+      Daemon::wait_for(
+          [&] {
+            e.once();
+            return count(e.db, "status = 'sent'") == 2;
+          },
+          20, "retry success");
       BOOST_TEST(count(e.db, "status = 'sent' AND attempts >= 2") == 2);
       BOOST_TEST(good.messages() == 2);
     }
@@ -115,11 +121,13 @@ BOOST_AUTO_TEST_CASE(auth_failure_defers_and_backs_the_site_off) {
   e.site("ACME", port(relay.port()) + "<User>alice</User><Password>wrong</Password><AuthMethod>PLAIN</AuthMethod>");
   enqueue(e.db, "ACME", 1);
   Daemon d(e.db, e.cfg.path(), "[retry]\nauth_backoff = 600\n");
-  Daemon::wait_for([&] { return count(e.db, "status = 'queued' AND attempts = 1 AND smtp_reply LIKE '535%'") == 1; }, 20, "deferred");
+  Daemon::wait_for([&] { return count(e.db, "status = 'queued' AND attempts = 1 AND smtp_reply LIKE '535%'") == 1; }, 20,
+                   "deferred");
   BOOST_TEST(count(e.db, "next_attempt_at > now() + interval '500 seconds'") == 1);  // auth_backoff, not the 1 s retry
   enqueue(e.db, "ACME", 2);  // new mail for the suspended site is not tried and spends no attempt
-  Daemon::wait_for([&] { return count(e.db, "status = 'queued' AND attempts = 0 AND last_error LIKE 'deferred: site suspended%'") == 2; },
-                   20, "new mail deferred too");
+  Daemon::wait_for(
+      [&] { return count(e.db, "status = 'queued' AND attempts = 0 AND last_error LIKE 'deferred: site suspended%'") == 2; }, 20,
+      "new mail deferred too");
   BOOST_TEST(relay.auth_log() == "PLAIN fail\n");
   BOOST_TEST(count(e.db, "next_attempt_at > now() + interval '500 seconds'") == 3);
   BOOST_TEST(d.signal_and_wait(SIGTERM) == 0);
@@ -180,8 +188,12 @@ BOOST_AUTO_TEST_CASE(a_broken_site_is_held_while_others_deliver_then_released_by
   enqueue(e.db, "BAD", 2);
   Daemon d(e.db, e.cfg.path());
   Daemon::wait_for([&] { return count(e.db, "nvtgc = 'GOOD' AND status = 'sent'") == 3; }, 20, "GOOD sent");
-  Daemon::wait_for([&] { return count(e.db, "nvtgc = 'BAD' AND last_error LIKE 'held: site configuration invalid: BAD.config:1: SslStartMode%'") == 2; },
-                   10, "BAD held");
+  Daemon::wait_for(
+      [&] {
+        return count(e.db, "nvtgc = 'BAD' AND last_error LIKE 'held: site configuration invalid: BAD.config:1: SslStartMode%'") ==
+               2;
+      },
+      10, "BAD held");
   BOOST_TEST(count(e.db, "nvtgc = 'BAD' AND status = 'queued' AND attempts = 0") == 2);  // no attempts spent
   e.site("BAD", port(sink.port()) + "<SslStartMode>sslNone</SslStartMode>");
   BOOST_TEST(e.ctl_cmd("reload").code == 0);
@@ -190,7 +202,8 @@ BOOST_AUTO_TEST_CASE(a_broken_site_is_held_while_others_deliver_then_released_by
   // a reload that breaks a site again holds only that site (SIGHUP this time)
   e.site("GOOD", "<Timeout>soon</Timeout>");
   d.hup();
-  Daemon::wait_for([&] { return d.log().find("event=config site=GOOD status=invalid") != std::string::npos; }, 10, "GOOD invalid");
+  Daemon::wait_for([&] { return d.log().find("event=config site=GOOD status=invalid") != std::string::npos; }, 10,
+                   "GOOD invalid");
   enqueue(e.db, "GOOD", 1);
   enqueue(e.db, "BAD", 1);
   Daemon::wait_for([&] { return count(e.db, "nvtgc = 'BAD' AND status = 'sent'") == 3; }, 20, "BAD still sends");
@@ -213,8 +226,8 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_run_loses_nothing) {
   Daemon::wait_for([&] { return count(e.db, "status = 'sent'") == 60; }, 60, "all 60 sent after restart");
   auto ids = message_ids(relay.received());
   std::set<std::string> unique(ids.begin(), ids.end());
-  BOOST_TEST(unique.size() == 60u);                     // every message arrived
-  BOOST_TEST(ids.size() - unique.size() <= 2u);          // duplicates only for the in-flight ones (<= MaxConnections)
+  BOOST_TEST(unique.size() == 60u);              // every message arrived
+  BOOST_TEST(ids.size() - unique.size() <= 2u);  // duplicates only for the in-flight ones (<= MaxConnections)
   BOOST_TEST(d2.signal_and_wait(SIGTERM) == 0);
 }
 
@@ -276,13 +289,15 @@ BOOST_AUTO_TEST_CASE(ctl_enqueue_queue_cancel_retry) {
   Env e("ctlq");
   auto id = e.ctl_cmd("enqueue --site ACME --to a@dest.example,b@dest.example --cc c@dest.example --subject Hello");
   BOOST_TEST(id.code == 0, id.err);
-  BOOST_TEST(count(e.db, "id = " + id.out.substr(0, id.out.size() - 1) + " AND to_addrs = 'a@dest.example,b@dest.example' AND cc_addrs = 'c@dest.example'") == 1);
+  BOOST_TEST(count(e.db, "id = " + id.out.substr(0, id.out.size() - 1) +
+                             " AND to_addrs = 'a@dest.example,b@dest.example' AND cc_addrs = 'c@dest.example'") == 1);
   BOOST_TEST(e.ctl_cmd("enqueue --site ACME --to 'x\r\nRCPT TO:<y@z>'").code == 1);
   BOOST_TEST(e.ctl_cmd("enqueue --to a@b.example").code == 2);
   std::string n = id.out.substr(0, id.out.size() - 1);
   BOOST_TEST(e.ctl_cmd("queue cancel " + n).out == "cancelled " + n + "\n");
   BOOST_TEST(e.ctl_cmd("queue cancel " + n).code == 1);
-  BOOST_TEST(e.ctl_cmd("queue --status cancelled").out.find("\n" + n + " ACME cancelled") != std::string::npos);  // after the header
+  BOOST_TEST(e.ctl_cmd("queue --status cancelled").out.find("\n" + n + " ACME cancelled") !=
+             std::string::npos);  // after the header
   BOOST_TEST(e.ctl_cmd("queue retry " + n).code == 0);
   BOOST_TEST(e.ctl_cmd("queue retry 999999").code == 1);
   BOOST_TEST(e.ctl_cmd("queue retry abc").code == 2);

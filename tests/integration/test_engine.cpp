@@ -39,7 +39,8 @@ BOOST_AUTO_TEST_CASE(envelope_headers_and_exact_body_arrive) {
   auto got = relay.received();
   BOOST_REQUIRE_EQUAL(got.size(), 1u);
   BOOST_TEST(got[0].mail_from == "ill@lib.example");
-  BOOST_TEST(got[0].rcpt_tos == (std::vector<std::string>{"one@dest.example", "two@dest.example", "three@dest.example", "hidden@dest.example"}));
+  BOOST_TEST(got[0].rcpt_tos ==
+             (std::vector<std::string>{"one@dest.example", "two@dest.example", "three@dest.example", "hidden@dest.example"}));
   BOOST_TEST(got[0].data == built[0].data);
   BOOST_TEST(got[0].data.find("From: Inter Library <ill@lib.example>\r\n") != std::string::npos);
   BOOST_TEST(got[0].data.find("Message-ID: <sitemail.7.t@lib.example>\r\n") != std::string::npos);
@@ -90,7 +91,8 @@ BOOST_AUTO_TEST_SUITE(tls)
 
 BOOST_AUTO_TEST_CASE(starttls_verified_against_the_ca) {
   PyRelay relay(relay_tls("starttls"));
-  auto s = site_settings(port_xml(relay.port()) + "<EMailSecure>Yes</EMailSecure><SslStartMode>sslExplicit</SslStartMode>" + kVerify);
+  auto s =
+      site_settings(port_xml(relay.port()) + "<EMailSecure>Yes</EMailSecure><SslStartMode>sslExplicit</SslStartMode>" + kVerify);
   auto d = deliver(s, {message(1)});
   BOOST_REQUIRE_MESSAGE(d.verdict() == "OK", d.why());
   BOOST_TEST(d.tls);
@@ -106,12 +108,14 @@ BOOST_AUTO_TEST_CASE(starttls_by_port_suffix_and_opportunistic) {
   auto d = deliver(site_settings(port_xml(relay.port(), "-starttls") + kVerify), {message(1)});
   BOOST_TEST(d.verdict() == "OK", d.why());
   BOOST_TEST(d.tls);
-  auto o = deliver(site_settings(port_xml(relay.port()) + "<EMailSecure>Yes</EMailSecure><SslStartMode>sslOpportunistic</SslStartMode>" + kVerify),
+  auto o = deliver(site_settings(port_xml(relay.port()) +
+                                 "<EMailSecure>Yes</EMailSecure><SslStartMode>sslOpportunistic</SslStartMode>" + kVerify),
                    {message(2)});
   BOOST_TEST(o.verdict() == "OK", o.why());
   BOOST_TEST(o.tls);
   PyRelay plain("");
-  auto p = deliver(site_settings(port_xml(plain.port()) + "<EMailSecure>Yes</EMailSecure><SslStartMode>4</SslStartMode>"), {message(3)});
+  auto p = deliver(site_settings(port_xml(plain.port()) + "<EMailSecure>Yes</EMailSecure><SslStartMode>4</SslStartMode>"),
+                   {message(3)});
   BOOST_TEST(p.verdict() == "OK", p.why());
   BOOST_TEST(!p.tls);  // opportunistic: not offered, so plain
 }
@@ -148,17 +152,21 @@ BOOST_AUTO_TEST_CASE(unverifiable_relays_are_refused) {
 BOOST_AUTO_TEST_CASE(pinning_by_pem_fingerprint_and_star) {
   PyRelay relay("--tls implicit --cert " + certs_dir() + "/selfsigned.pem --key " + certs_dir() + "/selfsigned.key");
   std::string pem = slurp(certs_dir() + "/selfsigned.pem");
-  auto by_pem = deliver(site_settings(port_xml(relay.port(), "-ssl") + "<SslAcceptServerCert>" + pem + "</SslAcceptServerCert>"), {message(1)});
+  auto by_pem = deliver(site_settings(port_xml(relay.port(), "-ssl") + "<SslAcceptServerCert>" + pem + "</SslAcceptServerCert>"),
+                        {message(1)});
   BOOST_TEST(by_pem.verdict() == "OK", by_pem.why());
   auto fp = run("openssl x509 -in " + certs_dir() + "/selfsigned.pem -noout -fingerprint -sha256 | cut -d= -f2").out;
   fp.pop_back();
-  auto by_fp = deliver(site_settings(port_xml(relay.port(), "-ssl") + "<SslAcceptServerCert>" + fp + "</SslAcceptServerCert>"), {message(2)});
+  auto by_fp = deliver(site_settings(port_xml(relay.port(), "-ssl") + "<SslAcceptServerCert>" + fp + "</SslAcceptServerCert>"),
+                       {message(2)});
   BOOST_TEST(by_fp.verdict() == "OK", by_fp.why());
   std::string other = slurp(certs_dir() + "/relay.pem");
-  auto wrong = deliver(site_settings(port_xml(relay.port(), "-ssl") + "<SslAcceptServerCert>" + other + "</SslAcceptServerCert>"), {message(3)});
+  auto wrong = deliver(site_settings(port_xml(relay.port(), "-ssl") + "<SslAcceptServerCert>" + other + "</SslAcceptServerCert>"),
+                       {message(3)});
   BOOST_TEST(wrong.verdict() == "TLS_FAILED", wrong.why());
   BOOST_TEST(wrong.open_failure->detail.find("is not the one pinned") != std::string::npos);
-  auto star = deliver(site_settings(port_xml(relay.port(), "-ssl") + "<SslAcceptServerCert>*</SslAcceptServerCert>"), {message(4)});
+  auto star =
+      deliver(site_settings(port_xml(relay.port(), "-ssl") + "<SslAcceptServerCert>*</SslAcceptServerCert>"), {message(4)});
   BOOST_TEST(star.verdict() == "OK", star.why());
   BOOST_TEST(relay.received().size() == 3u);
 }
@@ -181,12 +189,14 @@ BOOST_AUTO_TEST_CASE(every_store_type_presents_the_certificate) {
       {"sstPEMKey inline", "<SslCertStoreType>4</SslCertStoreType><SslCertStore>" + inline_pem + "</SslCertStore>"},
       {"sstPFXFile", "<SslCertStoreType>sstPFXFile</SslCertStoreType><SslCertStore>client.pfx</SslCertStore>"
                      "<SslCertStorePassword>pfxpass</SslCertStorePassword>"},
-      {"sstPFXBlob", "<SslCertStoreType>sstPFXBlob</SslCertStoreType><SslCertStore>" + pfx_blob + "</SslCertStore>"
-                     "<SslCertStorePassword>pfxpass</SslCertStorePassword>"},
+      {"sstPFXBlob", "<SslCertStoreType>sstPFXBlob</SslCertStoreType><SslCertStore>" + pfx_blob +
+                         "</SslCertStore>"
+                         "<SslCertStorePassword>pfxpass</SslCertStorePassword>"},
       {"sstMachine by subject substring", "<SslCertStoreType>sstMachine</SslCertStoreType><SslCertStore>MY</SslCertStore>"
                                           "<SslCertSubject>sitemail client</SslCertSubject>"},
       {"sstMachine by encoded cert", "<SslCertStoreType>sstMachine</SslCertStoreType><SslCertStore>MY</SslCertStore>"
-                                     "<SslCertEncoded>" + slurp(certs_dir() + "/client.crt") + "</SslCertEncoded>"},
+                                     "<SslCertEncoded>" +
+                                         slurp(certs_dir() + "/client.crt") + "</SslCertEncoded>"},
   };
   std::size_t n = 0;
   for (const auto& [name, xml] : cases) {
@@ -200,12 +210,15 @@ BOOST_AUTO_TEST_CASE(every_store_type_presents_the_certificate) {
   }
   auto none = deliver(site_settings(base), {message(99)});
   BOOST_TEST(none.verdict() != "OK");
-  auto wrong_pw = deliver(site_settings(base + "<SslCertStoreType>sstPFXFile</SslCertStoreType><SslCertStore>client.pfx</SslCertStore>"
-                                               "<SslCertStorePassword>nope</SslCertStorePassword>"), {message(100)});
+  auto wrong_pw =
+      deliver(site_settings(base + "<SslCertStoreType>sstPFXFile</SslCertStoreType><SslCertStore>client.pfx</SslCertStore>"
+                                   "<SslCertStorePassword>nope</SslCertStorePassword>"),
+              {message(100)});
   BOOST_TEST(wrong_pw.verdict() == "CONFIG_INVALID", wrong_pw.why());
   BOOST_TEST(wrong_pw.open_failure->detail.find("wrong SslCertStorePassword") != std::string::npos, wrong_pw.why());
   auto no_match = deliver(site_settings(base + "<SslCertStoreType>sstMachine</SslCertStoreType><SslCertStore>MY</SslCertStore>"
-                                               "<SslCertSubject>nobody here</SslCertSubject>"), {message(101)});
+                                               "<SslCertSubject>nobody here</SslCertSubject>"),
+                          {message(101)});
   BOOST_TEST(no_match.verdict() == "CONFIG_INVALID", no_match.why());
   BOOST_TEST(relay.received().size() == n);
 }
@@ -277,14 +290,10 @@ BOOST_AUTO_TEST_CASE(smtp_sink_faults_are_classified) {
     smtp::FailureKind kind;
   };
   const Case cases[] = {
-      {"-f rcpt", "REJECTED", smtp::FailureKind::permanent},
-      {"-f mail", "REJECTED", smtp::FailureKind::permanent},
-      {"-f .", "REJECTED", smtp::FailureKind::permanent},
-      {"-r rcpt", "FAILED", smtp::FailureKind::transient},
-      {"-r data", "FAILED", smtp::FailureKind::transient},
-      {"-q rcpt", "FAILED", smtp::FailureKind::transient},
-      {"-Q mail", "FAILED", smtp::FailureKind::transient},
-      {"-q connect", "FAILED", smtp::FailureKind::transient},
+      {"-f rcpt", "REJECTED", smtp::FailureKind::permanent}, {"-f mail", "REJECTED", smtp::FailureKind::permanent},
+      {"-f .", "REJECTED", smtp::FailureKind::permanent},    {"-r rcpt", "FAILED", smtp::FailureKind::transient},
+      {"-r data", "FAILED", smtp::FailureKind::transient},   {"-q rcpt", "FAILED", smtp::FailureKind::transient},
+      {"-Q mail", "FAILED", smtp::FailureKind::transient},   {"-q connect", "FAILED", smtp::FailureKind::transient},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.flags) {
@@ -326,8 +335,9 @@ BOOST_AUTO_TEST_CASE(connection_refused_is_connect_failed) {
 
 BOOST_AUTO_TEST_CASE(starttls_injection_aborts_before_tls) {
   int port = free_port();
-  Peer hostile("inject", "/usr/bin/python3 " + std::string(SITEMAIL_SOURCE_DIR) + "/tests/integration/peers/inject_server.py --port " +
-                             std::to_string(port) + " --log " + "received.log",
+  Peer hostile("inject",
+               "/usr/bin/python3 " + std::string(SITEMAIL_SOURCE_DIR) + "/tests/integration/peers/inject_server.py --port " +
+                   std::to_string(port) + " --log " + "received.log",
                port);
   auto d = deliver(site_settings(port_xml(port, "-starttls") + kVerify), {message(1)});
   BOOST_TEST(d.verdict() == "TLS_FAILED", d.why());

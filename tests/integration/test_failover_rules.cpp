@@ -39,8 +39,9 @@ std::string cluster_socket_dir() {
 
 // Instance `id` (of another process) with `n` rows in sending; its heartbeat `beat_age` s old.
 void make_instance_with_rows(PgConn& db, int id, int n, int beat_age) {
-  db.exec("INSERT INTO sitemail_instance (id, owner, heartbeat_at) VALUES ($1, 'other:1:1', now() - make_interval(secs => $2::int))",
-          {std::to_string(id), std::to_string(beat_age)});
+  db.exec(
+      "INSERT INTO sitemail_instance (id, owner, heartbeat_at) VALUES ($1, 'other:1:1', now() - make_interval(secs => $2::int))",
+      {std::to_string(id), std::to_string(beat_age)});
   for (int i = 0; i < n; ++i)
     db.exec("INSERT INTO outbox (nvtgc, to_addrs, status, lease_owner, lease_instance, lease_until, attempts) "
             "VALUES ('S', 'a@b.example', 'sending', 'other:1:1', $1, now() + interval '300 s', 1)",
@@ -109,13 +110,14 @@ BOOST_AUTO_TEST_CASE(an_instance_seen_locked_in_this_session_is_taken_over_after
   // client hangs up; wait for that, so the first look below surely sees no lock.
   for (int i = 0; i < 200; ++i) {
     auto held = t.conn().exec("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 "
-                              "AND objid = $1::int::oid", {std::to_string(id)});
+                              "AND objid = $1::int::oid",
+                              {std::to_string(id)});
     if (held.get_int(0, 0) == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   t.conn().exec("UPDATE sitemail_instance SET heartbeat_at = now() - interval '6 s' WHERE id = $1", {std::to_string(id)});
   BOOST_TEST(observer.recover_dead(5).empty());  // the first look marks it
-  auto r = observer.recover_dead(5);              // no 8 s wait: the server did not move
+  auto r = observer.recover_dead(5);             // no 8 s wait: the server did not move
   BOOST_TEST(r[id] == 1);
 }
 
@@ -176,5 +178,6 @@ BOOST_AUTO_TEST_CASE(the_pooler_probe_finds_nothing_wrong_with_a_direct_connecti
   TestDb t("fo_probe");
   PgConn second(t.conninfo());
   BOOST_TEST(session_pooling_problem(t.conn(), second) == "");
-  BOOST_TEST(t.conn().exec("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()").get(0, 0) == "0");
+  BOOST_TEST(t.conn().exec("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()").get(0, 0) ==
+             "0");
 }

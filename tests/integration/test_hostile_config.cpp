@@ -41,7 +41,9 @@ struct HostileEnv {
     cfg.write(code + ".config", "<MailSettings>\n" + xml + "</MailSettings>\n");
   }
   std::string env_prefix() const { return "env -u SITEMAIL_DATABASE -u SITEMAIL_CONFIG_DIR VICTIM_SECRET=" + kEnvSecret + " "; }
-  RunResult ctl_cmd(const std::string& args) const { return run(env_prefix() + ctl() + " --config " + etc.path() + "/sitemaild.conf " + args); }
+  RunResult ctl_cmd(const std::string& args) const {
+    return run(env_prefix() + ctl() + " --config " + etc.path() + "/sitemaild.conf " + args);
+  }
   RunResult once() const { return run(env_prefix() + daemon() + " --once --config " + etc.path() + "/sitemaild.conf"); }
 };
 
@@ -67,7 +69,8 @@ BOOST_AUTO_TEST_CASE(no_byte_of_another_tenants_secret_reaches_the_tenants_relay
                    "('SMTPUserID', 'victim', 'VICTIM'), ('SMTPPassword', 'file:ILL-smtp.secret', 'VICTIM'), "
                    "('AuthMethod', 'PLAIN', 'VICTIM')",
                    {std::to_string(victim_relay.port())});
-  const std::string evil_head = "<Host>127.0.0.1</Host>\n" + port_line(evil_relay.port()) + "<User>evil</User>\n<AuthMethod>PLAIN</AuthMethod>\n";
+  const std::string evil_head =
+      "<Host>127.0.0.1</Host>\n" + port_line(evil_relay.port()) + "<User>evil</User>\n<AuthMethod>PLAIN</AuthMethod>\n";
   // Control: without delegation the server admin's freedom holds, and the leak is visible
   // in what the relay received (this is what the assertions below would catch).
   e.site("EVIL", evil_head + "<SMTPPassword>file:ILL-smtp.secret</SMTPPassword>\n");
@@ -126,8 +129,9 @@ BOOST_AUTO_TEST_CASE(another_tenants_client_certificate_is_not_presented) {
   e.site("EVIL", head + "<SslCaFile>ca.pem</SslCaFile>\n<SslCertStore>../ILL-private/client.pem</SslCertStore>\n");
   auto t = e.ctl_cmd("test --site EVIL --send-to x@dest.example");
   BOOST_TEST(t.code == 1);
-  BOOST_TEST(t.out.find("CONFIG_INVALID EVIL.config:8: SslCertStore: error: '../ILL-private/client.pem' is a path with '..'") == 0u,
-             t.out << t.err);
+  BOOST_TEST(
+      t.out.find("CONFIG_INVALID EVIL.config:8: SslCertStore: error: '../ILL-private/client.pem' is a path with '..'") == 0u,
+      t.out << t.err);
   BOOST_TEST(relay.received().size() == 1u);  // nothing more reached the relay
 }
 
@@ -139,7 +143,8 @@ BOOST_AUTO_TEST_CASE(a_hundred_thousand_levels_crash_nothing) {
   for (int i = 0; i < 100000; ++i) deep += "<a>";
   for (int i = 0; i < 100000; ++i) deep += "</a>";
   e.cfg.write("DEEP.config", deep + "</MailSettings>\n");
-  const std::string expect = "DEEP.config:1: -: error: malformed XML: elements nested 17 levels deep: exceeds the limit of 16 levels";
+  const std::string expect =
+      "DEEP.config:1: -: error: malformed XML: elements nested 17 levels deep: exceeds the limit of 16 levels";
   auto check = e.ctl_cmd("check");
   BOOST_TEST(check.code == 1, check.err);
   BOOST_TEST(check.out == expect + "\n");
@@ -147,14 +152,16 @@ BOOST_AUTO_TEST_CASE(a_hundred_thousand_levels_crash_nothing) {
   BOOST_TEST(sites.code == 1, sites.err);
   BOOST_TEST(sites.out.find("DEEP invalid DEEP.config " + expect + "\n") != std::string::npos, sites.out);
   BOOST_TEST(sites.out.find("GOOD valid GOOD.config\n") != std::string::npos, sites.out);
-  auto check_config = run("env -u SITEMAIL_DATABASE " + daemon() + " --check-config --config " + e.etc.path() + "/sitemaild.conf");
+  auto check_config =
+      run("env -u SITEMAIL_DATABASE " + daemon() + " --check-config --config " + e.etc.path() + "/sitemaild.conf");
   BOOST_TEST(check_config.code == 1, check_config.err);
   enqueue(e.db, "GOOD", 3);
   enqueue(e.db, "DEEP", 1);
   auto once = e.once();
   BOOST_TEST(once.code < 128, once.err);
   BOOST_TEST(count(e.db, "nvtgc = 'GOOD' AND status = 'sent'") == 3);
-  BOOST_TEST(count(e.db, "nvtgc = 'DEEP' AND status = 'queued' AND last_error LIKE 'held: %exceeds the limit of 16 levels'") == 1);
+  BOOST_TEST(count(e.db, "nvtgc = 'DEEP' AND status = 'queued' AND last_error LIKE 'held: %exceeds the limit of 16 levels'") ==
+             1);
 
   // A running daemon reloads on SIGHUP: the deep file and a 100 MB file are refused, the
   // daemon keeps running and delivering.
@@ -198,12 +205,14 @@ BOOST_AUTO_TEST_CASE(check_catches_what_admins_get_wrong) {
   auto strict = e.ctl_cmd("check --strict");
   BOOST_TEST(strict.code == 1);
   BOOST_TEST(strict.out.find("db:ACME: EMailSMTPPort: warning: has no effect: ACME.config:2 overrides it for site ACME\n") !=
-             std::string::npos, strict.out);
+                 std::string::npos,
+             strict.out);
   auto json = e.ctl_cmd("check --json");
   TempDir j("json");
   j.write("c.json", json.out);
   auto parsed = run("/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
-                    "print(sum(1 for x in d if x.get(\"note\")==\"invalid UTF-8 replaced with U+FFFD\"))' " + j.path() + "/c.json");
+                    "print(sum(1 for x in d if x.get(\"note\")==\"invalid UTF-8 replaced with U+FFFD\"))' " +
+                    j.path() + "/c.json");
   BOOST_TEST(parsed.code == 0, json.out);
   BOOST_TEST(parsed.out == "1\n");
   // A site code with CR/LF from the outbox cannot forge a line in `sites`.

@@ -8,11 +8,7 @@
 
 using namespace sitemail::test;
 
-namespace {
-
-
-
-}  // namespace
+namespace {}  // namespace
 
 BOOST_AUTO_TEST_SUITE(hostile_daemon)
 
@@ -29,9 +25,14 @@ BOOST_AUTO_TEST_CASE(evil_ntlm_relay_of_one_site_defers_it_and_the_other_site_de
   Daemon d(e.db, e.cfg.path(), "", "ntlm");
   Daemon::wait_for([&] { return count(e.db, "nvtgc = 'BETA' AND status = 'sent'") == 3; }, 60, "BETA's 3 sent");
   BOOST_TEST(sink.messages() == 3);
-  Daemon::wait_for([&] {
-    return count(e.db, "nvtgc = 'ACME' AND status IN ('queued','failed') AND last_error LIKE '%NTLM challenge''s TargetInfo field%'") == 3;
-  }, 60, "ACME's 3 deferred with the NTLM reason");
+  Daemon::wait_for(
+      [&] {
+        return count(
+                   e.db,
+                   "nvtgc = 'ACME' AND status IN ('queued','failed') AND last_error LIKE '%NTLM challenge''s TargetInfo field%'") ==
+               3;
+      },
+      60, "ACME's 3 deferred with the NTLM reason");
   BOOST_TEST(count(e.db, "nvtgc = 'ACME' AND status = 'sent'") == 0);
 }
 
@@ -47,9 +48,14 @@ BOOST_AUTO_TEST_CASE(huge_reply_relay_of_one_site_leaves_the_daemon_small_and_th
   enqueue(e.db, "BETA", 2);
   Daemon d(e.db, e.cfg.path(), "", "huge");
   Daemon::wait_for([&] { return count(e.db, "nvtgc = 'BETA' AND status = 'sent'") == 2; }, 60, "BETA's 2 sent");
-  Daemon::wait_for([&] {
-    return count(e.db, "nvtgc = 'ACME' AND status IN ('queued','failed') AND last_error LIKE '%reply of more than 512 lines (limit)%'") == 2;
-  }, 60, "ACME's 2 deferred naming the line cap");
+  Daemon::wait_for(
+      [&] {
+        return count(
+                   e.db,
+                   "nvtgc = 'ACME' AND status IN ('queued','failed') AND last_error LIKE '%reply of more than 512 lines (limit)%'") ==
+               2;
+      },
+      60, "ACME's 2 deferred naming the line cap");
   const long rss = peak_rss_kib(d.pid());
   BOOST_TEST(rss > 0);
   BOOST_TEST(rss < kRssBoundKib, "sitemaild VmHWM " << rss << " KiB");

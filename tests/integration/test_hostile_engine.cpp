@@ -43,8 +43,9 @@ BOOST_AUTO_TEST_SUITE(hostile_relay)
 // and substr threw out of the session (the verdict was an empty line).
 BOOST_AUTO_TEST_CASE(evil_ntlm_challenge_is_an_auth_failure_naming_the_field) {
   HostileRelay relay("ntlm-evil");
-  auto d = deliver(site_settings(relay_at(relay.port(), "<User>DOM\\alice</User><Password>pw</Password><AuthMethod>NTLM</AuthMethod>")),
-                   {message(1)});
+  auto d = deliver(
+      site_settings(relay_at(relay.port(), "<User>DOM\\alice</User><Password>pw</Password><AuthMethod>NTLM</AuthMethod>")),
+      {message(1)});
   BOOST_TEST(d.verdict() == "AUTH_FAILED", d.why());
   BOOST_REQUIRE(d.open_failure);
   BOOST_TEST(d.open_failure->detail ==
@@ -81,7 +82,8 @@ BOOST_AUTO_TEST_CASE(huge_continuation_reply_via_sitemailctl_test_in_bounded_mem
   CtlSite s;
   auto r = s.test(relay_at(relay.port()));
   BOOST_TEST(r.code == 1);
-  BOOST_TEST(r.out == "FAILED Test connection failed. (helo: bad reply during ehlo: reply of more than 512 lines (limit))\n", r.out << r.err);
+  BOOST_TEST(r.out == "FAILED Test connection failed. (helo: bad reply during ehlo: reply of more than 512 lines (limit))\n",
+             r.out << r.err);
   BOOST_TEST(children_peak_rss_kib() < kRssBoundKib, "children's peak RSS " << children_peak_rss_kib() << " KiB");
 }
 

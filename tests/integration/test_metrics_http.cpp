@@ -53,7 +53,6 @@ std::string exchange(int port, const std::vector<std::string>& parts) {
 
 std::string get(int port, const std::string& path) { return exchange(port, {"GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n"}); }
 
-
 // utime + stime of a process in clock ticks (/proc/PID/stat fields 14 and 15).
 long cpu_ticks(int pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -103,10 +102,12 @@ BOOST_AUTO_TEST_CASE(queue_age_per_site_depth_held_invalid_sites_and_reload) {
   e.db.conn().exec("UPDATE outbox SET created_at = now() - interval '1 hour'");
   Daemon d(e.db, e.cfg.path(), "", "mg");
   std::string m;
-  Daemon::wait_for([&] {
-    m = get(d.metrics_port(), "/metrics");
-    return m.find("sitemail_site_queue_depth{site=\"BAD\"} 2\n") != std::string::npos;
-  }, 30, "per-site depth in /metrics");
+  Daemon::wait_for(
+      [&] {
+        m = get(d.metrics_port(), "/metrics");
+        return m.find("sitemail_site_queue_depth{site=\"BAD\"} 2\n") != std::string::npos;
+      },
+      30, "per-site depth in /metrics");
   BOOST_TEST(m.find("sitemail_site_held{site=\"BAD\"} 2\n") != std::string::npos, m);
   BOOST_TEST(m.find("sitemail_invalid_sites 1\n") != std::string::npos, m);
   BOOST_TEST(m.find("sitemail_last_reload_success 1\n") != std::string::npos, m);
@@ -154,10 +155,12 @@ BOOST_AUTO_TEST_CASE(four_hundred_idle_connections_neither_spin_nor_block_metric
   BOOST_TEST(sink.messages() == 1);
   // /metrics answers (the idle connections are rejected at the cap or time out).
   std::string m;
-  Daemon::wait_for([&] {
-    m = get(d->metrics_port(), "/metrics");
-    return m.starts_with("HTTP/1.1 200 OK\r\n");
-  }, 60, "/metrics answered 200");
+  Daemon::wait_for(
+      [&] {
+        m = get(d->metrics_port(), "/metrics");
+        return m.starts_with("HTTP/1.1 200 OK\r\n");
+      },
+      60, "/metrics answered 200");
   BOOST_TEST(m.find("sitemail_metrics_connections_rejected_total ") != std::string::npos);
   BOOST_TEST(m.find("sitemail_metrics_connections_rejected_total 0\n") == std::string::npos, m);
   for (int s : idle) close(s);

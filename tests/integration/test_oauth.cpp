@@ -97,7 +97,9 @@ BOOST_AUTO_TEST_CASE(refused_password_with_5_7_139_hints_at_oauth) {
   e.start_relay("XOAUTH2", "--basic-retired");
   e.cfg.write("ACME.config", "<MailSettings><Host>127.0.0.1</Host><EMailSMTPPort>" + std::to_string(e.relay->port()) +
                                  "</EMailSMTPPort><EMailSecure>Yes</EMailSecure><SslStartMode>sslExplicit</SslStartMode>"
-                                 "<SslCaFile>" + certs_dir() + "/ca.pem</SslCaFile><User>box@acme.example</User>"
+                                 "<SslCaFile>" +
+                                 certs_dir() +
+                                 "/ca.pem</SslCaFile><User>box@acme.example</User>"
                                  "<Password>pw</Password></MailSettings>");
   auto r = e.ctl_cmd("test --site ACME");
   BOOST_TEST(r.code == 1);
@@ -109,7 +111,8 @@ BOOST_AUTO_TEST_CASE(refused_password_with_5_7_139_hints_at_oauth) {
 BOOST_AUTO_TEST_CASE(device_login_stores_the_refresh_token) {
   OAuthEnv e("device");
   e.start_endpoint("--device-script pending,slow_down,ok");
-  e.site("<OAuthDeviceUrl>" + e.url("/device") + "</OAuthDeviceUrl>\n<OAuthScope>https://outlook.office.com/SMTP.Send offline_access</OAuthScope>\n");
+  e.site("<OAuthDeviceUrl>" + e.url("/device") +
+         "</OAuthDeviceUrl>\n<OAuthScope>https://outlook.office.com/SMTP.Send offline_access</OAuthScope>\n");
   auto r = e.ctl_cmd("oauth login --site ACME");
   BOOST_TEST(r.code == 0, r.out << r.err);
   BOOST_TEST(has(r.out, "Open " + e.url("/verify").substr(0, e.url("/verify").size()) + " and enter the code WDJB-MJHT"), r.out);
@@ -151,17 +154,20 @@ BOOST_AUTO_TEST_CASE(device_login_stores_the_refresh_token) {
 
 BOOST_AUTO_TEST_CASE(check_and_show_explain_the_oauth_settings) {
   OAuthEnv e("check");
-  e.cfg.write("ACME.config", "<MailSettings>\n<Host>smtp.office365.com</Host>\n<OAuthTokenUrl>http://login.example/token</OAuthTokenUrl>\n"
-                             "<OAuthClientId>app</OAuthClientId>\n</MailSettings>\n");
+  e.cfg.write("ACME.config",
+              "<MailSettings>\n<Host>smtp.office365.com</Host>\n<OAuthTokenUrl>http://login.example/token</OAuthTokenUrl>\n"
+              "<OAuthClientId>app</OAuthClientId>\n</MailSettings>\n");
   auto c = e.ctl_cmd("check --site ACME");
   BOOST_TEST(c.code == 1);
   BOOST_TEST(has(c.out, "ACME.config:3: OAuthTokenUrl: error: must be an https:// URL"), c.out);
-  e.cfg.write("ACME.config", "<MailSettings>\n<Host>smtp.office365.com</Host>\n<User>box@contoso.example</User>\n"
-                             "<OAuthProvider>microsoft</OAuthProvider>\n<OAuthTenant>contoso.example</OAuthTenant>\n</MailSettings>\n");
+  e.cfg.write("ACME.config",
+              "<MailSettings>\n<Host>smtp.office365.com</Host>\n<User>box@contoso.example</User>\n"
+              "<OAuthProvider>microsoft</OAuthProvider>\n<OAuthTenant>contoso.example</OAuthTenant>\n</MailSettings>\n");
   auto m = e.ctl_cmd("check --site ACME");
   BOOST_TEST(m.code == 1);
   BOOST_TEST(has(m.out, "ACME.config: OAuthClientId: error: a token endpoint is used (implied by OAuthProvider microsoft (tenant "
-                        "contoso.example)) but OAuthClientId is empty"), m.out);
+                        "contoso.example)) but OAuthClientId is empty"),
+             m.out);
   auto s = e.ctl_cmd("show --site ACME --explain");
   BOOST_TEST(has(s.out, "https://login.microsoftonline.com/contoso.example/oauth2/v2.0/token"), s.out);
   BOOST_TEST(has(s.out, "https://outlook.office365.com/.default"), s.out);  // client credentials scope

@@ -17,7 +17,8 @@ namespace {
 
 std::string via(const char* type, int proxy_port, int relay_port, const std::string& user = "", const std::string& pass = "") {
   std::string x = "<EMailSMTPPort>" + std::to_string(relay_port) + "</EMailSMTPPort><FirewallType>" + type +
-                  "</FirewallType><FirewallHost>127.0.0.1</FirewallHost><FirewallPort>" + std::to_string(proxy_port) + "</FirewallPort>";
+                  "</FirewallType><FirewallHost>127.0.0.1</FirewallHost><FirewallPort>" + std::to_string(proxy_port) +
+                  "</FirewallPort>";
   if (!user.empty()) x += "<FirewallUser>" + user + "</FirewallUser>";
   if (!pass.empty()) x += "<FirewallPassword>" + pass + "</FirewallPassword>";
   return x;
@@ -72,8 +73,10 @@ BOOST_AUTO_TEST_CASE(socks4_via_dante) {
 BOOST_AUTO_TEST_CASE(socks4a_sends_the_host_name_to_the_proxy) {
   PyRelay relay("");
   int port = free_port();
-  Peer proxy("socks4a", "/usr/bin/python3 " + std::string(SITEMAIL_SOURCE_DIR) + "/tests/integration/peers/socks4a_proxy.py --port " +
-                            std::to_string(port) + " --log requests.log", port);
+  Peer proxy("socks4a",
+             "/usr/bin/python3 " + std::string(SITEMAIL_SOURCE_DIR) + "/tests/integration/peers/socks4a_proxy.py --port " +
+                 std::to_string(port) + " --log requests.log",
+             port);
   auto s = site_settings(via("fwSOCKS4A", port, relay.port(), "ill") + "<EMailSMTPServer>localhost</EMailSMTPServer>");
   auto d = deliver(s, {message(1)});
   BOOST_TEST(d.verdict() == "OK", d.why());
@@ -85,8 +88,10 @@ BOOST_AUTO_TEST_CASE(http_connect_with_basic_auth_via_tinyproxy) {
   PyRelay relay("");
   int port = free_port();
   TempDir dir("tinyproxy");
-  std::string conf = "Port " + std::to_string(port) + "\nListen 127.0.0.1\nTimeout 30\nAllow 127.0.0.1\nBasicAuth pxuser pxpass\n"
-                     "LogFile \"" + dir.path() + "/tinyproxy.log\"\nLogLevel Connect\nMaxClients 20\n";
+  std::string conf = "Port " + std::to_string(port) +
+                     "\nListen 127.0.0.1\nTimeout 30\nAllow 127.0.0.1\nBasicAuth pxuser pxpass\n"
+                     "LogFile \"" +
+                     dir.path() + "/tinyproxy.log\"\nLogLevel Connect\nMaxClients 20\n";
   if (getuid() == 0) conf += "User nobody\nGroup nogroup\n";
   write_file(dir.path() + "/tinyproxy.conf", conf);
   run("chmod 777 " + dir.path());

@@ -47,9 +47,12 @@ BOOST_AUTO_TEST_CASE(a_killed_daemons_mail_is_taken_over_in_seconds_not_at_lease
   BOOST_TEST(count(e.db, "status = 'sending' AND lease_until > now() + interval '200 seconds'") == stranded);
   Daemon d2(e.db, e.cfg.path(), "", "second");
   // CONTRACT §2: within 30 s of the death, not when the 300 s lease runs out
-  Daemon::wait_for([&] { return count(e.db, "status = 'sending' AND lease_instance IS DISTINCT FROM "
-                                            "(SELECT max(id) FROM sitemail_instance)") == 0; },
-                   30, "the dead instance's rows taken over");
+  Daemon::wait_for(
+      [&] {
+        return count(e.db, "status = 'sending' AND lease_instance IS DISTINCT FROM "
+                           "(SELECT max(id) FROM sitemail_instance)") == 0;
+      },
+      30, "the dead instance's rows taken over");
   BOOST_TEST(d2.log().find("event=recovered") != std::string::npos, d2.log());
   Daemon::wait_for([&] { return count(e.db, "status = 'sent'") == 60; }, 60, "all 60 sent");
   auto ids = message_ids(relay.received());
@@ -91,7 +94,7 @@ BOOST_AUTO_TEST_CASE(sites_with_the_same_connection_identity_share_a_connection_
   e.site("ACME", port(relay.port()) + "<MaxConnections>1</MaxConnections><EMailFromAddress>acme@lib.example</EMailFromAddress>");
   e.site("BETA", port(relay.port()) + "<MaxConnections>1</MaxConnections><EMailFromAddress>beta@lib.example</EMailFromAddress>");
   e.site("GAMMA", port(relay.port()) + "<MaxConnections>1</MaxConnections><EMailFromAddress>gamma@lib.example</EMailFromAddress>"
-                  "<FullyQualifiedDomainName>gamma.example</FullyQualifiedDomainName>");
+                                       "<FullyQualifiedDomainName>gamma.example</FullyQualifiedDomainName>");
   enqueue(e.db, "ACME", 5);
   enqueue(e.db, "BETA", 5);
   enqueue(e.db, "GAMMA", 5);
@@ -119,9 +122,10 @@ BOOST_AUTO_TEST_CASE(the_next_envelope_rides_with_the_content_and_every_message_
   e.site("ACME", port(sink.port()) + "<MaxConnections>1</MaxConnections><EMailFromAddress>acme@lib.example</EMailFromAddress>");
   e.site("BETA", port(sink.port()) + "<MaxConnections>1</MaxConnections><EMailFromAddress>beta@lib.example</EMailFromAddress>");
   for (const char* site : {"ACME", "BETA"})
-    e.db.conn().exec("INSERT INTO outbox (nvtgc, to_addrs, subject, body_text) SELECT $1, lower($1) || '-' || g || '@dest.example', "
-                     "'msg ' || g, 'body ' || g FROM generate_series(1, 30) g",
-                     {site});
+    e.db.conn().exec(
+        "INSERT INTO outbox (nvtgc, to_addrs, subject, body_text) SELECT $1, lower($1) || '-' || g || '@dest.example', "
+        "'msg ' || g, 'body ' || g FROM generate_series(1, 30) g",
+        {site});
   auto r = e.once("[delivery]\nmax_connections = 2\nsite_share = 50\n");
   BOOST_TEST(r.code == 0, r.err);
   BOOST_TEST(count(e.db, "status = 'sent'") == 60);
@@ -161,7 +165,9 @@ BOOST_AUTO_TEST_CASE(small_sites_go_first_even_when_the_backlog_site_drains_ever
   Env e("lockstep");
   SmtpSink big_sink, small_sink;
   e.site("BIG", port(big_sink.port()));
-  for (int i = 0; i < 20; ++i) e.site("S" + std::to_string(i), port(small_sink.port()) + "<FullyQualifiedDomainName>s" + std::to_string(i) + ".example</FullyQualifiedDomainName>");
+  for (int i = 0; i < 20; ++i)
+    e.site("S" + std::to_string(i),
+           port(small_sink.port()) + "<FullyQualifiedDomainName>s" + std::to_string(i) + ".example</FullyQualifiedDomainName>");
   Daemon d(e.db, e.cfg.path(), "");
   enqueue(e.db, "BIG", 30000);
   for (int i = 0; i < 20; ++i) enqueue(e.db, "S" + std::to_string(i), 5);
@@ -228,13 +234,15 @@ BOOST_AUTO_TEST_CASE(every_way_a_session_ends_says_quit) {
     // idle: a connection with nothing more to send says QUIT after its short linger
     enqueue(e.db, "PLAIN", 1);
     Daemon::wait_for([&] { return count(e.db, "status = 'sent'") == 7; }, 30, "idle test mail");
-    Daemon::wait_for([&] { return occurrences(plain.session_log(), "QUIT") == occurrences(plain.session_log(), "CONNECT"); },
-                     30, "QUIT after idling");
+    Daemon::wait_for([&] { return occurrences(plain.session_log(), "QUIT") == occurrences(plain.session_log(), "CONNECT"); }, 30,
+                     "QUIT after idling");
     // reload: a connection whose site's settings changed says QUIT before a new one opens
-    e.site("PLAIN", port(plain.port()) + "<EMailFromName>Reloaded</EMailFromName><MaxMessagesPerMinute>60</MaxMessagesPerMinute>");
+    e.site("PLAIN",
+           port(plain.port()) + "<EMailFromName>Reloaded</EMailFromName><MaxMessagesPerMinute>60</MaxMessagesPerMinute>");
     d.hup();
-    Daemon::wait_for([&] { return d.log().find("event=config_loaded", d.log().find("event=config_loaded") + 1) != std::string::npos; },
-                     30, "reload");
+    Daemon::wait_for(
+        [&] { return d.log().find("event=config_loaded", d.log().find("event=config_loaded") + 1) != std::string::npos; }, 30,
+        "reload");
     enqueue(e.db, "PLAIN", 2);
     enqueue(e.db, "TLS", 1);
     // SIGTERM while the PLAIN site's second message waits for its rate-limit slot

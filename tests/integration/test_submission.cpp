@@ -19,7 +19,8 @@ struct Row {
 
 Row row(Door& d, long long id) {
   auto r = d.env.db.conn().exec(
-      "SELECT nvtgc, from_addr, to_addrs, convert_from(raw_message, 'UTF8'), submitted_by FROM outbox WHERE id = $1", {std::to_string(id)});
+      "SELECT nvtgc, from_addr, to_addrs, convert_from(raw_message, 'UTF8'), submitted_by FROM outbox WHERE id = $1",
+      {std::to_string(id)});
   BOOST_REQUIRE_EQUAL(r.rows(), 1);
   return {r.get(0, 0), r.get(0, 1), r.get(0, 2), r.get(0, 3), r.get(0, 4)};
 }
@@ -67,7 +68,8 @@ BOOST_AUTO_TEST_CASE(accounts_are_managed_with_sitemailctl_and_never_show_a_hash
   BOOST_TEST(gen.out.find("password: ") != std::string::npos);
   auto list = d.ctl("submission list");
   BOOST_TEST(list.code == 0);
-  BOOST_TEST(list.out.find("app1 site=ACME senders=@acme.example,*@*.acme.example max_per_hour=50") != std::string::npos, list.out);
+  BOOST_TEST(list.out.find("app1 site=ACME senders=@acme.example,*@*.acme.example max_per_hour=50") != std::string::npos,
+             list.out);
   BOOST_TEST(list.out.find("$scrypt$") == std::string::npos);
   BOOST_TEST(list.out.find("s3cret") == std::string::npos);
   BOOST_TEST(d.ctl("submission passwd app1", "new-pw\n").code == 0);
@@ -78,7 +80,8 @@ BOOST_AUTO_TEST_CASE(accounts_are_managed_with_sitemailctl_and_never_show_a_hash
   BOOST_TEST(d.ctl("submission remove gen").code == 1);
   BOOST_TEST(d.ctl("submission network add 10.1.2.3/8 --site PRN").out.find("10.0.0.0/8") != std::string::npos);
   BOOST_TEST(d.ctl("submission network add 300.1.1.1 --site PRN").code == 2);
-  BOOST_TEST(d.ctl("submission network list").out.find("10.0.0.0/8 site=PRN senders=any max_per_hour=unlimited") != std::string::npos);
+  BOOST_TEST(d.ctl("submission network list").out.find("10.0.0.0/8 site=PRN senders=any max_per_hour=unlimited") !=
+             std::string::npos);
   BOOST_TEST(d.ctl("submission network remove 10.0.0.0/8").code == 0);
   BOOST_TEST(d.ctl("submission network remove 10.0.0.0/8").code == 1);
   BOOST_TEST(d.ctl("submission add --help").out.find("--max-per-hour") != std::string::npos);
@@ -88,7 +91,9 @@ BOOST_AUTO_TEST_CASE(accounts_are_managed_with_sitemailctl_and_never_show_a_hash
 BOOST_AUTO_TEST_CASE(smtplib_over_starttls_and_implicit_tls_queues_the_row_of_the_accounts_site) {
   Door d("sub_tls");
   d.add_user("app1", "s3cret-pw", "--site ACME");
-  auto r = d.send("--tls starttls --user app1 --password s3cret-pw --from app@acme.example --to b@dest.example --to hidden@dest.example", kMsg);
+  auto r = d.send(
+      "--tls starttls --user app1 --password s3cret-pw --from app@acme.example --to b@dest.example --to hidden@dest.example",
+      kMsg);
   BOOST_REQUIRE_MESSAGE(r.out.starts_with("SENT 250 2.0.0 Ok: queued as "), r.out + r.err);
   auto id = queued_id(r.out);
   auto got = row(d, id);
@@ -116,24 +121,28 @@ BOOST_AUTO_TEST_CASE(smtplib_over_starttls_and_implicit_tls_queues_the_row_of_th
 BOOST_AUTO_TEST_CASE(swaks_and_msmtp_submit_through_the_door) {
   Door d("sub_clients");
   d.add_user("app1", "s3cret-pw", "--site ACME");
-  auto sw = run("swaks --server 127.0.0.1:" + std::to_string(d.port) + " --tls --auth PLAIN --auth-user app1 --auth-password s3cret-pw "
+  auto sw = run("swaks --server 127.0.0.1:" + std::to_string(d.port) +
+                " --tls --auth PLAIN --auth-user app1 --auth-password s3cret-pw "
                 "--from app@acme.example --to b@dest.example --helo swaks.example --header 'Subject: via swaks' 2>&1");
   BOOST_TEST(sw.code == 0, sw.out);
   auto at = sw.out.find("<~  250 2.0.0 Ok: queued as ");
   BOOST_REQUIRE_MESSAGE(at != std::string::npos, sw.out);
   BOOST_TEST(row(d, queued_id(sw.out.substr(at))).raw.find("Subject: via swaks") != std::string::npos);
 
-  auto swc = run("swaks --server 127.0.0.1:" + std::to_string(d.tls_port) + " --tls-on-connect --auth LOGIN --auth-user app1 "
+  auto swc = run("swaks --server 127.0.0.1:" + std::to_string(d.tls_port) +
+                 " --tls-on-connect --auth LOGIN --auth-user app1 "
                  "--auth-password s3cret-pw --from app@acme.example --to b@dest.example 2>&1");
   BOOST_TEST(swc.code == 0, swc.out);
 
   d.tmp.write("msmtp.eml", "From: app@acme.example\nTo: b@dest.example\nSubject: via msmtp\n\nhello from msmtp\n");
   d.tmp.write("pw", "s3cret-pw\n");
-  auto ms = run("msmtp --host=127.0.0.1 --port=" + std::to_string(d.port) + " --tls=on --tls-starttls=on --tls-trust-file=" + d.ca() +
-                " --tls-host-override=localhost --auth=plain --user=app1 --passwordeval='cat " + d.tmp.path() +
-                "/pw' --from=app@acme.example --domain=msmtp.example b@dest.example < " + d.tmp.path() + "/msmtp.eml");
+  auto ms =
+      run("msmtp --host=127.0.0.1 --port=" + std::to_string(d.port) + " --tls=on --tls-starttls=on --tls-trust-file=" + d.ca() +
+          " --tls-host-override=localhost --auth=plain --user=app1 --passwordeval='cat " + d.tmp.path() +
+          "/pw' --from=app@acme.example --domain=msmtp.example b@dest.example < " + d.tmp.path() + "/msmtp.eml");
   BOOST_TEST(ms.code == 0, ms.out + ms.err);
-  auto r = d.env.db.conn().exec("SELECT convert_from(raw_message, 'UTF8') FROM outbox WHERE raw_message IS NOT NULL ORDER BY id DESC LIMIT 1");
+  auto r = d.env.db.conn().exec(
+      "SELECT convert_from(raw_message, 'UTF8') FROM outbox WHERE raw_message IS NOT NULL ORDER BY id DESC LIMIT 1");
   BOOST_REQUIRE(r.rows() == 1);
   BOOST_TEST(r.get(0, 0).find("Subject: via msmtp\r\n\r\nhello from msmtp\r\n") != std::string::npos, r.get(0, 0));
   BOOST_TEST(d.rows() == 3);
@@ -206,12 +215,15 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_the_contracts_codes_and_queues_no
   auto out = d.raw(login + "NOOP " + std::string(600, 'x') + "\r\nQUIT\r\n");
   BOOST_TEST(out.find("500 5.5.2") != std::string::npos, out);
 
-  out = d.raw(login + "MAIL FROM:<a@acme.example>\r\nRCPT TO:<b@d.example>\r\nDATA\r\n" + std::string(1200, 'l') + "\r\n.\r\nQUIT\r\n");
+  out = d.raw(login + "MAIL FROM:<a@acme.example>\r\nRCPT TO:<b@d.example>\r\nDATA\r\n" + std::string(1200, 'l') +
+              "\r\n.\r\nQUIT\r\n");
   BOOST_TEST(out.find("552 5.3.4") != std::string::npos, out);
 
   // Smuggling: a bare-LF "end of data" and a command after it; only CRLF.CRLF ends the data.
-  out = d.raw(login + "MAIL FROM:<a@acme.example>\r\nRCPT TO:<b@d.example>\r\nDATA\r\nSubject: x\r\n\r\nhi\n.\nMAIL FROM:<evil@x.example>\r\n"
-                      "RCPT TO:<victim@d.example>\r\nDATA\r\nspoofed\r\n.\r\nQUIT\r\n");
+  out = d.raw(
+      login +
+      "MAIL FROM:<a@acme.example>\r\nRCPT TO:<b@d.example>\r\nDATA\r\nSubject: x\r\n\r\nhi\n.\nMAIL FROM:<evil@x.example>\r\n"
+      "RCPT TO:<victim@d.example>\r\nDATA\r\nspoofed\r\n.\r\nQUIT\r\n");
   BOOST_TEST(out.find("550 5.6.0") != std::string::npos, out);
   BOOST_TEST(out.find("queued as") == std::string::npos, out);
   out = d.raw(login + "MAIL FROM:<a@acme.example>\r\nRCPT TO:<b@d.example>\r\nDATA\r\nhi\r.\r\n\r\n.\r\nQUIT\r\n");
@@ -225,7 +237,8 @@ BOOST_AUTO_TEST_CASE(bad_input_is_refused_with_the_contracts_codes_and_queues_no
   BOOST_TEST(out.find("552 5.3.4") != std::string::npos, out);
   std::string big;
   for (int i = 0; i < 40; ++i) big += std::string(70, 'b') + "\r\n";
-  auto r = d.send("--user app1 --password pw1 --from a@acme.example --to b@d.example --declare-size 100", "Subject: big\r\n\r\n" + big);
+  auto r = d.send("--user app1 --password pw1 --from a@acme.example --to b@d.example --declare-size 100",
+                  "Subject: big\r\n\r\n" + big);
   BOOST_TEST(r.out.starts_with("REFUSED data 552 5.3.4"), r.out);
 
   out = d.raw("EHLO c\r\nAUTH PLAIN " + plain_auth("app1", "nope") + "\r\nQUIT\r\n");
@@ -251,12 +264,14 @@ BOOST_AUTO_TEST_CASE(max_connections_and_the_idle_limit) {
   BOOST_TEST(read_some(a).empty());
   close(a);
   close(b);
-  Daemon::wait_for([&] {
-    int e = connect_to(d.port);
-    bool ok = read_some(e).starts_with("220 ");
-    close(e);
-    return ok;
-  }, 10, "room after the idle clients left");
+  Daemon::wait_for(
+      [&] {
+        int e = connect_to(d.port);
+        bool ok = read_some(e).starts_with("220 ");
+        close(e);
+        return ok;
+      },
+      10, "room after the idle clients left");
   BOOST_TEST(d.daemon->metrics().find("sitemail_submission_sessions_total{site=\"\",result=\"refused\"} 1") != std::string::npos);
 }
 

@@ -20,10 +20,12 @@ BOOST_AUTO_TEST_CASE(a_submitted_message_survives_sigkill_and_is_delivered_as_su
   Door d("sub_e2e");
   d.env.site("ACME", port(relay_port));
   d.daemon->hup();
-  Daemon::wait_for([&] {
-    const auto log = d.daemon->log();
-    return log.find("event=config_loaded") != log.rfind("event=config_loaded");
-  }, 20, "the reload after the site file");
+  Daemon::wait_for(
+      [&] {
+        const auto log = d.daemon->log();
+        return log.find("event=config_loaded") != log.rfind("event=config_loaded");
+      },
+      20, "the reload after the site file");
   d.add_user("app1", "pw1", "--site ACME");
   const std::string msg = "From: app@acme.example\r\nTo: b@dest.example\r\nBcc: hidden@dest.example\r\nSubject: report\r\n"
                           "Message-ID: <e2e-1@acme.example>\r\n\r\n.leading dot\r\nline two\r\n";
@@ -35,14 +37,16 @@ BOOST_AUTO_TEST_CASE(a_submitted_message_survives_sigkill_and_is_delivered_as_su
   BOOST_TEST(count(d.env.db, "id = " + std::to_string(id)) == 1);  // the 250 was durable
   PyRelay relay("", relay_port);
   d.daemon->start();
-  Daemon::wait_for([&] { return count(d.env.db, "id = " + std::to_string(id) + " AND status = 'sent'") == 1; }, 60, "the row sent");
+  Daemon::wait_for([&] { return count(d.env.db, "id = " + std::to_string(id) + " AND status = 'sent'") == 1; }, 60,
+                   "the row sent");
   auto got = relay.received();
   BOOST_REQUIRE_EQUAL(got.size(), 1u);
   BOOST_TEST(got[0].mail_from == "app@acme.example");
   BOOST_TEST(got[0].rcpt_tos.size() == 2u);
   const auto received = got[0].data.find("Received: from client.example ([127.0.0.1])");
   BOOST_TEST(received != std::string::npos, got[0].data);
-  BOOST_TEST(received < got[0].data.find("Subject: report"), got[0].data);  // the trace line stays above the message's own headers
+  BOOST_TEST(received < got[0].data.find("Subject: report"),
+             got[0].data);  // the trace line stays above the message's own headers
   BOOST_TEST(got[0].data.find("Subject: report\r\n") != std::string::npos, got[0].data);
   BOOST_TEST(got[0].data.find("\r\n.leading dot\r\nline two\r\n") != std::string::npos, got[0].data);
   BOOST_TEST(got[0].data.find("Bcc:") == std::string::npos, got[0].data);

@@ -152,8 +152,8 @@ BOOST_AUTO_TEST_CASE(ready_watchdog_reload_and_stopping_reach_the_service_manage
 
 BOOST_AUTO_TEST_CASE(env_secret_from_credentials_directory_in_check) {
   Env e;
-  const std::string base = "env -u SITEMAIL_T_ACME_PW " + ctl() + " check --site ACME --database " + e.db.quoted() +
-                           " --config-dir " + e.cfg.path();
+  const std::string base =
+      "env -u SITEMAIL_T_ACME_PW " + ctl() + " check --site ACME --database " + e.db.quoted() + " --config-dir " + e.cfg.path();
   auto with = run("CREDENTIALS_DIRECTORY=" + shell_quote(e.creds.path()) + " " + base);
   BOOST_TEST(with.code == 0, with.out + with.err);
   auto without = run("env -u CREDENTIALS_DIRECTORY " + base);

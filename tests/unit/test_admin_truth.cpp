@@ -43,7 +43,9 @@ BOOST_AUTO_TEST_SUITE(admin_truth)
 BOOST_AUTO_TEST_CASE(printable_escapes_every_control_character) {
   BOOST_TEST(printable("plain text, 1 = 1") == "plain text, 1 = 1");
   BOOST_TEST(printable("Subject\nX-Fake: line\r\n") == "Subject\\nX-Fake: line\\r\\n");
-  BOOST_TEST(printable(std::string("a\tb\x01\x7f" "c", 6)) == "a\\tb\\x01\\x7fc");
+  BOOST_TEST(printable(std::string("a\tb\x01\x7f"
+                                   "c",
+                                   6)) == "a\\tb\\x01\\x7fc");
   BOOST_TEST(printable("Überweisung") == "Überweisung");  // UTF-8 is text, not control
 }
 
@@ -59,11 +61,12 @@ BOOST_AUTO_TEST_CASE(log_values_keep_one_event_on_one_line) {
 
 BOOST_AUTO_TEST_CASE(transcript_shows_every_line_of_a_multi_line_reply) {
   Session s(with_transcript(*site("")));
-  BOOST_TEST((drive(s, {"220 relay ESMTP\r\n", "250-relay.example\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n"}) ==
-              Session::Action::ready));
+  BOOST_TEST(
+      (drive(s, {"220 relay ESMTP\r\n", "250-relay.example\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN\r\n"}) ==
+       Session::Action::ready));
   const auto& t = s.transcript();
   const std::vector<std::string> want = {"S: 220 relay ESMTP", "C: EHLO client.example", "S: 250-relay.example",
-                                         "S: 250-PIPELINING", "S: 250-STARTTLS", "S: 250 AUTH PLAIN LOGIN"};
+                                         "S: 250-PIPELINING",  "S: 250-STARTTLS",        "S: 250 AUTH PLAIN LOGIN"};
   BOOST_TEST(t == want, boost::test_tools::per_element());
 }
 
@@ -76,7 +79,8 @@ BOOST_AUTO_TEST_CASE(auth_not_attempted_in_clear_is_not_a_wrong_password) {
   BOOST_TEST(line.find("Check server login or password") == std::string::npos, line);
   // A relay that refused the password is the other case.
   Session wrong(with_transcript(*site("<EMailSMTPPort>465-ssl</EMailSMTPPort><User>u</User><Password>p</Password>")));
-  BOOST_TEST((drive(wrong, {"220 x\r\n", "250-x\r\n250 AUTH PLAIN\r\n", "535 5.7.8 bad credentials\r\n"}) == Session::Action::failed));
+  BOOST_TEST(
+      (drive(wrong, {"220 x\r\n", "250-x\r\n250 AUTH PLAIN\r\n", "535 5.7.8 bad credentials\r\n"}) == Session::Action::failed));
   BOOST_TEST(verdict_line(wrong.failure()).starts_with("AUTH_FAILED SMTP login failed. Check server login or password. ("));
 }
 
@@ -101,7 +105,8 @@ BOOST_AUTO_TEST_CASE(postfix_demanding_a_client_certificate_is_tls_failed) {
   BOOST_TEST(std::string(verdict_word(alert)) == "TLS_FAILED");
   // Anything else unexplained stays FAILED, with the seed's words.
   auto other = network_failure(Stage::greeting, "read failed during greeting: timed out after 5 s");
-  BOOST_TEST(verdict_line(other) == "FAILED Test connection failed. (greeting: read failed during greeting: timed out after 5 s)");
+  BOOST_TEST(verdict_line(other) ==
+             "FAILED Test connection failed. (greeting: read failed during greeting: timed out after 5 s)");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -101,7 +101,9 @@ BOOST_AUTO_TEST_CASE(hostile_file_names_become_a_safe_base_name) {
 }
 
 BOOST_AUTO_TEST_CASE(non_ascii_names_use_rfc2231_and_long_ones_are_continued) {
-  auto h = mime::attachment_headers("B\xc3\xa9richte \xc3\xbc" "ber 2026.pdf", "", false, "");
+  auto h = mime::attachment_headers("B\xc3\xa9richte \xc3\xbc"
+                                    "ber 2026.pdf",
+                                    "", false, "");
   BOOST_TEST(h.find("filename*=utf-8''B%C3%A9richte%20%C3%BCber%202026.pdf") != std::string::npos);
   BOOST_TEST(h.find("name=\"=?UTF-8?B?") != std::string::npos);
   std::string long_name;
@@ -252,10 +254,10 @@ BOOST_AUTO_TEST_CASE(a_large_raw_message_streams_its_body) {
 }
 
 BOOST_AUTO_TEST_CASE(eight_bit_parts_are_reencoded_for_a_relay_without_8bitmime) {
-  const std::string msg =
-      "To: a@x.example\r\nContent-Type: multipart/mixed; boundary=\"XY\"\r\n\r\npre\r\n--XY\r\n"
-      "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGr\xc3\xbc\xc3\x9f" "e\r\n"
-      "--XY\r\nContent-Type: application/octet-stream\r\n\r\n\xff\xfe\x01\r\n--XY--\r\n";
+  const std::string msg = "To: a@x.example\r\nContent-Type: multipart/mixed; boundary=\"XY\"\r\n\r\npre\r\n--XY\r\n"
+                          "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGr\xc3\xbc\xc3\x9f"
+                          "e\r\n"
+                          "--XY\r\nContent-Type: application/octet-stream\r\n\r\n\xff\xfe\x01\r\n--XY--\r\n";
   std::string error;
   auto seven = raw::downgrade_to_7bit(msg, error);
   BOOST_REQUIRE_MESSAGE(seven, error);
@@ -264,7 +266,9 @@ BOOST_AUTO_TEST_CASE(eight_bit_parts_are_reencoded_for_a_relay_without_8bitmime)
   BOOST_TEST(seven->find("Content-Transfer-Encoding: base64\r\n\r\n//4B") != std::string::npos);
   BOOST_TEST(seven->find("8bit") == std::string::npos);
   BOOST_TEST(seven->find("--XY--") != std::string::npos);
-  auto header8 = raw::downgrade_to_7bit("Subject: Gr\xc3\xbc\xc3\x9f" "e\r\n\r\nx\r\n", error);
+  auto header8 = raw::downgrade_to_7bit("Subject: Gr\xc3\xbc\xc3\x9f"
+                                        "e\r\n\r\nx\r\n",
+                                        error);
   BOOST_TEST(!header8);
   BOOST_TEST(error.find("SMTPUTF8") != std::string::npos);
 }

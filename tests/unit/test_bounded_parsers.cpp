@@ -4,11 +4,11 @@
 // what is not their protocol, and a bad challenge in the session is an AUTH failure.
 #include <boost/test/unit_test.hpp>
 
+#include "codec.hpp"
 #include "ntlm.hpp"
 #include "proxy_reply.hpp"
 #include "reply.hpp"
 #include "session.hpp"
-#include "codec.hpp"
 
 using namespace sitemail;
 using namespace sitemail::smtp;
@@ -138,7 +138,8 @@ BOOST_AUTO_TEST_CASE(proxy_replies_are_bounded_and_checked) {
              "the proxy's status line is longer than 1024 bytes (limit)");
   BOOST_TEST(parse_http_connect_reply("HTTP/1.1 200 OK\r\nX: " + std::string(5000, 'z')).error ==
              "a header line of the proxy's reply is longer than 4096 bytes (limit)");
-  BOOST_TEST(parse_http_connect_reply("SSH-2.0-x\r\n\r\n").error == "the proxy did not answer with an HTTP status line: \"SSH-2.0-x\"");
+  BOOST_TEST(parse_http_connect_reply("SSH-2.0-x\r\n\r\n").error ==
+             "the proxy did not answer with an HTTP status line: \"SSH-2.0-x\"");
   BOOST_TEST(socks4_reply(std::string("\x00\x5a\0\0\0\0\0\0", 8)).ok);
   BOOST_TEST(socks4_reply("HTTP/1.0").error == "not a SOCKS4 proxy (reply version 72, expected 0)");
   std::size_t addr = 99;

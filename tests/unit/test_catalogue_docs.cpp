@@ -27,12 +27,13 @@ std::string expected_table() {
     std::string type(type_name(d.type));
     if (d.type == ValueType::enumeration) {
       type = "";
-      for (const auto& c : d.choices) type += (type.empty() ? "" : ", ") + std::string(c.name) + "(" + std::to_string(c.number) + ")";
+      for (const auto& c : d.choices)
+        type += (type.empty() ? "" : ", ") + std::string(c.name) + "(" + std::to_string(c.number) + ")";
     }
     std::string dflt = d.required ? "required" : d.default_text.empty() ? "empty" : std::string(d.default_text);
     if (d.id == Setting::FullyQualifiedDomainName) dflt = "host FQDN";
-    t += "| " + std::string(d.name) + " | " + aliases + " | " + type + " | " + dflt + " | " + (d.secret ? "S" : "") +
-         " | " + std::string(d.doc) + " |\n";
+    t += "| " + std::string(d.name) + " | " + aliases + " | " + type + " | " + dflt + " | " + (d.secret ? "S" : "") + " | " +
+         std::string(d.doc) + " |\n";
   }
   return t;
 }

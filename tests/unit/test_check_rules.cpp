@@ -48,8 +48,8 @@ BOOST_AUTO_TEST_SUITE(check_rules)
 
 BOOST_AUTO_TEST_CASE(db_key_typos_are_warned_with_did_you_mean_other_keys_are_not) {
   Case c("typo");
-  c.db.keys_by_site["ACME"] = {{"EMailSMTPServr", "x.example"}, {"ILLiadWebURL", "http://x"}, {"Timout", "5"},
-                               {"NVTGCName", "Acme"}, {"Hots", "y"}};
+  c.db.keys_by_site["ACME"] = {
+      {"EMailSMTPServr", "x.example"}, {"ILLiadWebURL", "http://x"}, {"Timout", "5"}, {"NVTGCName", "Acme"}, {"Hots", "y"}};
   BOOST_TEST(c.check() ==
              "db:ACME: EMailSMTPServr: warning: not a sitemail setting, ignored; did you mean EMailSMTPServer? (keys of "
              "other applications are not reported)\n"
@@ -95,7 +95,8 @@ BOOST_AUTO_TEST_CASE(combinations_that_never_deliver_are_errors) {
       {"<User>u</User>\n<AuthMethod>AuthLoginMethod</AuthMethod>\n<EMailSecure>Yes</EMailSecure>\n<SslStartMode>sslOpportunistic</SslStartMode>\n",
        "ACME.config:3: AuthMethod: warning: AuthLoginMethod sends the password in clear when the relay does not offer STARTTLS (set EMailSecure = Yes with sslExplicit or sslImplicit)\n"},
       // Implicit TLS with HELO only is fine; so is sslAutomatic with EMailSecure No (the default spelled out).
-      {"<AllowExtensions>false</AllowExtensions>\n<EMailSMTPPort>465-ssl</EMailSMTPPort>\n<SslStartMode>sslAutomatic</SslStartMode>\n", ""},
+      {"<AllowExtensions>false</AllowExtensions>\n<EMailSMTPPort>465-ssl</EMailSMTPPort>\n<SslStartMode>sslAutomatic</SslStartMode>\n",
+       ""},
   };
   for (const auto& r : rows) {
     BOOST_TEST_CONTEXT(r.body) {
@@ -147,11 +148,13 @@ BOOST_AUTO_TEST_CASE(file_names_that_are_not_site_codes_are_warned_and_ignored) 
   BOOST_TEST(t->find("ILL")->settings->number(Setting::Timeout) == 8);  // SMTP.config is the one read
   const auto out = format_check(collect_problems(*t, ""));
   BOOST_TEST(out.find("Copy of BETA.config: -: warning: 'Copy of BETA' is not a site code (1-32 letters, digits, '-' or "
-                      "'_', starting with a letter or digit); the file is ignored\n") != std::string::npos, out);
+                      "'_', starting with a letter or digit); the file is ignored\n") != std::string::npos,
+             out);
   BOOST_TEST(out.find(".ACME.config: -: warning: '.ACME' is not a site code") != std::string::npos, out);
   BOOST_TEST(out.find("smtp.config: -: warning: ignored: SMTP.config is read (one SMTP.config only)\n") != std::string::npos);
   BOOST_TEST(out.find("acme.config: -: warning: defines a separate site 'acme', not site 'ACME' (site codes are "
-                      "case-sensitive); did you mean ACME.config?\n") != std::string::npos, out);
+                      "case-sensitive); did you mean ACME.config?\n") != std::string::npos,
+             out);
   // Warnings do not make `sites` fail.
   BOOST_TEST(!has_errors(t->global));
   // A lowercase smtp.config alone is read (case-insensitive, as on ILLiad's Windows servers).
@@ -168,8 +171,9 @@ BOOST_AUTO_TEST_CASE(show_prints_the_firewall_port_actually_used) {
   auto t = c.load();
   BOOST_TEST(format_show(*t->find("ACME"), false).find("\nFirewallPort = 80\n") != std::string::npos);
   auto beta = format_show(*t->find("BETA"), true);
-  BOOST_TEST(beta.find("\nFirewallPort = 1080  [built-in default]\n    0 means automatic: 1080 for fwSOCKS4\n") !=
-             std::string::npos, beta);
+  BOOST_TEST(
+      beta.find("\nFirewallPort = 1080  [built-in default]\n    0 means automatic: 1080 for fwSOCKS4\n") != std::string::npos,
+      beta);
 }
 
 BOOST_AUTO_TEST_CASE(site_codes_with_control_characters_cannot_forge_lines) {
@@ -180,7 +184,8 @@ BOOST_AUTO_TEST_CASE(site_codes_with_control_characters_cannot_forge_lines) {
   auto t = c.load();
   const auto sites = format_sites(*t);
   BOOST_TEST(sites.find("EVIL\\r\\nACME valid db invalid db db:EVIL\\r\\nACME valid db: EMailSMTPPort: error: 'x' is not "
-                        "a port number\n") != std::string::npos, sites);
+                        "a port number\n") != std::string::npos,
+             sites);
   BOOST_TEST(sites.find("OUT\\nBOX\\x1b[2J valid outbox\n") != std::string::npos, sites);
   int lines = 0;
   for (char ch : sites) lines += ch == '\n';

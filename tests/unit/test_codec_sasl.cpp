@@ -18,8 +18,7 @@ BOOST_AUTO_TEST_CASE(md4_rfc1320_vectors) {
       {"a", "bde52cb31de33e46245e05fbdbd6fb24"},
       {"abc", "a448017aaf21d8525fc10ae87aa6729d"},
       {"message digest", "d9130a8164549fe818874806e1c7014b"},
-      {"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
-       "e33b4ddc9c38f2199c3e7b164fcc0536"},
+      {"12345678901234567890123456789012345678901234567890123456789012345678901234567890", "e33b4ddc9c38f2199c3e7b164fcc0536"},
   };
   for (auto [in, out] : v) BOOST_TEST(codec::hex(codec::md4(in)) == out, in);
 }
@@ -35,29 +34,26 @@ BOOST_AUTO_TEST_CASE(cram_md5_rfc2195_example) {
 BOOST_AUTO_TEST_CASE(ntlmv2_ms_nlmp_4_2_4_vectors) {
   const std::string server_challenge = codec::unhex("0123456789abcdef");
   const std::string client_challenge = codec::unhex("aaaaaaaaaaaaaaaa");
-  const std::string target_info = codec::unhex(
-      "02000c0044006f006d00610069006e00"
-      "01000c00530065007200760065007200"
-      "00000000");
+  const std::string target_info = codec::unhex("02000c0044006f006d00610069006e00"
+                                               "01000c00530065007200760065007200"
+                                               "00000000");
   auto key = ntlm::ntowf_v2("Password", "User", "Domain");
   BOOST_TEST(codec::hex(key) == "0c868a403bfd7a93a3001ef22ef02e3f");
   auto lm = ntlm::lmv2_response(key, server_challenge, client_challenge);
   BOOST_TEST(codec::hex(lm) == "86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa");
   auto nt = ntlm::ntlmv2_response(key, server_challenge, client_challenge, 0, target_info);
   BOOST_TEST(codec::hex(nt.substr(0, 16)) == "68cd0ab851e51c96aabc927bebef6a1c");
-  BOOST_TEST(codec::hex(nt.substr(16)) ==
-             "01010000000000000000000000000000aaaaaaaaaaaaaaaa00000000"
-             "02000c0044006f006d00610069006e0001000c0053006500720076006500720000000000"
-             "00000000");
+  BOOST_TEST(codec::hex(nt.substr(16)) == "01010000000000000000000000000000aaaaaaaaaaaaaaaa00000000"
+                                          "02000c0044006f006d00610069006e0001000c0053006500720076006500720000000000"
+                                          "00000000");
   // SessionBaseKey = HMAC-MD5(NTOWFv2, NTProofStr)
   BOOST_TEST(codec::hex(codec::hmac_md5(key, nt.substr(0, 16))) == "8de40ccadbc14a82f15cb0ad0de95ca3");
 }
 
 BOOST_AUTO_TEST_CASE(ntlm_challenge_message_from_the_spec_parses) {
-  auto msg = codec::unhex(
-      "4e544c4d53535000020000000c000c003800000033828ae20123456789abcdef00000000000000002400240044000000"
-      "060070170000000f53006500720076006500720002000c0044006f006d00610069006e0001000c005300650072007600"
-      "6500720000000000");
+  auto msg = codec::unhex("4e544c4d53535000020000000c000c003800000033828ae20123456789abcdef00000000000000002400240044000000"
+                          "060070170000000f53006500720076006500720002000c0044006f006d00610069006e0001000c005300650072007600"
+                          "6500720000000000");
   auto c = ntlm::parse_challenge(msg);
   BOOST_REQUIRE(c);
   BOOST_TEST(codec::hex(c->server_challenge) == "0123456789abcdef");
@@ -80,7 +76,8 @@ BOOST_AUTO_TEST_CASE(base64_and_quoted_printable) {
   auto long_line = codec::quoted_printable(std::string(200, 'x'));
   for (auto& l : {long_line.substr(0, long_line.find("\r\n"))}) BOOST_TEST(l.size() <= 76u);
   BOOST_TEST(codec::encode_header_text("plain") == "plain");
-  BOOST_TEST(codec::encode_header_text("Gr\xc3\xbc\xc3\x9f" "e") == "=?UTF-8?B?R3LDvMOfZQ==?=");
+  BOOST_TEST(codec::encode_header_text("Gr\xc3\xbc\xc3\x9f"
+                                       "e") == "=?UTF-8?B?R3LDvMOfZQ==?=");
 }
 
 BOOST_AUTO_TEST_CASE(auth_choice_never_sends_a_password_in_clear_unless_named) {
@@ -93,14 +90,17 @@ BOOST_AUTO_TEST_CASE(auth_choice_never_sends_a_password_in_clear_unless_named) {
   BOOST_TEST(choose_mechanism(AuthMethod::plain, clear, false, c).mechanism->name() == "PLAIN");
   BOOST_TEST(choose_mechanism(AuthMethod::automatic, {"PLAIN", "LOGIN", "CRAM-MD5"}, false, c).mechanism->name() == "CRAM-MD5");
   BOOST_TEST(choose_mechanism(AuthMethod::automatic, {"PLAIN", "CRAM-MD5", "NTLM"}, true, c).mechanism->name() == "NTLM");
-  BOOST_TEST(choose_mechanism(AuthMethod::login, {"PLAIN"}, true, c).error.find("does not offer AUTH LOGIN") != std::string::npos);
-  BOOST_TEST(choose_mechanism(AuthMethod::automatic, {}, true, c).error == "the relay does not offer AUTH, but SMTPUserID is set");
+  BOOST_TEST(choose_mechanism(AuthMethod::login, {"PLAIN"}, true, c).error.find("does not offer AUTH LOGIN") !=
+             std::string::npos);
+  BOOST_TEST(choose_mechanism(AuthMethod::automatic, {}, true, c).error ==
+             "the relay does not offer AUTH, but SMTPUserID is set");
   BOOST_TEST(!choose_mechanism(AuthMethod::automatic, {"PLAIN"}, true, Credentials{}).mechanism);
   BOOST_TEST(choose_mechanism(AuthMethod::none, {"PLAIN"}, true, c).error.empty());
   Credentials tok{"user", "", "token123", ""};
   auto x = choose_mechanism(AuthMethod::automatic, {"XOAUTH2", "PLAIN"}, true, tok);
   BOOST_TEST(x.mechanism->name() == "XOAUTH2");
-  BOOST_TEST(*codec::unbase64(x.mechanism->initial().substr(13)) == "user=user\x01" "auth=Bearer token123\x01\x01");
+  BOOST_TEST(*codec::unbase64(x.mechanism->initial().substr(13)) == "user=user\x01"
+                                                                    "auth=Bearer token123\x01\x01");
   auto plain = make_mechanism("PLAIN", c);
   BOOST_TEST(plain->initial() == "AUTH PLAIN " + codec::base64(std::string("\0user\0pw", 8)));
   BOOST_TEST(plain->redacted_initial().find("pw") == std::string::npos);

@@ -81,8 +81,7 @@ BOOST_AUTO_TEST_CASE(show_explain_and_sites_match_the_golden_files) {
     auto table = load_case(c.path());
     compare(c.path() / "expected" / "sites.txt", format_sites(*table));
     compare(c.path() / "expected" / "check-strict.txt", format_check(collect_problems(*table, "", /*strict=*/true)));
-    for (const auto& [code, site] : table->sites)
-      compare(c.path() / "expected" / (code + ".txt"), format_show(*site, true));
+    for (const auto& [code, site] : table->sites) compare(c.path() / "expected" / (code + ".txt"), format_show(*site, true));
   }
   BOOST_TEST(cases >= 4);
 }

@@ -98,7 +98,8 @@ BOOST_AUTO_TEST_CASE(overridden_values_are_listed_nearest_first) {
   BOOST_TEST(builtin_shown(def(Setting::Timeout)) == "60");
   auto text = format_show(res, true);
   BOOST_TEST(text.find("Timeout = 400  [ACME.config:3]\n    overrides 300  [SMTP.config:2]\n    overrides 100  [db:ILL]\n"
-                       "    overrides 60  [built-in default]\n") != std::string::npos, text);
+                       "    overrides 60  [built-in default]\n") != std::string::npos,
+             text);
   BOOST_TEST(res.settings->at(Setting::Timeout).where == "ACME.config:3");
 }
 
@@ -113,8 +114,7 @@ BOOST_AUTO_TEST_CASE(replace_mode_skips_smtp_config_when_a_site_file_exists) {
   BOOST_TEST(replaced.settings->number(Setting::Timeout) == 60);
   BOOST_TEST(replaced.settings->number(Setting::EMailSMTPPort) == 2525);
   BOOST_REQUIRE_EQUAL(replaced.settings->notes.size(), 1u);
-  BOOST_TEST(replaced.settings->notes[0] ==
-             "SMTP.config not read because sites.site_files = replace and ACME.config exists");
+  BOOST_TEST(replaced.settings->notes[0] == "SMTP.config not read because sites.site_files = replace and ACME.config exists");
 }
 
 BOOST_AUTO_TEST_CASE(replace_mode_without_site_file_still_reads_smtp_config) {
@@ -157,14 +157,13 @@ BOOST_AUTO_TEST_CASE(tls_mode_from_secure_start_mode_and_port_suffix) {
       {"suffix starttls wins", "No", "", "2525-starttls", TlsMode::starttls_required, "", ""},
       {"suffix nossl wins over Yes", "Yes", "sslImplicit", "465-nossl", TlsMode::none, "SslStartMode",
        "ignored because the port suffix in EMailSMTPPort = 465-nossl sets the TLS mode"},
-      {"suffix notes EMailSecure", "Yes", "", "25-nossl", TlsMode::none, "EMailSecure",
-       "ignored because the port suffix"},
+      {"suffix notes EMailSecure", "Yes", "", "25-nossl", TlsMode::none, "EMailSecure", "ignored because the port suffix"},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT(c.name) {
       Sources s;
-      std::string body = std::string("<EMailSecure>") + c.secure + "</EMailSecure>\n<EMailSMTPPort>" + c.port +
-                         "</EMailSMTPPort>\n";
+      std::string body =
+          std::string("<EMailSecure>") + c.secure + "</EMailSecure>\n<EMailSMTPPort>" + c.port + "</EMailSMTPPort>\n";
       if (*c.mode) body += std::string("<SslStartMode>") + c.mode + "</SslStartMode>\n";
       s.site = file("ACME.config", body);
       auto res = s.resolve();
@@ -180,7 +179,8 @@ BOOST_AUTO_TEST_CASE(firewall_port_is_automatic_when_zero) {
   for (auto [type, port] : cases) {
     BOOST_TEST_CONTEXT(type) {
       Sources s;
-      s.site = file("ACME.config", std::string("<FirewallType>") + type + "</FirewallType>\n<FirewallHost>proxy</FirewallHost>\n");
+      s.site =
+          file("ACME.config", std::string("<FirewallType>") + type + "</FirewallType>\n<FirewallHost>proxy</FirewallHost>\n");
       auto res = s.resolve();
       BOOST_TEST(res.valid, diags(res));
       BOOST_TEST(res.settings->firewall_port == port);
@@ -188,7 +188,8 @@ BOOST_AUTO_TEST_CASE(firewall_port_is_automatic_when_zero) {
     }
   }
   Sources s;
-  s.site = file("ACME.config", "<FirewallType>3</FirewallType>\n<FirewallHost>p</FirewallHost>\n<FirewallPort>9050</FirewallPort>\n");
+  s.site =
+      file("ACME.config", "<FirewallType>3</FirewallType>\n<FirewallHost>p</FirewallHost>\n<FirewallPort>9050</FirewallPort>\n");
   BOOST_TEST(s.resolve().settings->firewall_port == 9050);
 }
 

@@ -72,8 +72,8 @@ BOOST_AUTO_TEST_CASE(unknown_element_warns_with_a_suggestion_and_line) {
 }
 
 BOOST_AUTO_TEST_CASE(names_and_aliases_match_case_insensitively) {
-  auto l = parse_mail_settings("<mailsettings><HOST>relay</HOST><mailport>2525</mailport><emailsecure>yes</emailsecure></mailsettings>",
-                               "A.config");
+  auto l = parse_mail_settings(
+      "<mailsettings><HOST>relay</HOST><mailport>2525</mailport><emailsecure>yes</emailsecure></mailsettings>", "A.config");
   BOOST_TEST(l.diagnostics.empty(), all(l));
   BOOST_TEST(l.find(Setting::EMailSMTPServer)->raw == "relay");
   BOOST_TEST(l.find(Setting::EMailSMTPPort)->written_as == "mailport");
@@ -88,7 +88,8 @@ BOOST_AUTO_TEST_CASE(same_setting_twice_is_an_error_naming_both_lines) {
 }
 
 BOOST_AUTO_TEST_CASE(alias_and_name_twice_is_also_a_duplicate) {
-  auto l = parse_mail_settings("<MailSettings>\n<Host>a</Host>\n<EMailSMTPServer>b</EMailSMTPServer>\n</MailSettings>", "A.config");
+  auto l =
+      parse_mail_settings("<MailSettings>\n<Host>a</Host>\n<EMailSMTPServer>b</EMailSMTPServer>\n</MailSettings>", "A.config");
   BOOST_TEST(find_diag(l, "A.config:3: EMailSMTPServer: error: set twice in one file (first at line 2)"), all(l));
 }
 
@@ -115,7 +116,8 @@ BOOST_AUTO_TEST_CASE(comments_cdata_and_entities) {
 std::string dump(const RawLayer& l) {
   std::string s = l.label + (l.present ? " present\n" : " absent\n");
   for (const auto& e : l.entries)
-    s += std::to_string(static_cast<int>(e.setting)) + " [" + e.raw + "] as " + e.written_as + " line " + std::to_string(e.line) + "\n";
+    s += std::to_string(static_cast<int>(e.setting)) + " [" + e.raw + "] as " + e.written_as + " line " + std::to_string(e.line) +
+         "\n";
   for (const auto& d : l.diagnostics) s += d.to_line() + (d.strict_only ? " (strict)\n" : "\n");
   return s;
 }

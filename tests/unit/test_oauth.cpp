@@ -56,7 +56,8 @@ BOOST_AUTO_TEST_CASE(token_responses_parse_with_named_limits) {
              "field \"access_token\" is longer than kMaxTokenBytes (16384 bytes)");
   BOOST_TEST(parse_token_response(std::string(kMaxResponseBytes + 1, ' ')).malformed ==
              "the response is larger than kMaxResponseBytes (65536 bytes)");
-  auto dev = parse_token_response(R"({"device_code":"d","user_code":"U-1","verification_url":"https://g.co/device","interval":5})");
+  auto dev =
+      parse_token_response(R"({"device_code":"d","user_code":"U-1","verification_url":"https://g.co/device","interval":5})");
   BOOST_TEST(dev.verification_uri == "https://g.co/device");  // Google's spelling
   BOOST_TEST(dev.interval == 5);
 }
@@ -106,7 +107,8 @@ BOOST_AUTO_TEST_CASE(oauthbearer_and_auto_with_a_token) {
   using namespace sitemail::smtp;
   Credentials tok{"box,a=b@example", "", "T0K", ""};
   auto m = make_mechanism("OAUTHBEARER", tok);
-  BOOST_TEST(*codec::unbase64(m->initial().substr(17)) == "n,a=box=2Ca=3Db@example,\x01" "auth=Bearer T0K\x01\x01");
+  BOOST_TEST(*codec::unbase64(m->initial().substr(17)) == "n,a=box=2Ca=3Db@example,\x01"
+                                                          "auth=Bearer T0K\x01\x01");
   BOOST_TEST(m->redacted_initial() == "AUTH OAUTHBEARER <redacted>");
   BOOST_TEST(*m->step("{\"status\":\"invalid_token\"}") == "\x01");
   BOOST_TEST(!m->step(""));
@@ -144,13 +146,16 @@ BOOST_AUTO_TEST_CASE(check_rules_for_oauth) {
     for (const auto& d : resolve_site("ACME", l, env).diagnostics) out += d.to_line() + "\n";
     return out;
   };
-  BOOST_TEST(diag("<User>u</User>\n<OAuthTokenUrl>http://idp/t</OAuthTokenUrl>\n<OAuthClientId>c</OAuthClientId>\n").find(
-                 "ACME.config:3: OAuthTokenUrl: error: must be an https:// URL") != std::string::npos);
-  BOOST_TEST(diag("<User>u</User>\n<OAuthProvider>google</OAuthProvider>\n").find(
-                 "ACME.config: OAuthClientId: error: a token endpoint is used (implied by OAuthProvider google) but OAuthClientId is empty") !=
+  BOOST_TEST(diag("<User>u</User>\n<OAuthTokenUrl>http://idp/t</OAuthTokenUrl>\n<OAuthClientId>c</OAuthClientId>\n")
+                 .find("ACME.config:3: OAuthTokenUrl: error: must be an https:// URL") != std::string::npos);
+  BOOST_TEST(
+      diag("<User>u</User>\n<OAuthProvider>google</OAuthProvider>\n")
+          .find(
+              "ACME.config: OAuthClientId: error: a token endpoint is used (implied by OAuthProvider google) but OAuthClientId is empty") !=
+      std::string::npos);
+  BOOST_TEST(diag("<User>u</User>\n<AuthMethod>OAUTHBEARER</AuthMethod>\n")
+                 .find("ACME.config:3: AuthMethod: error: OAUTHBEARER needs an OAuthToken or a token endpoint") !=
              std::string::npos);
-  BOOST_TEST(diag("<User>u</User>\n<AuthMethod>OAUTHBEARER</AuthMethod>\n").find(
-                 "ACME.config:3: AuthMethod: error: OAUTHBEARER needs an OAuthToken or a token endpoint") != std::string::npos);
   BOOST_TEST(diag("<User>u</User>\n<OAuthProvider>google</OAuthProvider>\n<OAuthClientId>c</OAuthClientId>\n").find("error") ==
              std::string::npos);
 }

@@ -15,8 +15,8 @@ BOOST_AUTO_TEST_CASE(backoff_doubles_up_to_the_ceiling_with_bounded_jitter) {
   DaemonConf c;  // 60 s doubling up to 3600 s
   const std::pair<int, long long> mid[] = {{1, 60}, {2, 120}, {3, 240}, {6, 1920}, {7, 3600}, {20, 3600}};
   for (auto [attempt, want] : mid) BOOST_TEST(backoff_seconds(attempt, c, 0.5) == want, "attempt " << attempt);
-  BOOST_TEST(backoff_seconds(1, c, 0.0) == 48);   // -20 %
-  BOOST_TEST(backoff_seconds(1, c, 1.0) == 72);   // +20 %
+  BOOST_TEST(backoff_seconds(1, c, 0.0) == 48);  // -20 %
+  BOOST_TEST(backoff_seconds(1, c, 1.0) == 72);  // +20 %
 }
 
 BOOST_AUTO_TEST_CASE(each_failure_kind_maps_to_its_row_state) {

@@ -53,7 +53,7 @@ BOOST_AUTO_TEST_CASE(idle_connections_of_other_sites_are_evicted_least_recently_
   auto c = *s.acquire("C", 3);
   s.idle("A", a, t0 + std::chrono::seconds(2));
   s.idle("B", b, t0 + std::chrono::seconds(1));  // idle longest
-  BOOST_TEST(!s.evict().has_value());           // nobody waits: nothing to evict
+  BOOST_TEST(!s.evict().has_value());            // nobody waits: nothing to evict
   BOOST_TEST(!s.acquire("D", 3).has_value());
   auto v = s.evict();
   BOOST_REQUIRE(v.has_value());
@@ -124,15 +124,15 @@ BOOST_AUTO_TEST_CASE(extra_connections_go_before_any_sites_only_one) {
   BOOST_TEST(s.starved() == 3);
   s.idle("A", a1, t0);
   s.idle("B", b1, t0 + std::chrono::seconds(1));
-  BOOST_TEST(s.yield("A", a2, 1));            // a busy extra connection yields after one message
-  auto v = s.evict();                        // idle extras next, least recently used first
+  BOOST_TEST(s.yield("A", a2, 1));  // a busy extra connection yields after one message
+  auto v = s.evict();               // idle extras next, least recently used first
   BOOST_REQUIRE(v.has_value());
   BOOST_TEST(v->id == a1);
   auto w = s.evict();
   BOOST_REQUIRE(w.has_value());
   BOOST_TEST(w->id == b1);
-  BOOST_TEST(!s.evict().has_value());        // three slots on their way back, three starved
-  BOOST_TEST(!s.yield("B", b2, 1));           // enough slots are on their way back
+  BOOST_TEST(!s.evict().has_value());  // three slots on their way back, three starved
+  BOOST_TEST(!s.yield("B", b2, 1));    // enough slots are on their way back
   s.release("A", a1);
   s.release("A", a2);
   s.release("B", b1);

@@ -63,7 +63,8 @@ BOOST_AUTO_TEST_CASE(pipelined_transaction_with_a_refused_recipient) {
   t.server.push_back("250 2.0.0 queued as X\r\n");
   BOOST_TEST((t.run() == Session::Action::message_done));
   BOOST_TEST(t.written.find("MAIL FROM:<ill@lib.example> SIZE=21\r\nRCPT TO:<a@x.example>\r\nRCPT TO:<bad@x.example>\r\n") !=
-             std::string::npos, t.written);
+                 std::string::npos,
+             t.written);
   // DATA goes in the same group as MAIL and RCPT (RFC 2920 §3.1): one write, two round trips
   BOOST_TEST(t.written.ends_with("RCPT TO:<bad@x.example>\r\nDATA\r\nSubject: t\r\n\r\nhello\r\n.\r\n"));
   const auto& r = t.s.message_result();
@@ -88,7 +89,8 @@ BOOST_AUTO_TEST_CASE(the_next_envelope_rides_with_the_content_one_round_trip_per
   Script t{Session(params(*settings(""))), {"220 relay ESMTP\r\n", "250-relay\r\n250 PIPELINING\r\n"}};
   BOOST_TEST((t.run() == Session::Action::ready));
   auto m1 = simple_message({"a@x.example"});
-  auto m2 = make_built("ill@lib.example", std::vector<std::string>{"b@x.example"}, "Subject: two\r\n\r\nsecond\r\n", "<2@lib.example>");
+  auto m2 =
+      make_built("ill@lib.example", std::vector<std::string>{"b@x.example"}, "Subject: two\r\n\r\nsecond\r\n", "<2@lib.example>");
   t.s.prefetch(m2);
   t.s.send(m1);
   BOOST_TEST((t.run() == Session::Action::read));  // m1's envelope written
@@ -243,7 +245,8 @@ BOOST_AUTO_TEST_CASE(auth_535_is_an_auth_failure_and_the_transcript_hides_creden
 }
 
 BOOST_AUTO_TEST_CASE(auth_login_dialogue) {
-  Script t{Session(params(*settings("<EMailSMTPPort>465-ssl</EMailSMTPPort><User>u</User><Password>p</Password><AuthMethod>LOGIN</AuthMethod>"))),
+  Script t{Session(params(*settings(
+               "<EMailSMTPPort>465-ssl</EMailSMTPPort><User>u</User><Password>p</Password><AuthMethod>LOGIN</AuthMethod>"))),
            {"220 x\r\n", "250-x\r\n250 AUTH LOGIN PLAIN\r\n", "334 VXNlcm5hbWU6\r\n", "334 UGFzc3dvcmQ6\r\n", "235 ok\r\n"}};
   BOOST_TEST((t.run() == Session::Action::ready));
   BOOST_TEST(t.written == "EHLO client.example\r\nAUTH LOGIN\r\ndQ==\r\ncA==\r\n");
@@ -302,7 +305,8 @@ BOOST_AUTO_TEST_CASE(headers_envelope_and_stable_message_id) {
   BOOST_TEST(b.message_id == "<sitemail.42.t@lib.example>");
   BOOST_TEST(b.data.find("Date: Thu, 01 Jan 1970 00:00:00 +0000\r\nFrom: Inter Library <ill@lib.example>\r\n"
                          "To: A <a@x.example>,\r\n b@x.example\r\nCc: c@x.example\r\nSubject: Hello\r\n"
-                         "Message-ID: <sitemail.42.t@lib.example>\r\nX-Site: T\r\nMIME-Version: 1.0\r\n") == 0u, b.data);
+                         "Message-ID: <sitemail.42.t@lib.example>\r\nX-Site: T\r\nMIME-Version: 1.0\r\n") == 0u,
+             b.data);
   BOOST_TEST(b.data.find("Bcc") == std::string::npos);
   BOOST_TEST(b.data.ends_with("\r\n\r\nline1\r\nline2\r\n"));
   BOOST_TEST(build_message(m, *s, 0).message->message_id == b.message_id);
@@ -310,7 +314,10 @@ BOOST_AUTO_TEST_CASE(headers_envelope_and_stable_message_id) {
 
 BOOST_AUTO_TEST_CASE(non_ascii_subject_and_name_are_rfc2047_and_subject_is_cut) {
   auto s = settings("<MaxSubjectLength>5</MaxSubjectLength>");
-  auto m = outbox_row(1, "T", "a@x.example", "", "", "", "Bj\xc3\xb6rk", "", "Gr\xc3\xbc\xc3\x9f" "e aus Wien", "x", "", "");
+  auto m = outbox_row(1, "T", "a@x.example", "", "", "", "Bj\xc3\xb6rk", "",
+                      "Gr\xc3\xbc\xc3\x9f"
+                      "e aus Wien",
+                      "x", "", "");
   auto r = build_message(m, *s, 0);
   BOOST_REQUIRE(r.message);
   BOOST_TEST(r.message->data.find("Subject: =?UTF-8?B?R3LDvMOfZQ==?=\r\n") != std::string::npos, r.message->data);
@@ -351,8 +358,7 @@ BOOST_AUTO_TEST_CASE(other_headers_with_leading_empty_line_replace_the_computed_
 
 BOOST_AUTO_TEST_CASE(bare_lf_and_lone_dots_cannot_smuggle_commands) {
   auto s = settings("");
-  auto m = outbox_row(1, "T", "a@x.example", "", "", "", "", "", "s",
-                  "a\n.\nMAIL FROM:<evil@x.example>\r\n.\r\nb\rc", "", "");
+  auto m = outbox_row(1, "T", "a@x.example", "", "", "", "", "", "s", "a\n.\nMAIL FROM:<evil@x.example>\r\n.\r\nb\rc", "", "");
   auto r = build_message(m, *s, 0);
   BOOST_REQUIRE(r.message);
   const auto& d = r.message->data;
@@ -372,8 +378,10 @@ BOOST_AUTO_TEST_CASE(text_and_html_make_multipart_alternative_with_qp) {
   BOOST_REQUIRE(r.message);
   const auto& d = r.message->data;
   BOOST_TEST(d.find("Content-Type: multipart/alternative; boundary=\"=_sitemail_") != std::string::npos);
-  BOOST_TEST(d.find("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9") != std::string::npos);
-  BOOST_TEST(d.find("Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n<p>hi</p>") != std::string::npos);
+  BOOST_TEST(d.find("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9") !=
+             std::string::npos);
+  BOOST_TEST(d.find("Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n<p>hi</p>") !=
+             std::string::npos);
   for (std::size_t start = 0, end; (end = d.find("\r\n", start)) != std::string::npos; start = end + 2)
     BOOST_TEST(end - start <= 998u);
 }

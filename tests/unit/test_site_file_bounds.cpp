@@ -45,7 +45,8 @@ BOOST_AUTO_TEST_SUITE(site_file_bounds)
 BOOST_AUTO_TEST_CASE(hundred_thousand_nested_levels_are_refused_before_parsing) {
   auto l = parse_mail_settings(nested(100000), "DEEP.config");
   BOOST_TEST(l.entries.empty());
-  BOOST_TEST(all(l) == "DEEP.config:1: -: error: malformed XML: elements nested 17 levels deep: exceeds the limit of 16 levels\n");
+  BOOST_TEST(all(l) ==
+             "DEEP.config:1: -: error: malformed XML: elements nested 17 levels deep: exceeds the limit of 16 levels\n");
   // 15 levels under the root are fine (the element is not a setting: a warning only).
   auto ok = parse_mail_settings(nested(15), "OK.config");
   BOOST_TEST(all(ok).find("error") == std::string::npos, all(ok));
@@ -125,10 +126,14 @@ BOOST_AUTO_TEST_CASE(encodings_other_than_utf8_are_named) {
     std::string text, expect;
   };
   const Case cases[] = {
-      {utf16(true, true), "X.config: -: error: the file is encoded in UTF-16LE (with a byte-order mark); sitemail reads UTF-8 only: save it as UTF-8"},
-      {utf16(true, false), "X.config: -: error: the file is encoded in UTF-16LE (without a byte-order mark); sitemail reads UTF-8 only: save it as UTF-8"},
-      {utf16(false, true), "X.config: -: error: the file is encoded in UTF-16BE (with a byte-order mark); sitemail reads UTF-8 only: save it as UTF-8"},
-      {utf16(false, false), "X.config: -: error: the file is encoded in UTF-16BE (without a byte-order mark); sitemail reads UTF-8 only: save it as UTF-8"},
+      {utf16(true, true),
+       "X.config: -: error: the file is encoded in UTF-16LE (with a byte-order mark); sitemail reads UTF-8 only: save it as UTF-8"},
+      {utf16(true, false),
+       "X.config: -: error: the file is encoded in UTF-16LE (without a byte-order mark); sitemail reads UTF-8 only: save it as UTF-8"},
+      {utf16(false, true),
+       "X.config: -: error: the file is encoded in UTF-16BE (with a byte-order mark); sitemail reads UTF-8 only: save it as UTF-8"},
+      {utf16(false, false),
+       "X.config: -: error: the file is encoded in UTF-16BE (without a byte-order mark); sitemail reads UTF-8 only: save it as UTF-8"},
       {"<?xml version=\"1.0\" encoding=\"windows-1252\"?>\n<MailSettings>\n<EMailFromName>Biblioth\xE8que</EMailFromName>\n</MailSettings>\n",
        "X.config:1: -: error: malformed XML: the file declares encoding=\"windows-1252\"; sitemail reads UTF-8 only: save it as UTF-8 and declare encoding=\"utf-8\""},
       {"<MailSettings>\n<Host>a.example</Host>\n<EMailFromName>Biblioth\xE8que</EMailFromName>\n</MailSettings>\n",
@@ -143,8 +148,9 @@ BOOST_AUTO_TEST_CASE(encodings_other_than_utf8_are_named) {
   BOOST_TEST(all(bom).empty(), all(bom));
   BOOST_REQUIRE(bom.find(Setting::EMailSMTPServer));
   auto latin_ascii = parse_mail_settings("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n" + ascii, "X.config");
-  BOOST_TEST(all(latin_ascii) ==
-             "X.config:1: -: warning: the file declares encoding=\"ISO-8859-1\" but is read as UTF-8 (it holds only ASCII, so nothing changes)\n");
+  BOOST_TEST(
+      all(latin_ascii) ==
+      "X.config:1: -: warning: the file declares encoding=\"ISO-8859-1\" but is read as UTF-8 (it holds only ASCII, so nothing changes)\n");
   auto utf8 = parse_mail_settings("<MailSettings><EMailFromName>Biblioth\xC3\xA8que</EMailFromName></MailSettings>", "X.config");
   BOOST_TEST(all(utf8).empty(), all(utf8));
 }
@@ -153,11 +159,11 @@ BOOST_AUTO_TEST_CASE(printable_escapes_everything_that_could_forge_a_line) {
   BOOST_TEST(printable("ACME") == "ACME");
   BOOST_TEST(printable("EVIL\nILL valid db") == "EVIL\\nILL valid db");
   BOOST_TEST(printable("a\rb\tc\x1b[31md\x7f") == "a\\rb\\tc\\x1b[31md\\x7f");
-  BOOST_TEST(printable("caf\xC3\xA9") == "caf\xC3\xA9");                 // UTF-8 kept
-  BOOST_TEST(printable("bad\xE9") == "bad\\xe9");                         // invalid UTF-8 shown as bytes
-  BOOST_TEST(printable("x\xC2\x85y") == "x\\u0085y");                     // C1 NEL
+  BOOST_TEST(printable("caf\xC3\xA9") == "caf\xC3\xA9");                        // UTF-8 kept
+  BOOST_TEST(printable("bad\xE9") == "bad\\xe9");                               // invalid UTF-8 shown as bytes
+  BOOST_TEST(printable("x\xC2\x85y") == "x\\u0085y");                           // C1 NEL
   BOOST_TEST(printable("x\xE2\x80\xA8y\xE2\x80\xAEz") == "x\\u2028y\\u202ez");  // line separator, bidi override
-  BOOST_TEST(printable("C:\\sitemail\\x") == "C:\\sitemail\\x");          // backslashes kept
+  BOOST_TEST(printable("C:\\sitemail\\x") == "C:\\sitemail\\x");                // backslashes kept
 }
 
 BOOST_AUTO_TEST_CASE(json_escape_always_gives_valid_utf8_and_says_when_it_replaced) {

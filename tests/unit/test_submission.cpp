@@ -42,8 +42,14 @@ struct Driver {
         case A::write: out += d.take_output(); continue;
         case A::authenticate: d.auth_done(d.user() == "app" && d.password() == "secret" ? auth : AuthVerdict::bad); continue;
         case A::check_sender: d.sender_done(sender); continue;
-        case A::store: stored.push_back(d.message()); d.stored(++next_id); continue;
-        case A::start_tls: tls = true; d.tls_started(); continue;
+        case A::store:
+          stored.push_back(d.message());
+          d.stored(++next_id);
+          continue;
+        case A::start_tls:
+          tls = true;
+          d.tls_started();
+          continue;
         case A::close: closed = true; return out;
         case A::read: return out;
       }
@@ -51,7 +57,9 @@ struct Driver {
   }
 };
 
-std::string plain(const std::string& u, const std::string& p) { return codec::base64(std::string("\0", 1) + u + std::string("\0", 1) + p); }
+std::string plain(const std::string& u, const std::string& p) {
+  return codec::base64(std::string("\0", 1) + u + std::string("\0", 1) + p);
+}
 
 }  // namespace
 
@@ -61,7 +69,8 @@ BOOST_AUTO_TEST_CASE(greeting_and_ehlo_advertise_the_extensions) {
   Driver t;
   auto out = t.feed("EHLO app.example\r\n");
   BOOST_TEST(out.starts_with("220 door.example ESMTP"));
-  for (auto ext : {"250-PIPELINING", "250-SIZE 2000", "250-8BITMIME", "250-SMTPUTF8", "250-AUTH PLAIN LOGIN", "250 ENHANCEDSTATUSCODES"})
+  for (auto ext :
+       {"250-PIPELINING", "250-SIZE 2000", "250-8BITMIME", "250-SMTPUTF8", "250-AUTH PLAIN LOGIN", "250 ENHANCEDSTATUSCODES"})
     BOOST_TEST(out.find(ext) != std::string::npos, ext);
   BOOST_TEST(out.find("STARTTLS") == std::string::npos);
 }
@@ -85,16 +94,20 @@ BOOST_AUTO_TEST_CASE(auth_only_under_tls_or_on_loopback_and_starttls_when_config
 BOOST_AUTO_TEST_CASE(a_whole_pipelined_submission_is_stored_with_a_received_line) {
   Driver t;
   t.feed("EHLO app.example\r\n");
-  auto out = t.feed("AUTH PLAIN " + plain("app", "secret") +
-                    "\r\nMAIL FROM:<a@x.example> SIZE=100 BODY=8BITMIME\r\nRCPT TO:<b@y.example>\r\nRCPT TO:<c@y.example>\r\nDATA\r\n");
-  BOOST_TEST(out == "235 2.7.0 Authentication successful\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
+  auto out =
+      t.feed("AUTH PLAIN " + plain("app", "secret") +
+             "\r\nMAIL FROM:<a@x.example> SIZE=100 BODY=8BITMIME\r\nRCPT TO:<b@y.example>\r\nRCPT TO:<c@y.example>\r\nDATA\r\n");
+  BOOST_TEST(
+      out ==
+      "235 2.7.0 Authentication successful\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
   out = t.feed("Subject: hi\r\n\r\n..dotted\r\nbody\r\n.\r\nQUIT\r\n");
   BOOST_TEST(out == "250 2.0.0 Ok: queued as 42\r\n221 2.0.0 Bye\r\n");
   BOOST_TEST(t.closed);
   BOOST_REQUIRE(t.stored.size() == 1);
-  BOOST_TEST(t.stored[0] ==
-             "Received: from app.example ([127.0.0.1])\r\n\tby door.example (sitemail) with ESMTPA; Sat, 05 Dec 2026 21:00:00 +0000\r\n"
-             "Subject: hi\r\n\r\n.dotted\r\nbody\r\n");
+  BOOST_TEST(
+      t.stored[0] ==
+      "Received: from app.example ([127.0.0.1])\r\n\tby door.example (sitemail) with ESMTPA; Sat, 05 Dec 2026 21:00:00 +0000\r\n"
+      "Subject: hi\r\n\r\n.dotted\r\nbody\r\n");
   BOOST_TEST(t.d.mail_from() == "");  // the transaction is over
 }
 

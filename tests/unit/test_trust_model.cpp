@@ -32,8 +32,8 @@ struct ConfigDir {
     chmod((root / rel).c_str(), mode);
   }
   void site(const std::string& code, const std::string& body) const {
-    write(code + ".config", "<MailSettings>\n<Host>relay." + code + ".example</Host>\n<From>ill@" + code +
-                                ".example</From>\n" + body + "</MailSettings>\n");
+    write(code + ".config", "<MailSettings>\n<Host>relay." + code + ".example</Host>\n<From>ill@" + code + ".example</From>\n" +
+                                body + "</MailSettings>\n");
   }
   std::shared_ptr<const SiteTable> load(bool delegate, std::vector<std::string> allow = {}) const {
     ResolveEnv env;
@@ -76,12 +76,12 @@ BOOST_AUTO_TEST_CASE(delegated_site_file_cannot_reach_outside_its_folder) {
        "EVIL.config:4: SMTPPassword: error: 'file:../../../../etc/passwd' is a path with '..'; a delegated site file may only name files inside its own folder"},
       {"<SMTPPassword>file:/etc/passwd</SMTPPassword>\n",
        "EVIL.config:4: SMTPPassword: error: 'file:/etc/passwd' is an absolute path; a delegated site file may only name files inside its own folder"},
-      {"<SMTPPassword>file:ILL-smtp.secret</SMTPPassword>\n",
-       "EVIL.config:4: SMTPPassword: error: cannot read secret file " + (d.root / "EVIL" / "ILL-smtp.secret").string() +
-           ": No such file or directory"},
-      {"<SMTPPassword>file:link.secret</SMTPPassword>\n",
-       "EVIL.config:4: SMTPPassword: error: cannot read secret file " + (d.root / "EVIL" / "link.secret").string() +
-           ": it leads outside the site's folder"},
+      {"<SMTPPassword>file:ILL-smtp.secret</SMTPPassword>\n", "EVIL.config:4: SMTPPassword: error: cannot read secret file " +
+                                                                  (d.root / "EVIL" / "ILL-smtp.secret").string() +
+                                                                  ": No such file or directory"},
+      {"<SMTPPassword>file:link.secret</SMTPPassword>\n", "EVIL.config:4: SMTPPassword: error: cannot read secret file " +
+                                                              (d.root / "EVIL" / "link.secret").string() +
+                                                              ": it leads outside the site's folder"},
       {"<SMTPPassword>env:VICTIM_SECRET</SMTPPassword>\n",
        "EVIL.config:4: SMTPPassword: error: env:VICTIM_SECRET is not allowed in a delegated site file ([sites] site_env_allow: EVIL_OWN)"},
       {"<SslCertStore>../ILL-private/client.pem</SslCertStore>\n",
@@ -144,9 +144,11 @@ BOOST_AUTO_TEST_CASE(a_link_inside_a_machine_store_folder_cannot_lead_out) {
                  "<SslCertSubject>*</SslCertSubject>\n");
   auto t = d.load(true);
   BOOST_TEST(!t->find("EVIL")->valid);
-  BOOST_TEST(problems(*t, "EVIL").find("EVIL.config:5: SslCertStore: error: cannot read " +
-                                       (d.root / "EVIL" / "certs" / "MY" / "client.pem").string() +
-                                       ": it leads outside the site's folder") != std::string::npos, problems(*t, "EVIL"));
+  BOOST_TEST(problems(*t, "EVIL")
+                     .find("EVIL.config:5: SslCertStore: error: cannot read " +
+                           (d.root / "EVIL" / "certs" / "MY" / "client.pem").string() + ": it leads outside the site's folder") !=
+                 std::string::npos,
+             problems(*t, "EVIL"));
   auto folder = read_config_folder(FileRoot{(d.root / "EVIL").string(), true}, "certs/MY", 1000);
   BOOST_REQUIRE_EQUAL(folder.files.size(), 1u);
   BOOST_TEST(!folder.files[0].data);
@@ -156,7 +158,8 @@ BOOST_AUTO_TEST_CASE(delegated_site_file_may_use_its_own_folder_and_allowed_env)
   ConfigDir d("own");
   d.write("EVIL/own.secret", "evil-own-file-secret\n");
   d.write("EVIL/store/client.pem", "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n");
-  d.site("EVIL", "<User>u</User>\n<SMTPPassword>file:own.secret</SMTPPassword>\n<FirewallPassword>env:EVIL_OWN</FirewallPassword>\n");
+  d.site("EVIL",
+         "<User>u</User>\n<SMTPPassword>file:own.secret</SMTPPassword>\n<FirewallPassword>env:EVIL_OWN</FirewallPassword>\n");
   auto t = d.load(true, {"EVIL_OWN"});
   auto evil = t->find("EVIL");
   BOOST_TEST(evil->valid, problems(*t, "EVIL"));
@@ -194,9 +197,11 @@ BOOST_AUTO_TEST_CASE(secret_files_open_to_others_are_warned_about) {
   auto t = d.load(false);
   const auto p = problems(*t, "ACME");
   BOOST_TEST(p.find("ACME.config:5: SMTPPassword: warning: " + (d.root / "pw.secret").string() +
-                    " can be read or written by group or others (mode 0644); chmod 600 it") != std::string::npos, p);
+                    " can be read or written by group or others (mode 0644); chmod 600 it") != std::string::npos,
+             p);
   BOOST_TEST(p.find("ACME.config:6: SslCertStore: warning: " + (d.root / "client.pem").string() +
-                    " can be read or written by group or others (mode 0640); chmod 600 it") != std::string::npos, p);
+                    " can be read or written by group or others (mode 0640); chmod 600 it") != std::string::npos,
+             p);
   BOOST_TEST(t->find("ACME")->valid);
   chmod((d.root / "pw.secret").c_str(), 0600);
   chmod((d.root / "client.pem").c_str(), 0600);

@@ -57,7 +57,9 @@ BOOST_AUTO_TEST_CASE(router_refuses_what_is_not_an_address) {
 BOOST_AUTO_TEST_CASE(escaping_turns_markup_into_text) {
   BOOST_TEST(esc("<script>alert('x')</script>") == "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;");
   BOOST_TEST(esc("a\"b&c") == "a&quot;b&amp;c");
-  BOOST_TEST(esc(std::string("a\x01" "b")) == "a\xEF\xBF\xBD" "b");
+  BOOST_TEST(esc(std::string("a\x01"
+                             "b")) == "a\xEF\xBF\xBD"
+                                      "b");
   BOOST_TEST(esc("plain ASCII and ü") == "plain ASCII and ü");
 }
 
@@ -158,7 +160,7 @@ BOOST_AUTO_TEST_CASE(sessions_expire_after_30_idle_minutes_and_end_at_sign_out) 
   BOOST_TEST(s->csrf != t);
   BOOST_TEST(store.touch(t, Clock::now() + std::chrono::minutes(29)).has_value());   // restarts the idle clock
   BOOST_TEST(!store.touch(t, Clock::now() + std::chrono::minutes(60)).has_value());  // 31 idle minutes later
-  BOOST_TEST(!store.touch(t).has_value());                                          // and forgotten
+  BOOST_TEST(!store.touch(t).has_value());                                           // and forgotten
   const std::string t2 = store.create("bob", "admin", {});
   store.end(t2);
   BOOST_TEST(!store.touch(t2).has_value());
@@ -181,7 +183,7 @@ BOOST_AUTO_TEST_CASE(sign_in_throttle_after_5_failures_in_10_minutes) {
   BOOST_TEST(!th.blocked("192.0.2.1", t0 + std::chrono::seconds(5)));
   th.failed("192.0.2.1", t0 + std::chrono::seconds(5));
   BOOST_TEST(th.blocked("192.0.2.1", t0 + std::chrono::seconds(6)));
-  BOOST_TEST(!th.blocked("192.0.2.2", t0 + std::chrono::seconds(6)));  // per client address
+  BOOST_TEST(!th.blocked("192.0.2.2", t0 + std::chrono::seconds(6)));   // per client address
   BOOST_TEST(!th.blocked("192.0.2.1", t0 + std::chrono::minutes(11)));  // the window passed
 }
 

@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       std::size_t line = 0;
       for (std::size_t i = 0; i < f.lines.size(); ++i) {
         const char c = f.lines[i];
-        if (c == '\n' && (i == 0 || f.lines[i - 1] != '\r')) __builtin_trap();  // bare LF
+        if (c == '\n' && (i == 0 || f.lines[i - 1] != '\r')) __builtin_trap();                   // bare LF
         if (c == '\r' && (i + 1 >= f.lines.size() || f.lines[i + 1] != '\n')) __builtin_trap();  // bare CR
         line = c == '\n' ? 0 : line + 1;
         if (line > 999) __builtin_trap();  // 998 octets + CR

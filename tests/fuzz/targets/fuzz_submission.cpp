@@ -52,7 +52,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           if (m[i] == '\r' && (i + 1 >= m.size() || m[i + 1] != '\n')) __builtin_trap();
           if (m[i] == '\n' && (i == 0 || m[i - 1] != '\r')) __builtin_trap();
         }
-        if (d.data_size() > p.max_message_size || d.recipients().empty() || d.recipients().size() > p.max_recipients) __builtin_trap();
+        if (d.data_size() > p.max_message_size || d.recipients().empty() || d.recipients().size() > p.max_recipients)
+          __builtin_trap();
         (void)body;
         if (++answer % 2) d.stored(answer);
         else d.store_failed();
