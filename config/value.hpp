@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "catalogue.hpp"
+#include "rare_text.hpp"
 
 namespace sitemail {
 
@@ -19,7 +20,7 @@ struct Value {
   std::string text;         // host/address/text/blob/headers/path/secret; cert pin: "*" or sha256 hex
   std::int64_t number = 0;  // bool 0/1, enum number, seconds, count, port number
   PortTls port_tls = PortTls::unspecified;
-  std::string indirection;  // for secrets: "env:NAME" / "file:PATH" when the value came that way
+  RareText indirection;  // for secrets: "env:NAME" / "file:PATH" when the value came that way
 
   [[nodiscard]] bool flag() const { return number != 0; }
   bool operator==(const Value&) const = default;

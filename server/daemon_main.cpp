@@ -170,6 +170,10 @@ int main(int argc, char** argv) {
         auto problems = collect_problems(*table, "");
         std::cout << format_check(problems);
         std::cout << format_sites(*table);
+        // The process ends here: the table stays reachable until exit rather than being
+        // freed site by site (at 10,000 sites that teardown is a tenth of the whole check).
+        static const auto* kept = new std::shared_ptr<const SiteTable>(std::move(table));
+        (void)kept;
         return has_errors(problems) ? kExitFailed : kExitOk;
       }
       // CONTRACT §11: a pooler in transaction mode would break the instance lock and LISTEN.

@@ -85,7 +85,7 @@ struct SettingResolution {
   SparseList<std::string> notes;           // "ignored because ...", "0 means ..."
   // Set when the value came from a delegated site file: file names in it resolve only
   // beneath this folder (<config_dir>/<site>), see confined_file.hpp.
-  std::string confine_to;
+  RareText confine_to;
   [[nodiscard]] bool is_default() const { return where.empty(); }
   [[nodiscard]] std::string source() const { return where.empty() ? std::string(kBuiltinDefault) : where; }
 };
@@ -156,7 +156,7 @@ struct EffectiveSettings {
   // the value came from a delegated site file, else the config dir.
   [[nodiscard]] FileRoot file_root(Setting s, const std::string& config_dir) const {
     const auto& r = at(s);
-    return r.confine_to.empty() ? FileRoot{config_dir, false} : FileRoot{r.confine_to, true};
+    return r.confine_to.empty() ? FileRoot{config_dir, false} : FileRoot{r.confine_to.str(), true};
   }
 };
 
