@@ -7,12 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
-#include <map>
 #include <boost/property_tree/ptree.hpp>
 #include <boost/property_tree/xml_parser.hpp>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string_view>
@@ -239,25 +240,24 @@ RawLayer read_mail_settings_file(const std::string& path, const std::string& lab
              " bytes (1 MiB)");
     return l;
   }
-  // (O_NONBLOCK stays: it does nothing to a regular file.) Read the size fstat gave in one
-  // call, then once more only in case the file grew meanwhile.
+  // (O_NONBLOCK stays: it does nothing to a regular file.) Ask for one byte more than fstat
+  // gave: a short read is the end of a regular file, so one read call is the whole file,
+  // and only a file that grew meanwhile is read on.
+  const auto size = static_cast<std::size_t>(st.st_size);
   std::string text;
-  text.resize(static_cast<std::size_t>(st.st_size));
+  text.resize(size + 1);
   std::size_t got = 0;
-  while (got < text.size()) {
+  for (;;) {
     ssize_t n = ::read(fd, text.data() + got, text.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     got += static_cast<std::size_t>(n);
+    if (got == size) break;                                         // all fstat gave, and no byte more: the end of the file
+    if (got < text.size()) continue;                                // a partial read: read on
+    if (got > kMaxSiteFileBytes) break;                             // grew past the limit: the scan refuses it
+    text.resize(std::min(2 * text.size(), kMaxSiteFileBytes + 1));  // it grew: read on
   }
   text.resize(got);
-  char buf[16384];
-  while (got == static_cast<std::size_t>(st.st_size) && text.size() <= kMaxSiteFileBytes) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-  }
   ::close(fd);
   return parse_mail_settings(text, label);  // a file that grew past the limit is refused by the scan
 }

@@ -77,6 +77,17 @@ BOOST_AUTO_TEST_CASE(a_huge_file_is_refused_by_its_size_without_being_read) {
   BOOST_TEST(all(big).find("exceeds the limit of 1048576 bytes") != std::string::npos, all(big));
 }
 
+// The file is read in one call of fstat's size + 1; a file longer than fstat said (it grew
+// meanwhile; a /proc file always reports size 0) is read on to its end, never cut short.
+BOOST_AUTO_TEST_CASE(a_file_longer_than_fstat_said_is_read_whole) {
+  auto l = read_mail_settings_file("/proc/self/status", "status.config");
+  BOOST_TEST(l.present);
+  BOOST_REQUIRE(!l.diagnostics.empty());
+  // Cut at fstat's size (0 bytes) it would be an empty file; read whole, it is text
+  // without any element: the scan names its first line.
+  BOOST_TEST(all(l).find("status.config:1") != std::string::npos, all(l));
+}
+
 BOOST_AUTO_TEST_CASE(a_fifo_is_not_read) {
   const fs::path p = fs::temp_directory_path() / ("sitemail_fifo_" + std::to_string(getpid()) + ".config");
   BOOST_REQUIRE(mkfifo(p.c_str(), 0600) == 0);
