@@ -5,15 +5,18 @@
 # primary killed (pg_ctl stop -m immediate) and the standby promoted mid-drain; asserts
 # 0 lost, 0 stuck in sending, duplicates only among messages in flight at a failover,
 # delivery resumed within 30 s of each promotion (tests/failover/drill.py).
-# Usage: deploy/failover-drill.sh [--short|--long] [--async] [--build DIR] [drill options]
+# Usage: deploy/failover-drill.sh [--short|--long|--vanish] [--async] [--build DIR] [drill options]
 #   --short  one failover, 3,000 messages (what CI runs as the ctest `failover`)
 #   --long   four failovers back and forth (the old primary rebuilt as the new standby
 #            each time), 6,000 messages  (default)
 #   --async  asynchronous replication: the figures are measured and printed, not asserted
 #            (what a failover can lose or send twice without synchronous replication)
 #   --both   the long run twice: synchronous, then asynchronous
+#   --vanish the primary's host vanishes instead (no FIN/RST: nodes in network namespaces, a
+#            blackhole route, then power-off); one failover, 1,800 messages (the ctest
+#            `failover_vanish`; needs root for `ip netns`, exits 77 where it cannot run)
 #   --build  an existing build dir (default: build/, configured and built here)
-# Exit status: 0 all assertions hold, 1 one failed, 2 the run could not be set up.
+# Exit status: 0 all assertions hold, 1 one failed, 2 the run could not be set up, 77 skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=long
@@ -26,8 +29,9 @@ while [ $# -gt 0 ]; do
     --long) profile=long ;;
     --async) modes=("--async") ;;
     --both) modes=("" "--async") ;;
+    --vanish) modes=("--vanish") ;;
     --build) build=${2:?--build needs a directory}; shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) extra+=("$1") ;;
   esac
   shift
