@@ -24,6 +24,13 @@ The same verdict, and the daemons' own log of the detection (`event=database sta
 with the time from the vanish, and their reconnection to the promoted host. Exit 77 (skip)
 when this machine cannot make network namespaces.
 
+--auto-failover: a pg_auto_failover formation instead (tests/failover/auto_failover.py: a
+monitor and two nodes, primary and synchronous secondary, in a network namespace); daemon
+B's url is what `pg_autoctl show uri` prints, and the failover is `pg_autoctl perform
+failover` (the monitor demotes the primary and promotes the secondary). The same verdict;
+"resumed" counts from the end of the failover, and the time from its start is printed too.
+Exit 77 (skip) without pg_autoctl (Debian: postgresql-15-auto-failover) or namespaces.
+
 Verdict (exit 0 when every assertion holds, 1 when one fails, 2 when the run could not be
 set up): every message whose INSERT was acknowledged has its row (asynchronous replication:
 counted, not asserted); 0 lost (every row ends `sent` and its token reached a relay);
@@ -54,6 +61,8 @@ PROFILES = {
                  gap=3.0),
     # --vanish: one failover, the primary's host vanishing
     "vanish": dict(sites=40, initial=1500, wave=0, trickle=300, kinds=["vanish"], frac=0.35, gap=3.0),
+    # --auto-failover: one `pg_autoctl perform failover` (the monitor takes its own time)
+    "auto": dict(sites=40, initial=1500, wave=0, trickle=300, kinds=["auto"], frac=0.35, gap=0.0),
 }
 
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -66,6 +75,9 @@ ap.add_argument("--lag", type=float, default=None,
 ap.add_argument("--vanish", action="store_true",
                 help="the primary's host vanishes (no FIN/RST: a blackhole route, then power-off) instead of a kill "
                      "or demotion; nodes in network namespaces, one failover (profile vanish)")
+ap.add_argument("--auto-failover", action="store_true",
+                help="a pg_auto_failover formation (monitor + two nodes) and `pg_autoctl perform failover`; "
+                     "one failover (profile auto)")
 ap.add_argument("--sitemaild", required=True)
 ap.add_argument("--sitemailctl", required=True)
 ap.add_argument("--delay-ms", type=float, default=150, help="relays wait 0..this before each 250 to DATA")
@@ -73,9 +85,12 @@ ap.add_argument("--settle-timeout", type=float, default=120)
 ap.add_argument("--seed", type=int, default=None)
 ap.add_argument("--keep", action="store_true", help="keep the work directory of a failed run")
 args = ap.parse_args()
-if args.vanish and args.asynchronous:
-    ap.error("--vanish runs with synchronous replication only")
-P = PROFILES["vanish" if args.vanish else args.profile]
+if (args.vanish or args.auto_failover) and args.asynchronous:
+    ap.error("--vanish and --auto-failover run with synchronous replication only")
+if args.vanish and args.auto_failover:
+    ap.error("--vanish or --auto-failover, not both")
+profile = "vanish" if args.vanish else "auto" if args.auto_failover else args.profile
+P = PROFILES[profile]
 seed = args.seed if args.seed is not None else int(time.time()) % 100000
 rng = random.Random(seed)
 T0 = time.monotonic()
@@ -151,27 +166,33 @@ def field(line, key):
     return v.split(" ", 1)[0]
 
 
-def vanish_verdict(f, logs, control_logs, check):
-    """The daemons with sitemail's defaults noticed the vanished host (their own log, with the
-    time from the vanish) and went on with the promoted one; C, without them, noticed nothing."""
-    v, promoted_wall = f["vanish_wall"], f["promoted_wall"]
-    want = "%s:5432" % f["new_primary"]
-    print("vanished host, failover #%d: promoted %.1f s after the vanish" % (f["n"], promoted_wall - v))
+def connection_verdict(f, logs, control_logs, check):
+    """The daemons' own log of the failover (event=database), timed from its start (the vanish,
+    or `pg_autoctl perform failover`): they went on with the promoted host; after a vanish,
+    those with sitemail's defaults noticed it by themselves and C, without them, noticed nothing."""
+    v, promoted_wall = f["start_wall"], f["promoted_wall"]
+    vanish = f["kind"] == "vanish"
+    what = "the vanish" if vanish else "the start of the failover"
+    want = f["new_primary"]
+    print("failover #%d: %s %.1f s after %s" % (
+        f["n"], "the standby was promoted" if vanish else "`pg_autoctl perform failover` returned", promoted_wall - v, what))
     for name, text in sorted(logs.items()):
         ev = [(t, line) for t, line in database_events(text) if t >= v]
         down = next(((t, line) for t, line in ev if "status=down" in line), None)
-        up = next(((t, line) for t, line in ev if down and t >= down[0] and "status=connected" in line), None)
+        up = next(((t, line) for t, line in ev if (down or not vanish) and t >= (down[0] if down else v)
+                   and "status=connected" in line), None)
         for t, line in ev[:8]:  # the daemon's own account: detection, attempts, reconnection
             extra = field(line, "server") if "status=connected" in line else field(line, "problem")
-            print("  sitemaild %s, vanish + %4.1f s: event=database status=%s%s" % (
-                name, t - v, field(line, "status"),
+            print("  sitemaild %s, %s + %4.1f s: event=database status=%s%s" % (
+                name, "vanish" if vanish else "failover", t - v, field(line, "status"),
                 "" if extra is None else " %s=%s" % ("server" if "status=connected" in line else "problem", extra[:160])))
         if up:
-            print("  sitemaild %s: reconnected %.1f s after the vanish, %.1f s after the promotion"
-                  % (name, up[0] - v, up[0] - promoted_wall))
-        check(down is not None, "sitemaild %s noticed the vanished host by itself (event=database status=down, "
-              "%.1f s after the vanish)" % (name, down[0] - v if down else 0),
-              "sitemaild %s never logged event=database status=down after the vanish" % name)
+            print("  sitemaild %s: reconnected %.1f s after %s, %+.1f s from the %s"
+                  % (name, up[0] - v, what, up[0] - promoted_wall, "promotion" if vanish else "end of the failover"))
+        if vanish:
+            check(down is not None, "sitemaild %s noticed the vanished host by itself (event=database status=down, "
+                  "%.1f s after the vanish)" % (name, down[0] - v if down else 0),
+                  "sitemaild %s never logged event=database status=down after the vanish" % name)
         check(up is not None and field(up[1], "server") == want,
               "sitemaild %s reconnected to the promoted host %s" % (name, want),
               "sitemaild %s did not reconnect to the promoted host %s (%s)" % (name, want, up and up[1][:200]))
@@ -194,14 +215,17 @@ def vanish_verdict(f, logs, control_logs, check):
 
 
 hosts = None
-if args.vanish:
+if args.vanish or args.auto_failover:
     import vanish_net
     why = vanish_net.probe()
+    if not why and args.auto_failover and not shutil.which("pg_autoctl"):
+        why = "pg_autoctl is not installed (Debian: postgresql-15-auto-failover)"
     if why:
-        print("failover drill --vanish: SKIPPED: this machine cannot make the private hosts it needs: %s" % why)
+        print("failover drill --%s: SKIPPED: this machine cannot make the private hosts it needs: %s"
+              % (profile if profile == "vanish" else "auto-failover", why))
         sys.exit(77)  # ctest: SKIP_RETURN_CODE
     vanish_net.sweep_stale()
-    hosts = vanish_net.Hosts(2)
+    hosts = vanish_net.Hosts(2 if args.vanish else 1)
 def sweep_stale_work():
     """Work directories of runs killed with SIGKILL (no `finally` ran): their clusters stopped, files removed.
     The directory names carry the run's process id; only those of processes gone are touched."""
@@ -229,17 +253,28 @@ daemons = {}
 control = {}  # --vanish: sitemaild C, without the keepalive defaults
 result = 2
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(2))  # clean up through `finally`
-print("failover drill: profile %s, %s replication, seed %d, work dir %s"
-      % ("vanish" if args.vanish else args.profile, mode, seed, work), flush=True)
+print("failover drill: profile %s, %s replication, seed %d, work dir %s" % (profile, mode, seed, work), flush=True)
 try:
     # --- setup
     if hosts is not None:
         hosts.start()
         print("private hosts: %s" % ", ".join("%s (%s, this side %s)" % (hosts.address(i), hosts.namespace(i),
-                                                                        hosts.peer_address(i)) for i in range(2)))
-    pair = Pair(work, synchronous=not args.asynchronous, hosts=hosts)
-    pair.start()
+                                                                        hosts.peer_address(i))
+                                              for i in range(hosts.count)), flush=True)
+    if args.auto_failover:
+        from auto_failover import AutoFailover
+        pair = AutoFailover(work, hosts)
+        started = now()
+        pair.start()
+        say("pg_auto_failover: monitor, primary and synchronous secondary up in %.0f s: %s"
+            % (now() - started, pair.states()))
+    else:
+        pair = Pair(work, synchronous=not args.asynchronous, hosts=hosts)
+        pair.start()
     dsn, uri = pair.multi_host_dsn(), pair.multi_host_uri()
+    if args.auto_failover:  # what the formation itself says to use; sitemail runs as another OS user
+        uri = pair.uri() + "&user=postgres"
+        say("daemon B's url, from `pg_autoctl show uri`: " + uri)
     sites = ["F%02d" % i for i in range(P["sites"])]
     config_dir = os.path.join(work, "config")
     os.makedirs(config_dir)
@@ -360,11 +395,12 @@ try:
                 if trickle_left > 0 and insert(min(trickle_batch, trickle_left)):
                     trickle_left -= min(trickle_batch, trickle_left)
                 time.sleep(0.1)
-        vanish_wall = None
+        start_wall = time.time()  # the daemons' log stamps are wall-clock time
         if kind == "vanish":
-            vanish_wall = time.time()  # the daemons' log stamps are wall-clock time
             hosts.vanish(pair.nodes.index(pair.primary))
             pair.kill_primary()  # powered off: whatever FIN or RST it sends goes nowhere
+        elif kind == "auto":
+            pair.start_failover()
         elif kind == "kill":
             pair.kill_primary()
         else:
@@ -375,7 +411,8 @@ try:
             os.kill(paused, signal.SIGCONT)
         say("failover #%d: primary %s %s with %d rows sending, %d sent"
             % (k, old, {"kill": "killed (pg_ctl stop -m immediate)", "demote": "demoted (read-only, still up)",
-                        "vanish": "vanished (nothing comes back from its host: a blackhole route, then power-off)"}[kind],
+                        "vanish": "vanished (nothing comes back from its host: a blackhole route, then power-off)",
+                        "auto": "being failed over (pg_autoctl perform failover)"}[kind],
                len(inflight_before), sent))
         while now() - killed < P["gap"]:  # the failover manager's detection time
             time.sleep(0.1)
@@ -396,7 +433,8 @@ try:
             % (k, pair.primary.name, promoted - killed, len(inflight_after), len(queued_tokens), sent_at_promotion))
         fo = dict(n=k, kind=kind, killed=killed, promoted=promoted, inflight=inflight_before | inflight_after,
                   lost_claims=inflight_before & queued_ids, resume_record=None, resume_claim=None,
-                  vanish_wall=vanish_wall, promoted_wall=promoted_wall, new_primary=pair.primary.host())
+                  start_wall=start_wall, promoted_wall=promoted_wall,
+                  new_primary="%s:%d" % (pair.primary.host(), getattr(pair.primary, "port", 5432)))
         # delivery resumed: a message queued at the promotion reached a relay; outcomes recorded again
         seen = len(relay.received())
         while now() - promoted < 60 and (fo["resume_claim"] is None or fo["resume_record"] is None):
@@ -534,8 +572,8 @@ try:
             check(rc == 0, "failover #%d: sitemailctl with the multi-host url from %s" % (f["n"], what),
                   "failover #%d: sitemailctl with the multi-host url from %s exited %d: %s" % (f["n"], what, rc, err))
     for f in failovers:
-        if f["kind"] == "vanish":
-            vanish_verdict(f, logs, control_logs, check)
+        if f["kind"] in ("vanish", "auto"):
+            connection_verdict(f, logs, control_logs, check)
     for name, (alive, rc) in sorted(stop_codes.items()):
         if name in control:
             continue
