@@ -6,14 +6,14 @@
 # 0 lost, 0 stuck in sending, duplicates only among messages in flight at a failover,
 # delivery resumed within 30 s of each promotion (tests/failover/drill.py).
 # Usage: deploy/failover-drill.sh [--short|--long|--vanish|--auto-failover] [--async] [--build DIR] [drill options]
-#   --short  one failover, 3,000 messages (what CI runs as the ctest `failover`)
+#   --short  two failovers (a kill, a demotion), 3,000 messages (the ctest `failover`)
 #   --long   four failovers back and forth (the old primary rebuilt as the new standby
 #            each time), 6,000 messages  (default)
 #   --async  asynchronous replication: the figures are measured and printed, not asserted
 #            (what a failover can lose or send twice without synchronous replication)
 #   --both   the long run twice: synchronous, then asynchronous
 #   --vanish the primary's host vanishes instead (no FIN/RST: nodes in network namespaces, a
-#            blackhole route, then power-off); one failover, 1,800 messages (the ctest
+#            blackhole route, then power-off); one failover, 1,840 messages (the ctest
 #            `failover_vanish`; needs root for `ip netns`, exits 77 where it cannot run)
 #   --auto-failover  a pg_auto_failover formation (monitor + primary + synchronous secondary,
 #            Debian package postgresql-15-auto-failover) and one `pg_autoctl perform

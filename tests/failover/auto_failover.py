@@ -104,15 +104,17 @@ class AutoFailover:
         self._run(self.monitor, ["create", "monitor", "--pgdata", self.monitor.pgdata, "--pgport", str(MONITOR_PORT)]
                   + common)
         deadline = time.monotonic() + 120
-        while not self.states() and self.autoctl(["show", "state", "--pgdata", self.monitor.pgdata], check=False,
-                                                 timeout=30).returncode != 0:
+        while self.autoctl(["show", "state", "--pgdata", self.monitor.pgdata], check=False, timeout=30).returncode:
             if time.monotonic() > deadline or self.monitor.keeper.poll() is not None:
                 raise RuntimeError("the pg_auto_failover monitor did not start")
             time.sleep(0.5)
         for i, node in enumerate(self.nodes):
-            self._run(node, ["create", "postgres", "--pgdata", node.pgdata, "--pgport", str(node.port), "--name",
-                             node.name, "--listen", "*", "--pghost", os.path.join(self.work, "sock"), "--username", USER, "--dbname", "postgres", "--pg-hba-lan", "--monitor",
-                             self.monitor_uri()] + common)
+            # --pghost: pg_autoctl's own connections use our socket directory; --pg-hba-lan:
+            # the daemons come from this host's side of the veth pair, in the same /30
+            self._run(node, ["create", "postgres", "--pgdata", node.pgdata, "--pgport", str(node.port),
+                             "--name", node.name, "--listen", "*", "--pghost", os.path.join(self.work, "sock"),
+                             "--username", USER, "--dbname", "postgres", "--pg-hba-lan",
+                             "--monitor", self.monitor_uri()] + common)
             if i == 0:
                 self.wait_states({node.name: "single"})
         self.wait_states({self.nodes[0].name: "primary", self.nodes[1].name: "secondary"})

@@ -47,7 +47,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "soak"))
 import psycopg2  # noqa: E402
 import psycopg2.extras  # noqa: E402
-from pg_pair import Node, Pair  # noqa: E402
+from pg_pair import USER, Node, Pair  # noqa: E402
 from soak_processes import Relay  # noqa: E402
 
 PROFILES = {
@@ -214,18 +214,6 @@ def connection_verdict(f, logs, control_logs, check):
               % (name, quiet), bad)
 
 
-hosts = None
-if args.vanish or args.auto_failover:
-    import vanish_net
-    why = vanish_net.probe()
-    if not why and args.auto_failover and not shutil.which("pg_autoctl"):
-        why = "pg_autoctl is not installed (Debian: postgresql-15-auto-failover)"
-    if why:
-        print("failover drill --%s: SKIPPED: this machine cannot make the private hosts it needs: %s"
-              % (profile if profile == "vanish" else "auto-failover", why))
-        sys.exit(77)  # ctest: SKIP_RETURN_CODE
-    vanish_net.sweep_stale()
-    hosts = vanish_net.Hosts(2 if args.vanish else 1)
 def sweep_stale_work():
     """Work directories of runs killed with SIGKILL (no `finally` ran): their clusters stopped, files removed.
     The directory names carry the run's process id; only those of processes gone are touched."""
@@ -244,6 +232,18 @@ def sweep_stale_work():
         shutil.rmtree(path, ignore_errors=True)
 
 
+hosts = None
+if args.vanish or args.auto_failover:
+    import vanish_net
+    why = vanish_net.probe()
+    if not why and args.auto_failover and not shutil.which("pg_autoctl"):
+        why = "pg_autoctl is not installed (Debian: postgresql-15-auto-failover)"
+    if why:
+        print("failover drill --%s: SKIPPED: this machine cannot make the private hosts it needs: %s"
+              % (profile if profile == "vanish" else "auto-failover", why))
+        sys.exit(77)  # ctest: SKIP_RETURN_CODE
+    vanish_net.sweep_stale()
+    hosts = vanish_net.Hosts(2 if args.vanish else 1)
 sweep_stale_work()
 work = tempfile.mkdtemp(prefix="sitemail-failover.%d." % os.getpid())
 os.chmod(work, 0o755)
@@ -273,7 +273,7 @@ try:
         pair.start()
     dsn, uri = pair.multi_host_dsn(), pair.multi_host_uri()
     if args.auto_failover:  # what the formation itself says to use; sitemail runs as another OS user
-        uri = pair.uri() + "&user=postgres"
+        uri = pair.uri() + "&user=" + USER
         say("daemon B's url, from `pg_autoctl show uri`: " + uri)
     sites = ["F%02d" % i for i in range(P["sites"])]
     config_dir = os.path.join(work, "config")
@@ -576,6 +576,8 @@ try:
             connection_verdict(f, logs, control_logs, check)
     for name, (alive, rc) in sorted(stop_codes.items()):
         if name in control:
+            check(alive, "sitemaild %s was still waiting on the vanished host at the end (killed)" % name,
+                  "sitemaild %s exited during the run" % name)
             continue
         check(alive and rc == 0, "sitemaild %s ran throughout and stopped cleanly" % name,
               "sitemaild %s: running at the end %s, exit code %s" % (name, alive, rc))
