@@ -10,9 +10,10 @@ which is what a peer sees of a host that lost power or network behind a router. 
 no netfilter or tc qdisc on every machine; a route needs neither.)
 
 Names carry this process's id (sitemail-vanish-PID-N, veth smvPIDhN/smvPIDnN), so runs never
-collide; cleanup() deletes the namespaces (the veth pairs go with them) and is also safe to
-call twice. sweep_stale() removes what a run killed with SIGKILL left behind: namespaces of
-a process id that no longer runs, and the processes still inside them."""
+collide. cleanup() kills what runs inside, destroys the sockets left there, deletes the
+links and the namespaces, and is safe to call twice. sweep_stale() does the same for what a
+run killed with SIGKILL left behind: namespaces and links named after a process id that no
+longer runs. iproute2 (ip, ss) is all it needs."""
 import os, signal, subprocess, time
 
 PREFIX = "sitemail-vanish-"
@@ -95,6 +96,10 @@ def probe():
     if r.returncode != 0:
         return "`ip netns add` failed: " + r.stderr.strip()
     try:
+        r = subprocess.run(["ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"], capture_output=True, text=True,
+                           timeout=30)
+        if r.returncode != 0:
+            return "`ip netns exec` failed: " + r.stderr.strip()
         v = "smv%dp" % os.getpid()
         r = subprocess.run(["ip", "link", "add", v, "type", "veth", "peer", "name", v + "n", "netns", ns],
                            capture_output=True, text=True, timeout=30)
