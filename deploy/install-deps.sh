@@ -13,8 +13,10 @@ PKGS=(
   postfix python3-aiosmtpd swaks microsocks dante-server tinyproxy
   msmtp  # a reference client of the submission door (issue 19)
   procps iproute2 hostname bc time python3-psycopg2
-  # the failover tests: PgBouncer in session and transaction mode (tests/failover/pooler.py)
-  pgbouncer
+  # the failover tests: PgBouncer in session and transaction mode (tests/failover/pooler.py);
+  # pg_auto_failover for deploy/failover-drill.sh --auto-failover (the vanished-host test
+  # needs only iproute2: network namespaces, veth pairs, a blackhole route, ss -K)
+  pgbouncer postgresql-15-auto-failover
   # sd_notify; the package test: systemd-analyze, cpack shlibdeps (file, dpkg-dev), man pages
   libsystemd-dev systemd file dpkg-dev adduser man-db groff-base
   nlohmann-json3-dev

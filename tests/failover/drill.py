@@ -11,6 +11,26 @@ is killed (`pg_ctl stop -m immediate`) and, a few seconds later, the standby pro
 (`pg_ctl promote`); for more failovers the old primary is rebuilt as the new standby and
 the next failover goes back the other way. New mail keeps being inserted throughout.
 
+--vanish: the primary's host vanishes instead (tests/failover/vanish_net.py): each node runs
+in its own network namespace, reached over TCP through a veth pair (the daemons' url names
+both private addresses, with nothing but libpq's defaults from sitemail), and mid-drain the
+primary's namespace gets a blackhole route back to this host and is then powered off
+(pg_ctl stop -m immediate behind the blackhole): no reply, FIN or RST ever comes back, so
+only sitemail's keepalive and tcp_user_timeout defaults can tell the daemons that the host
+is gone. A third sitemaild (C, on a database of its own) has them switched off
+(keepalives=0 tcp_user_timeout=0): that it notices nothing during the run shows the vanish
+was silent (without the defaults a connection hangs until the kernel gives up, ~15 min).
+The same verdict, and the daemons' own log of the detection (`event=database status=down`)
+with the time from the vanish, and their reconnection to the promoted host. Exit 77 (skip)
+when this machine cannot make network namespaces.
+
+--auto-failover: a pg_auto_failover formation instead (tests/failover/auto_failover.py: a
+monitor and two nodes, primary and synchronous secondary, in a network namespace); daemon
+B's url is what `pg_autoctl show uri` prints, and the failover is `pg_autoctl perform
+failover` (the monitor demotes the primary and promotes the secondary). The same verdict;
+"resumed" counts from the end of the failover, and the time from its start is printed too.
+Exit 77 (skip) without pg_autoctl (Debian: postgresql-15-auto-failover) or namespaces.
+
 Verdict (exit 0 when every assertion holds, 1 when one fails, 2 when the run could not be
 set up): every message whose INSERT was acknowledged has its row (asynchronous replication:
 counted, not asserted); 0 lost (every row ends `sent` and its token reached a relay);
@@ -20,14 +40,14 @@ queued at the promotion reached a relay); both daemons ran throughout; sitemailc
 the multi-host url from --database, $SITEMAIL_DATABASE and [database] url. Every temporary
 file and process is removed at the end, also on failure (--keep keeps a failed run's files).
 """
-import argparse, os, random, shutil, signal, subprocess, sys, tempfile, time
+import argparse, datetime, os, random, shutil, signal, subprocess, sys, tempfile, time
 from collections import Counter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "soak"))
 import psycopg2  # noqa: E402
 import psycopg2.extras  # noqa: E402
-from pg_pair import Pair  # noqa: E402
+from pg_pair import USER, Node, Pair  # noqa: E402
 from soak_processes import Relay  # noqa: E402
 
 PROFILES = {
@@ -39,6 +59,10 @@ PROFILES = {
     "short": dict(sites=40, initial=1500, wave=1000, trickle=500, kinds=["kill", "demote"], frac=0.35, gap=6.0),
     "long": dict(sites=40, initial=1500, wave=1200, trickle=1500, kinds=["kill", "demote", "kill", "kill"], frac=0.35,
                  gap=3.0),
+    # --vanish: one failover, the primary's host vanishing
+    "vanish": dict(sites=40, initial=1500, wave=0, trickle=300, kinds=["vanish"], frac=0.35, gap=3.0),
+    # --auto-failover: one `pg_autoctl perform failover` (the monitor takes its own time)
+    "auto": dict(sites=40, initial=1500, wave=0, trickle=300, kinds=["auto"], frac=0.35, gap=0.0),
 }
 
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -48,6 +72,12 @@ ap.add_argument("--lag", type=float, default=None,
                 help="asynchronous only: replication lag to emulate at each failover, seconds (the standby's WAL "
                      "receiver is paused this long before the primary goes; default 1.0; on one machine the lag "
                      "is otherwise a fraction of a millisecond and a failover loses nothing)")
+ap.add_argument("--vanish", action="store_true",
+                help="the primary's host vanishes (no FIN/RST: a blackhole route, then power-off) instead of a kill "
+                     "or demotion; nodes in network namespaces, one failover (profile vanish)")
+ap.add_argument("--auto-failover", action="store_true",
+                help="a pg_auto_failover formation (monitor + two nodes) and `pg_autoctl perform failover`; "
+                     "one failover (profile auto)")
 ap.add_argument("--sitemaild", required=True)
 ap.add_argument("--sitemailctl", required=True)
 ap.add_argument("--delay-ms", type=float, default=150, help="relays wait 0..this before each 250 to DATA")
@@ -55,7 +85,12 @@ ap.add_argument("--settle-timeout", type=float, default=120)
 ap.add_argument("--seed", type=int, default=None)
 ap.add_argument("--keep", action="store_true", help="keep the work directory of a failed run")
 args = ap.parse_args()
-P = PROFILES[args.profile]
+if (args.vanish or args.auto_failover) and args.asynchronous:
+    ap.error("--vanish and --auto-failover run with synchronous replication only")
+if args.vanish and args.auto_failover:
+    ap.error("--vanish or --auto-failover, not both")
+profile = "vanish" if args.vanish else "auto" if args.auto_failover else args.profile
+P = PROFILES[profile]
 seed = args.seed if args.seed is not None else int(time.time()) % 100000
 rng = random.Random(seed)
 T0 = time.monotonic()
@@ -102,18 +137,144 @@ class Db:
         self.conn = None
 
 
-work = tempfile.mkdtemp(prefix="sitemail-failover.")
+def database_events(text):
+    """(wall-clock seconds, line) of each `event=database` line of a sitemaild log."""
+    out = []
+    for line in text.splitlines():
+        if " event=database " not in line or not line.startswith("ts="):
+            continue
+        stamp = line[3:].split(" ", 1)[0]
+        try:
+            t = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+        except ValueError:
+            continue
+        out.append((t.timestamp(), line))
+    return out
+
+
+def field(line, key):
+    """A logfmt field's value (quoted or bare)."""
+    at = line.find(" %s=" % key)
+    if at < 0:
+        return None
+    v = line[at + len(key) + 2:]
+    if v.startswith('"'):
+        end = 1
+        while end < len(v) and not (v[end] == '"' and v[end - 1] != "\\"):
+            end += 1
+        return v[1:end]
+    return v.split(" ", 1)[0]
+
+
+def connection_verdict(f, logs, control_logs, check):
+    """The daemons' own log of the failover (event=database), timed from its start (the vanish,
+    or `pg_autoctl perform failover`): they went on with the promoted host; after a vanish,
+    those with sitemail's defaults noticed it by themselves and C, without them, noticed nothing."""
+    v, promoted_wall = f["start_wall"], f["promoted_wall"]
+    vanish = f["kind"] == "vanish"
+    what = "the vanish" if vanish else "the start of the failover"
+    want = f["new_primary"]
+    print("failover #%d: %s %.1f s after %s" % (
+        f["n"], "the standby was promoted" if vanish else "`pg_autoctl perform failover` returned", promoted_wall - v, what))
+    for name, text in sorted(logs.items()):
+        ev = [(t, line) for t, line in database_events(text) if t >= v]
+        down = next(((t, line) for t, line in ev if "status=down" in line), None)
+        up = next(((t, line) for t, line in ev if (down or not vanish) and t >= (down[0] if down else v)
+                   and "status=connected" in line), None)
+        for t, line in ev[:8]:  # the daemon's own account: detection, attempts, reconnection
+            extra = field(line, "server") if "status=connected" in line else field(line, "problem")
+            print("  sitemaild %s, %s + %4.1f s: event=database status=%s%s" % (
+                name, "vanish" if vanish else "failover", t - v, field(line, "status"),
+                "" if extra is None else " %s=%s" % ("server" if "status=connected" in line else "problem", extra[:160])))
+        if up:
+            print("  sitemaild %s: reconnected %.1f s after %s, %+.1f s from the %s"
+                  % (name, up[0] - v, what, up[0] - promoted_wall, "promotion" if vanish else "end of the failover"))
+        if vanish:
+            check(down is not None, "sitemaild %s noticed the vanished host by itself (event=database status=down, "
+                  "%.1f s after the vanish)" % (name, down[0] - v if down else 0),
+                  "sitemaild %s never logged event=database status=down after the vanish" % name)
+        check(up is not None and field(up[1], "server") == want,
+              "sitemaild %s reconnected to the promoted host %s" % (name, want),
+              "sitemaild %s did not reconnect to the promoted host %s (%s)" % (name, want, up and up[1][:200]))
+    for name, text in sorted(control_logs.items()):
+        ev = database_events(text)
+        before = [line for t, line in ev if t < v and "status=connected" in line]
+        after = [(t, line) for t, line in ev if t >= v and "status=down" in line]
+        quiet = time.time() - v
+        if not before:
+            bad = "sitemaild %s (keepalives=0 tcp_user_timeout=0) never connected" % name
+        elif after:
+            bad = ("sitemaild %s (keepalives=0 tcp_user_timeout=0) noticed the vanish %.1f s after it: %s — a FIN, RST "
+                   "or ICMP got through, so the vanish was not silent" % (name, after[0][0] - v, after[0][1][:200]))
+        else:
+            bad = ""
+        check(not bad,
+              "the vanish was silent: sitemaild %s (keepalives=0 tcp_user_timeout=0) noticed nothing in the %.0f s "
+              "from the vanish to the end (the kernel's retransmission limit would end its wait after ~15 min)"
+              % (name, quiet), bad)
+
+
+def sweep_stale_work():
+    """Work directories of runs killed with SIGKILL (no `finally` ran): their clusters stopped, files removed.
+    The directory names carry the run's process id; only those of processes gone are touched."""
+    base = tempfile.gettempdir()
+    for d in os.listdir(base):
+        parts = d.split(".")
+        if not (d.startswith("sitemail-failover.") and len(parts) == 3 and parts[1].isdigit()):
+            continue
+        if os.path.exists("/proc/%s" % parts[1]):
+            continue
+        path = os.path.join(base, d)
+        for data in sorted(os.listdir(path)) if os.path.isdir(path) else []:
+            node = os.path.join(path, data, "data")
+            if os.path.exists(os.path.join(node, "postmaster.pid")):
+                Node(path, data).stop()
+        shutil.rmtree(path, ignore_errors=True)
+
+
+hosts = None
+if args.vanish or args.auto_failover:
+    import vanish_net
+    why = vanish_net.probe()
+    if not why and args.auto_failover and not shutil.which("pg_autoctl"):
+        why = "pg_autoctl is not installed (Debian: postgresql-15-auto-failover)"
+    if why:
+        print("failover drill --%s: SKIPPED: this machine cannot make the private hosts it needs: %s"
+              % (profile if profile == "vanish" else "auto-failover", why))
+        sys.exit(77)  # ctest: SKIP_RETURN_CODE
+    vanish_net.sweep_stale()
+    hosts = vanish_net.Hosts(2 if args.vanish else 1)
+sweep_stale_work()
+work = tempfile.mkdtemp(prefix="sitemail-failover.%d." % os.getpid())
 os.chmod(work, 0o755)
-pair = Pair(work, synchronous=not args.asynchronous)
+pair = None
 relay = None
 daemons = {}
+control = {}  # --vanish: sitemaild C, without the keepalive defaults
 result = 2
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(2))  # clean up through `finally`
-print("failover drill: profile %s, %s replication, seed %d, work dir %s" % (args.profile, mode, seed, work), flush=True)
+print("failover drill: profile %s, %s replication, seed %d, work dir %s" % (profile, mode, seed, work), flush=True)
 try:
     # --- setup
-    pair.start()
+    if hosts is not None:
+        hosts.start()
+        print("private hosts: %s" % ", ".join("%s (%s, this side %s)" % (hosts.address(i), hosts.namespace(i),
+                                                                        hosts.peer_address(i))
+                                              for i in range(hosts.count)), flush=True)
+    if args.auto_failover:
+        from auto_failover import AutoFailover
+        pair = AutoFailover(work, hosts)
+        started = now()
+        pair.start()
+        say("pg_auto_failover: monitor, primary and synchronous secondary up in %.0f s: %s"
+            % (now() - started, pair.states()))
+    else:
+        pair = Pair(work, synchronous=not args.asynchronous, hosts=hosts)
+        pair.start()
     dsn, uri = pair.multi_host_dsn(), pair.multi_host_uri()
+    if args.auto_failover:  # what the formation itself says to use; sitemail runs as another OS user
+        uri = pair.uri() + "&user=" + USER
+        say("daemon B's url, from `pg_autoctl show uri`: " + uri)
     sites = ["F%02d" % i for i in range(P["sites"])]
     config_dir = os.path.join(work, "config")
     os.makedirs(config_dir)
@@ -123,7 +284,10 @@ try:
     r = subprocess.run([args.sitemailctl, "db", "migrate"], env=env, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError("sitemailctl db migrate (URI from $SITEMAIL_DATABASE) failed: " + r.stderr)
-    db = Db(dsn)
+    # The harness's own connection must never hang on a vanished host either: it names the
+    # keepalive defaults itself (psycopg2 does not add them); the daemons get the bare url.
+    db = Db(dsn + (" keepalives=1 keepalives_idle=5 keepalives_interval=2 keepalives_count=3 tcp_user_timeout=10000"
+                   if args.vanish else ""))
     db.query("INSERT INTO customization (custkey, value, nvtgc) VALUES ('EMailSMTPServer','127.0.0.1','ILL'),"
              "('EMailFromAddress','drill@lib.example','ILL'),('Helo','drill.example','ILL')")
     relay = Relay(work, len(sites), 0, 0.0, 0.0, args.delay_ms, seed)
@@ -143,6 +307,18 @@ try:
         log = open(os.path.join(work, "logs", "sitemaild-%s.log" % name), "w")
         daemons[name] = (subprocess.Popen([args.sitemaild, "--config-dir", config_dir] + cmd, env=daemon_env,
                                           stdout=subprocess.DEVNULL, stderr=log), log)
+    if args.vanish:  # C: idle on a database of its own, keepalives and tcp_user_timeout switched off
+        db.query("CREATE DATABASE vanish_ctl")
+        dsn_c = pair.multi_host_dsn("vanish_ctl") + " keepalives=0 tcp_user_timeout=0"
+        r = subprocess.run([args.sitemailctl, "--database", dsn_c, "db", "migrate"], env=env, capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            raise RuntimeError("sitemailctl db migrate (database vanish_ctl) failed: " + r.stderr)
+        empty_dir = os.path.join(work, "config-c")
+        os.makedirs(empty_dir)
+        log = open(os.path.join(work, "logs", "sitemaild-C.log"), "w")
+        control["C"] = (subprocess.Popen([args.sitemaild, "--config-dir", empty_dir, "--config", conf_a, "--database",
+                                          dsn_c], env=daemon_env, stdout=subprocess.DEVNULL, stderr=log), log)
 
     # --- inserts: every message carries a token (header and recipient), counted by the relays
     acked, ambiguous = set(), set()
@@ -219,7 +395,13 @@ try:
                 if trickle_left > 0 and insert(min(trickle_batch, trickle_left)):
                     trickle_left -= min(trickle_batch, trickle_left)
                 time.sleep(0.1)
-        if kind == "kill":
+        start_wall = time.time()  # the daemons' log stamps are wall-clock time
+        if kind == "vanish":
+            hosts.vanish(pair.nodes.index(pair.primary))
+            pair.kill_primary()  # powered off: whatever FIN or RST it sends goes nowhere
+        elif kind == "auto":
+            pair.start_failover()
+        elif kind == "kill":
             pair.kill_primary()
         else:
             pair.demote_primary()
@@ -228,12 +410,14 @@ try:
         if paused:
             os.kill(paused, signal.SIGCONT)
         say("failover #%d: primary %s %s with %d rows sending, %d sent"
-            % (k, old, "killed (pg_ctl stop -m immediate)" if kind == "kill" else "demoted (read-only, still up)",
+            % (k, old, {"kill": "killed (pg_ctl stop -m immediate)", "demote": "demoted (read-only, still up)",
+                        "vanish": "vanished (nothing comes back from its host: a blackhole route, then power-off)",
+                        "auto": "being failed over (pg_autoctl perform failover)"}[kind],
                len(inflight_before), sent))
         while now() - killed < P["gap"]:  # the failover manager's detection time
             time.sleep(0.1)
         pair.promote_standby()
-        promoted = now()
+        promoted, promoted_wall = now(), time.time()
         st = db.query("SELECT id, status, substr(subject, 7) FROM outbox WHERE status IN ('sending', 'queued')", retry_for=10)
         inflight_after = {r[0] for r in st if r[1] == "sending"}
         queued_tokens = {r[2] for r in st if r[1] == "queued"}
@@ -248,7 +432,9 @@ try:
         say("failover #%d: standby %s promoted %.1f s after; on it: %d rows sending, %d queued, %d sent"
             % (k, pair.primary.name, promoted - killed, len(inflight_after), len(queued_tokens), sent_at_promotion))
         fo = dict(n=k, kind=kind, killed=killed, promoted=promoted, inflight=inflight_before | inflight_after,
-                  lost_claims=inflight_before & queued_ids, resume_record=None, resume_claim=None)
+                  lost_claims=inflight_before & queued_ids, resume_record=None, resume_claim=None,
+                  start_wall=start_wall, promoted_wall=promoted_wall,
+                  new_primary="%s:%d" % (pair.primary.host(), getattr(pair.primary, "port", 5432)))
         # delivery resumed: a message queued at the promotion reached a relay; outcomes recorded again
         seen = len(relay.received())
         while now() - promoted < 60 and (fo["resume_claim"] is None or fo["resume_record"] is None):
@@ -310,11 +496,19 @@ try:
             p.kill()
             stop_codes[name] = (alive, None)
         log.close()
+    for name, (p, log) in control.items():
+        # blocked on the vanished host (a SIGTERM would wait for the kernel's ~15 min)
+        stop_codes[name] = (p.poll() is None, None)
+        p.kill()
+        p.wait()
+        log.close()
     relay_stats = relay.stop()
     received = relay.received()
     rows = db.query("SELECT id, status, substr(subject, 7) FROM outbox")
     db.close()
     logs = {n: open(os.path.join(work, "logs", "sitemaild-%s.log" % n), errors="replace").read() for n in daemons}
+    control_logs = {n: open(os.path.join(work, "logs", "sitemaild-%s.log" % n), errors="replace").read()
+                    for n in control}
 
     failures = []
 
@@ -377,7 +571,14 @@ try:
         for what, rc, err in f["ctl"]:
             check(rc == 0, "failover #%d: sitemailctl with the multi-host url from %s" % (f["n"], what),
                   "failover #%d: sitemailctl with the multi-host url from %s exited %d: %s" % (f["n"], what, rc, err))
+    for f in failovers:
+        if f["kind"] in ("vanish", "auto"):
+            connection_verdict(f, logs, control_logs, check)
     for name, (alive, rc) in sorted(stop_codes.items()):
+        if name in control:
+            check(alive, "sitemaild %s was still waiting on the vanished host at the end (killed)" % name,
+                  "sitemaild %s exited during the run" % name)
+            continue
         check(alive and rc == 0, "sitemaild %s ran throughout and stopped cleanly" % name,
               "sitemaild %s: running at the end %s, exit code %s" % (name, alive, rc))
     check(len(failovers) == len(P["kinds"]), "%d failovers happened" % len(failovers), "only %d failovers" % len(failovers))
@@ -389,7 +590,7 @@ except Exception as e:  # setup or harness failure: not a verdict on sitemail
     print("failover drill: could not run: %s" % e)
     result = 2
 finally:
-    for p, log in daemons.values():
+    for p, log in list(daemons.values()) + list(control.values()):
         if p.poll() is None:
             p.kill()
             p.wait()
@@ -397,12 +598,15 @@ finally:
     if relay is not None and relay.proc.poll() is None:
         relay.proc.kill()
         relay.proc.wait()
-    pair.stop()
+    if pair is not None:
+        pair.stop()
+    if hosts is not None:
+        hosts.cleanup()
     if result != 0 and args.keep:
         print("failover drill: files kept in %s" % work)
     else:
         if result != 0:
-            for n in daemons:  # the evidence, before the files go
+            for n in list(daemons) + list(control):  # the evidence, before the files go
                 path = os.path.join(work, "logs", "sitemaild-%s.log" % n)
                 if os.path.exists(path):
                     with open(path, errors="replace") as f:

@@ -4,6 +4,10 @@ listener (nothing to race for), synchronous (synchronous_standby_names = '*') or
 asynchronous. A node is killed with `pg_ctl stop -m immediate`, the standby promoted with
 `pg_ctl promote`, and the old primary rebuilt as a standby of the new one (a fresh base
 backup: small and simple), so a drill can fail over back and forth.
+With `hosts` (vanish_net.Hosts, drill.py --vanish) each node runs in its own network
+namespace and also listens on TCP port 5432 there, at its private address: clients on this
+host reach it over TCP (what a vanished host can hang), while the standby streams and the
+harness administers over the Unix sockets, as always.
 PostgreSQL refuses to run as root: as root every command runs as user `postgres`."""
 import glob, os, shutil, subprocess, time
 
@@ -13,9 +17,11 @@ USER = "postgres" if AS_ROOT else os.environ.get("USER", "postgres")
 PORT = 5432  # only names the socket file (.s.PGSQL.5432) in each node's own directory
 
 
-def as_pg(cmd, check=True, timeout=120):
+def as_pg(cmd, check=True, timeout=120, netns=None):
     if AS_ROOT:
         cmd = ["runuser", "-u", "postgres", "--"] + cmd
+    if netns:
+        cmd = ["ip", "netns", "exec", netns] + cmd
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if check and r.returncode != 0:
         raise RuntimeError("%s failed (%d): %s%s" % (" ".join(cmd), r.returncode, r.stdout, r.stderr))
@@ -23,8 +29,9 @@ def as_pg(cmd, check=True, timeout=120):
 
 
 class Node:
-    def __init__(self, work, name):
+    def __init__(self, work, name, netns=None, address=None, client_net=None):
         self.name = name
+        self.netns, self.address, self.client_net = netns, address, client_net
         self.dir = os.path.join(work, name)
         self.data = os.path.join(self.dir, "data")
         self.log = os.path.join(self.dir, "server.log")
@@ -35,16 +42,25 @@ class Node:
     def dsn(self, dbname="postgres"):
         return "host=%s port=%d dbname=%s user=%s" % (self.dir, PORT, dbname, USER)
 
+    def host(self):
+        """What a client's conninfo names: the TCP address in a namespace, else the socket directory."""
+        return self.address or self.dir
+
     def initdb(self):
         as_pg([os.path.join(BIN, "initdb"), "-D", self.data, "-A", "trust", "-U", USER, "-E", "UTF8", "--locale=C.UTF-8"])
+        if self.client_net:  # clients come over TCP from this host's side of the veth pairs
+            with open(os.path.join(self.data, "pg_hba.conf"), "a") as f:
+                f.write("host all all %s trust\nhost replication all %s trust\n" % (self.client_net, self.client_net))
 
     def start(self):
         # synchronous_standby_names is not set here: it lives in postgresql.auto.conf
         # (ALTER SYSTEM, Pair.set_sync), which a command-line -c would override.
-        opts = ("-c listen_addresses='' -c unix_socket_directories='%s' -c port=%d -c max_connections=100"
+        opts = ("-c listen_addresses='%s' -c unix_socket_directories='%s' -c port=%d -c max_connections=100"
                 " -c fsync=off -c full_page_writes=off -c wal_level=replica -c max_wal_senders=5"
-                " -c wal_keep_size=256MB -c hot_standby=on -c synchronous_commit=on" % (self.dir, PORT))
-        as_pg([os.path.join(BIN, "pg_ctl"), "-D", self.data, "-l", self.log, "-w", "-t", "60", "-o", opts, "start"])
+                " -c wal_keep_size=256MB -c hot_standby=on -c synchronous_commit=on" % (self.address or "", self.dir, PORT))
+        # in its namespace: the postmaster, and every backend it forks, stays there
+        as_pg([os.path.join(BIN, "pg_ctl"), "-D", self.data, "-l", self.log, "-w", "-t", "60", "-o", opts, "start"],
+              netns=self.netns)
 
     def running(self):
         return os.path.exists(os.path.join(self.data, "postmaster.pid"))
@@ -78,21 +94,25 @@ class Node:
 class Pair:
     """Two nodes; `primary` and `standby` swap at each failover."""
 
-    def __init__(self, work, synchronous):
+    def __init__(self, work, synchronous, hosts=None):
         self.sync = synchronous
-        self.nodes = [Node(work, "n1"), Node(work, "n2")]
+        if hosts is None:
+            self.nodes = [Node(work, "n1"), Node(work, "n2")]
+        else:
+            self.nodes = [Node(work, "n%d" % (i + 1), hosts.namespace(i), hosts.address(i), "10.213.0.0/16")
+                          for i in range(2)]
         self.primary, self.standby = self.nodes
 
     def multi_host_dsn(self, dbname="postgres"):
         """The key=value form with both nodes, as a site's [database] url would name them."""
         return "host=%s,%s port=%d,%d dbname=%s user=%s target_session_attrs=read-write" % (
-            self.nodes[0].dir, self.nodes[1].dir, PORT, PORT, dbname, USER)
+            self.nodes[0].host(), self.nodes[1].host(), PORT, PORT, dbname, USER)
 
     def multi_host_uri(self, dbname="postgres"):
         """The URI form: socket directories percent-encoded as hosts."""
         enc = lambda p: p.replace("/", "%2F")
         return "postgresql://%s:%d,%s:%d/%s?user=%s&target_session_attrs=read-write" % (
-            enc(self.nodes[0].dir), PORT, enc(self.nodes[1].dir), PORT, dbname, USER)
+            enc(self.nodes[0].host()), PORT, enc(self.nodes[1].host()), PORT, dbname, USER)
 
     def start(self):
         self.primary.initdb()
