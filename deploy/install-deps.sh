@@ -12,6 +12,8 @@ PKGS=(
   postgresql-15 postgresql-client-15
   postfix python3-aiosmtpd swaks microsocks dante-server tinyproxy
   msmtp  # a reference client of the submission door (issue 19)
+  # the postfix test: Postfix's SASL client (Cyrus) needs the PLAIN/LOGIN plugins
+  libsasl2-modules
   procps iproute2 hostname bc time python3-psycopg2
   # the failover tests: PgBouncer in session and transaction mode (tests/failover/pooler.py);
   # pg_auto_failover for deploy/failover-drill.sh --auto-failover (the vanished-host test
@@ -36,7 +38,9 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 echo "install-deps: installing ${missing[*]}"
-# Postfix asks a debconf question unless preseeded; we only use its tools (smtp-sink, smtp-source).
+# Postfix asks a debconf question unless preseeded; we use its tools (smtp-sink, smtp-source)
+# and private instances with their own config dirs (tests/integration, tests/bench), never
+# the system-wide one.
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
 echo "postfix postfix/mailname string localhost" | $SUDO debconf-set-selections
 # The tests start their own private instances of PostgreSQL, dante, tinyproxy and Postfix

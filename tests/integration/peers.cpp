@@ -3,20 +3,26 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
 #include "codec.hpp"
 #include "support.hpp"
+#include "text_util.hpp"
 
 namespace sitemail::test {
 
@@ -127,6 +133,195 @@ int SmtpSink::messages() const {
   for (const auto& e : fs::directory_iterator(dir()))
     if (e.path().filename().string().starts_with("msg-")) ++n;
   return n;
+}
+
+namespace {
+
+// True when something on 127.0.0.1:port answers with an SMTP greeting ("220 ..." as its last
+// greeting line) within two seconds; says QUIT and hangs up.
+bool smtp_greets(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  timeval tv{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = false;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    std::string got;
+    char buf[512];
+    for (;;) {
+      const auto n = recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      got.append(buf, static_cast<std::size_t>(n));
+      const auto end = got.rfind("\r\n");
+      if (end == std::string::npos) continue;
+      const auto start = got.rfind("\r\n", end == 0 ? 0 : end - 1);
+      const auto last = got.substr(start == std::string::npos || start == end ? 0 : start + 2);
+      if (last.size() >= 4 && last[3] == '-') continue;  // more greeting lines follow
+      ok = last.starts_with("220 ");
+      break;
+    }
+    if (ok) (void)send(fd, "QUIT\r\n", 6, MSG_NOSIGNAL);
+  }
+  close(fd);
+  return ok;
+}
+
+std::pair<uid_t, gid_t> user_ids(const char* name) {
+  const passwd* pw = getpwnam(name);
+  if (pw == nullptr) throw std::runtime_error(std::string("no user ") + name);
+  return {pw->pw_uid, pw->pw_gid};
+}
+
+bool group_alive(int pgid) { return ::kill(-pgid, 0) == 0 || errno != ESRCH; }
+
+}  // namespace
+
+Postfix::Postfix(const std::string& name, const PostfixOptions& options, int port) : port_(port) {
+  if (geteuid() != 0) throw std::runtime_error("a private Postfix instance needs root (postfix start)");
+  dir_ = test_tmp_path("postfix_" + name + "_" + std::to_string(port));
+  try {
+    fs::remove_all(dir_);
+    for (const char* sub : {"etc", "data", "queue", "mail"}) fs::create_directories(dir_ + "/" + sub);
+    const auto [pf_uid, pf_gid] = user_ids("postfix");
+    const auto [mail_uid, mail_gid] = user_ids("nobody");  // virtual(8) stores mail with these ids
+    if (chown((dir_ + "/data").c_str(), pf_uid, pf_gid) != 0 || chown((dir_ + "/mail").c_str(), mail_uid, mail_gid) != 0)
+      throw std::runtime_error("postfix " + name + ": chown failed");
+    const std::string etc = config_dir();
+    std::string main_cf = "compatibility_level = 3.6\nqueue_directory = " + dir_ + "/queue\ndata_directory = " + dir_ +
+                          "/data\nmail_owner = postfix\nsetgid_group = postdrop\nmyhostname = pf" + std::to_string(port) +
+                          ".test.example\nmydomain = test.example\nmydestination =\nalias_maps =\nalias_database =\n"
+                          "inet_interfaces = loopback-only\ninet_protocols = ipv4\nmynetworks = 127.0.0.0/8\n"
+                          "smtp_tls_security_level = none\nsmtpd_tls_security_level = none\nbiff = no\n"
+                          "delay_warning_time = 0\nmaillog_file = " +
+                          dir_ + "/maillog\nmaillog_file_prefixes = " + dir_ + "\n";
+    if (!options.mailboxes.empty()) {
+      std::set<std::string> domains;
+      std::string map;
+      for (const auto& a : options.mailboxes) {
+        domains.insert(a.substr(a.find('@') + 1));
+        map += a + " " + a + "/\n";  // a trailing slash: Maildir
+      }
+      std::string list;
+      for (const auto& d : domains) list += (list.empty() ? "" : " ") + d;
+      main_cf += "virtual_mailbox_domains = " + list + "\nvirtual_mailbox_base = " + dir_ +
+                 "/mail\nvirtual_mailbox_maps = texthash:" + etc +
+                 "/mailboxes\nvirtual_uid_maps = static:" + std::to_string(mail_uid) +
+                 "\nvirtual_gid_maps = static:" + std::to_string(mail_gid) + "\n";
+      std::ofstream(etc + "/mailboxes") << map;
+    }
+    // A setting the options give replaces the base line (Postfix would warn about the override).
+    std::set<std::string> given;
+    for (const auto& line : split(options.main_cf, '\n'))
+      if (auto eq = line.find('='); eq != std::string::npos) given.insert(std::string(trim(line.substr(0, eq))));
+    std::string merged;
+    for (const auto& line : split(main_cf, '\n'))
+      if (!line.empty() && !given.contains(std::string(trim(line.substr(0, line.find('=')))))) merged += line + "\n";
+    std::ofstream(etc + "/main.cf") << merged << options.main_cf << "\n";
+    for (const auto& [file, content] : options.files) std::ofstream(etc + "/" + file, std::ios::binary) << content;
+    fs::copy_file(fs::exists("/etc/postfix/master.cf") ? "/etc/postfix/master.cf" : "/usr/share/postfix/master.cf.dist",
+                  etc + "/master.cf");
+    // The smtpd on our own port instead of port 25, and no service in a chroot jail (the
+    // queue directory is not set up as one: no copies of /etc files, no SASL plugins).
+    const std::string pc = "/usr/sbin/postconf -c " + etc;
+    const std::string inet = "127.0.0.1:" + std::to_string(port);
+    auto r = run(pc + " -M# smtp/inet && " + pc + " -Me '" + inet + "/inet = " + inet + " inet n - n - - smtpd' && " + pc +
+                 " -Fe '*/*/chroot = n'");
+    if (r.code != 0) throw std::runtime_error("postfix " + name + ": postconf: " + r.err);
+    r = run("/usr/sbin/postfix -c " + etc + " start");
+    if (r.code != 0) throw std::runtime_error("postfix " + name + " did not start: " + r.out + r.err + log());
+    master_ = std::stoi(slurp(dir_ + "/queue/pid/master.pid"));
+    for (int i = 0; i < 400; ++i) {
+      // Its own master holds the port (not another program's listener), and smtpd answers.
+      if (pid_listens_on(master_, port_) && smtp_greets(port_)) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    throw std::runtime_error("postfix " + name + ": no smtpd greeting on port " + std::to_string(port_) + ": " + log());
+  } catch (...) {
+    stop();  // the destructor does not run for a constructor that throws
+    throw;
+  }
+}
+
+Postfix::~Postfix() { stop(); }
+
+void Postfix::stop() noexcept {
+  try {
+    if (fs::exists(config_dir() + "/main.cf")) (void)run("/usr/sbin/postfix -c " + config_dir() + " stop");
+    if (master_ > 0) {
+      // `postfix stop` waits for the master; its children leave a moment later.
+      for (int i = 0; i < 200 && group_alive(master_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (group_alive(master_)) {
+        ::kill(-master_, SIGKILL);
+        for (int i = 0; i < 100 && group_alive(master_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      master_ = -1;
+    }
+  } catch (...) {
+  }
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+std::string Postfix::log() const { return slurp(dir_ + "/maillog"); }
+
+void Postfix::reload() const {
+  // The master logs "reload" once it has re-read its configuration and restarted its
+  // services: mail handed over after that sees the new settings.
+  auto reloads = [&] {
+    const auto l = log();
+    int n = 0;
+    for (auto p = l.find("]: reload -- version"); p != std::string::npos; p = l.find("]: reload -- version", p + 1)) ++n;
+    return n;
+  };
+  const int before = reloads();
+  auto r = run("/usr/sbin/postfix -c " + config_dir() + " reload");
+  if (r.code != 0) throw std::runtime_error("postfix reload: " + r.err);
+  for (int i = 0; i < 400 && reloads() == before; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  if (reloads() == before) throw std::runtime_error("postfix did not reload: " + log());
+}
+
+void Postfix::write_and_reload(const std::string& name, const std::string& content) const {
+  std::ofstream(config_dir() + "/" + name, std::ios::binary) << content;
+  reload();
+}
+
+void Postfix::flush() const { (void)run("/usr/sbin/postqueue -c " + config_dir() + " -f"); }
+
+std::string Postfix::queue() const { return run("/usr/sbin/postqueue -c " + config_dir() + " -p").out; }
+
+int Postfix::queued() const {
+  int n = 0;
+  for (const char* q : {"incoming", "active", "deferred", "hold", "maildrop"}) {
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(dir_ + "/queue/" + q, ec), end; !ec && it != end; it.increment(ec))
+      if (it->is_regular_file()) ++n;
+  }
+  return n;
+}
+
+void Postfix::sendmail(const std::string& from, const std::vector<std::string>& to, const std::string& message) const {
+  static int counter = 0;
+  const std::string file = dir_ + "/sendmail-" + std::to_string(++counter) + ".eml";
+  std::ofstream(file, std::ios::binary) << message;
+  std::string cmd = "/usr/sbin/sendmail -C " + config_dir() + " -f " + shell_quote(from) + " --";
+  for (const auto& t : to) cmd += " " + shell_quote(t);
+  auto r = run(cmd + " < " + file);
+  fs::remove(file);
+  if (r.code != 0) throw std::runtime_error("sendmail: " + r.err);
+}
+
+std::vector<std::string> Postfix::mailbox_files(const std::string& address) const {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir_ + "/mail/" + address + "/new", ec), end; !ec && it != end; it.increment(ec))
+    files.push_back(it->path().string());
+  std::sort(files.begin(), files.end());  // Maildir names begin with the delivery time
+  return files;
 }
 
 }  // namespace sitemail::test

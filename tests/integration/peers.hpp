@@ -1,7 +1,7 @@
 // peers.hpp — real protocol peers for integration tests, started on 127.0.0.1 and stopped
 // when the object goes away: aiosmtpd relays (peers/smtp_server.py), Postfix smtp-sink,
-// microsocks, dante, tinyproxy, the STARTTLS-injection server; certificates made at test
-// time; and the messages a relay received.
+// a private Postfix instance, microsocks, dante, tinyproxy, the STARTTLS-injection server;
+// certificates made at test time; and the messages a relay received.
 #pragma once
 #include <string>
 #include <vector>
@@ -56,6 +56,50 @@ class SmtpSink : public Peer {
  public:
   explicit SmtpSink(const std::string& flags = "", int port = free_port());
   [[nodiscard]] int messages() const;  // files dumped with -d
+};
+
+// A private Postfix instance (needs root, as `postfix start` does): its own config, queue,
+// data and mail directories under dir() (the test's temporary root), an smtpd on
+// 127.0.0.1:port(), every service unchrooted, its log in dir()/maillog. The default
+// instance's /etc/postfix is not touched (as root, `postfix -c DIR` and the tools' -c/-C
+// need no alternate_config_directories entry). Ready when its own master listens on the port
+// and its smtpd greets with 220; stopped (`postfix stop`, then SIGKILL for anything left in
+// its process group) and its directory removed when the object goes away, also when a test
+// fails. Another instance, a bench's or another test's, shares nothing with it.
+struct PostfixOptions {
+  std::string main_cf;                                     // more main.cf lines (they win over the base ones)
+  std::vector<std::pair<std::string, std::string>> files;  // written into config_dir() before the start
+  // Addresses whose mail Postfix stores itself: virtual(8) delivers each to the Maildir
+  // dir()/mail/ADDRESS/ (one file per message); other addresses of their domains are refused.
+  std::vector<std::string> mailboxes;
+};
+
+class Postfix {
+ public:
+  explicit Postfix(const std::string& name, const PostfixOptions& options = {}, int port = free_port());
+  ~Postfix();
+  Postfix(const Postfix&) = delete;
+  Postfix& operator=(const Postfix&) = delete;
+  [[nodiscard]] int port() const { return port_; }
+  [[nodiscard]] const std::string& dir() const { return dir_; }
+  [[nodiscard]] std::string config_dir() const { return dir_ + "/etc"; }
+  [[nodiscard]] std::string log() const;  // dir()/maillog
+  // Writes config_dir()/NAME and makes the running instance read it (`postfix reload`).
+  void write_and_reload(const std::string& name, const std::string& content) const;
+  void reload() const;
+  void flush() const;                       // postqueue -f: deliver the deferred mail now
+  [[nodiscard]] std::string queue() const;  // postqueue -p
+  [[nodiscard]] int queued() const;         // messages in its queue (incoming, active, deferred, hold, maildrop)
+  // Hands a message to Postfix as a local program does: sendmail -C DIR -f FROM TO...
+  void sendmail(const std::string& from, const std::vector<std::string>& to, const std::string& message) const;
+  // The messages stored for `address` (one of options.mailboxes), oldest first, as files.
+  [[nodiscard]] std::vector<std::string> mailbox_files(const std::string& address) const;
+
+ private:
+  void stop() noexcept;
+  int port_;
+  int master_ = -1;  // the master's pid, also its process group
+  std::string dir_;
 };
 
 }  // namespace sitemail::test

@@ -21,6 +21,24 @@ namespace {
 
 constexpr const char* kRootPrefix = "sitemail-test.";
 
+// A private Postfix instance (peers.hpp: Postfix) left running by a killed test process:
+// its master's process group is killed when the pid file still names a master working in
+// that instance's queue directory (its cwd), so a reused pid is never hit.
+void stop_orphaned_postfix(const fs::path& root) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(root, ec)) {
+    if (!e.path().filename().string().starts_with("postfix_")) continue;
+    const auto queue = e.path() / "queue";
+    std::ifstream pid_file(queue / "pid" / "master.pid");
+    long pid = 0;
+    if (!(pid_file >> pid) || pid <= 1) continue;
+    std::error_code ignore;
+    const auto cwd = fs::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ignore);
+    if (ignore || cwd != fs::weakly_canonical(queue, ignore)) continue;
+    ::kill(-static_cast<pid_t>(pid), SIGKILL);
+  }
+}
+
 // Roots of test processes that are gone (killed before they could clean up).
 void sweep_stale_roots() {
   std::error_code ec;
@@ -31,6 +49,7 @@ void sweep_stale_roots() {
     const long pid = std::strtol(name.c_str() + std::strlen(kRootPrefix), &end, 10);
     if (pid <= 0 || *end != '\0') continue;
     if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to judge)
+    stop_orphaned_postfix(e.path());
     std::error_code ignore;
     fs::remove_all(e.path(), ignore);
   }

@@ -41,7 +41,8 @@ class TestDb {
 // Every temporary file and folder of a test process lives under one root,
 // /tmp/sitemail-test.<pid>, removed when the process exits (also after failed tests); roots
 // left by a process that died without exiting (SIGKILL, abort) are removed by the next test
-// process. test_tmp_path(name) is a path under the root (nothing is created).
+// process, after stopping a private Postfix still running there. test_tmp_path(name) is a
+// path under the root (nothing is created).
 std::string test_tmp_root();
 std::string test_tmp_path(const std::string& name);
 

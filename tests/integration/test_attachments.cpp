@@ -2,87 +2,15 @@
 // queued the way applications do (one INSERT transaction) or with `sitemailctl enqueue`,
 // delivered by sitemaild to real relays, and parsed back by Python's `email` package
 // (peers/mime_parts.py) to compare every part byte for byte; 8-bit content to a relay
-// without 8BITMIME (Postfix smtp-sink -8); SIZE and MaxMessageSize limits; bad rows.
+// without 8BITMIME (Postfix smtp-sink -8); SIZE and MaxMessageSize limits; bad rows. The
+// helpers are in mime_check.hpp; test_postfix.cpp does the same with a private Postfix.
 #define BOOST_TEST_MODULE sitemail_integration_attachments
-#include <openssl/evp.h>
-
 #include <boost/test/unit_test.hpp>
-#include <random>
 
-#include "codec.hpp"
-#include "daemon_fixture.hpp"
-#include "text_util.hpp"
+#include "mime_check.hpp"
 
 using namespace sitemail;
 using namespace sitemail::test;
-
-namespace {
-
-std::string sha256(const std::string& bytes) {
-  unsigned char md[32];
-  unsigned int n = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &n, EVP_sha256(), nullptr);
-  return codec::hex(std::string_view(reinterpret_cast<char*>(md), n));
-}
-
-std::string random_bytes(std::size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng() & 0xff);
-  for (int i = 0; i < 256 && static_cast<std::size_t>(i) < n; ++i) s[static_cast<std::size_t>(i)] = static_cast<char>(i);
-  return s;
-}
-
-// One message row and its attachments in one transaction, as an application inserts them.
-long long insert_with_attachments(TestDb& db, const std::string& site, const std::string& html,
-                                  const std::vector<std::array<std::string, 5>>& atts) {  // name, type, disposition, cid, content
-  PgTransaction tx(db.conn());
-  auto r = db.conn().exec(
-      "INSERT INTO outbox (nvtgc, to_addrs, subject, body_text, body_html) VALUES ($1, 'rcpt@dest.example', 'Report', "
-      "'The report is attached.', nullif($2, '')) RETURNING id",
-      {site, html});
-  const std::string id = r.get(0, 0);
-  for (const auto& a : atts)
-    db.conn().exec("INSERT INTO outbox_attachment (outbox_id, filename, content_type, disposition, content_id, content) "
-                   "VALUES ($1::bigint, $2, nullif($3, ''), coalesce(nullif($4, ''), 'attachment'), nullif($5, ''), $6::bytea)",
-                   {id, a[0], a[1], a[2], a[3], bytea_to_text(a[4])});
-  tx.commit();
-  return std::stoll(id);
-}
-
-// The JSON lines mime_parts.py prints for `data`.
-std::vector<std::string> parts_of(const std::string& data) {
-  TempDir dir("mime");
-  dir.write("msg.eml", data);
-  auto r = run("/usr/bin/python3 " + std::string(SITEMAIL_SOURCE_DIR) + "/tests/integration/peers/mime_parts.py " + dir.path() +
-               "/msg.eml");
-  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
-  return split(r.out, '\n');
-}
-
-std::string part_with(const std::vector<std::string>& parts, const std::string& needle) {
-  for (const auto& p : parts)
-    if (p.find(needle) != std::string::npos) return p;
-  BOOST_FAIL("no part with " + needle);
-  return {};
-}
-
-// Waits for `what`; on a timeout the test fails with the daemon's log.
-void wait_or_log(Daemon& d, const std::function<bool()>& ok, const std::string& what) {
-  try {
-    Daemon::wait_for(ok, 30, what);
-  } catch (const std::exception& e) {
-    BOOST_FAIL(std::string(e.what()) + "\n" + d.log());
-  }
-}
-
-std::string status_of(TestDb& db, long long id) {
-  return db.conn()
-      .exec("SELECT status || ' ' || coalesce(last_error, '') FROM outbox WHERE id = $1::bigint", {std::to_string(id)})
-      .get(0, 0);
-}
-
-}  // namespace
 
 BOOST_AUTO_TEST_CASE(attachments_and_inline_images_arrive_byte_for_byte) {
   Env e("att");
