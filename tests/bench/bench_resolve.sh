@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # bench_resolve.sh — the resolve harness of issue 17: N sites (default 10,000), each with a
 # <site>.config file and a DB key, plus SMTP.config, in a private PostgreSQL cluster; then
-# `sitemaild --check-config`, cold (a fresh process each time), RUNS times (default 3), with
-# wall time and peak RSS of each run, beside the in-process figures of bench_resolve
-# (resolution alone) and the time to merely read the same files. Figures are printed, never
+# `sitemaild --check-config` (a fresh process each time), RUNS times cold (page cache dropped)
+# and RUNS times warm (default 3), with wall time and peak RSS of each run, beside the time to
+# merely read the same files (cold and warm) and the in-process figure of bench_resolve
+# (resolution alone). Figures are printed, never
 # asserted. Everything lives in a temporary folder removed on exit (also on failure).
 #   tests/bench/bench_resolve.sh BUILD_DIR [N] [RUNS]
 set -euo pipefail
@@ -36,16 +37,25 @@ SITEMAIL_PG_FAST=1 db=$("$src/deploy/pg-cluster.sh" start "$work/pg")
 } | psql "$db" -qX >/dev/null
 printf '[metrics]\nlisten =\n' >"$work/sitemaild.conf"
 
-echo "resolve harness: $n site files + DB keys, sitemaild --check-config, cold, $runs runs"
-for ((i = 1; i <= runs; i++)); do
+echo "resolve harness: $n site files + DB keys, sitemaild --check-config, $runs runs cold then $runs warm"
+drop_caches() {
   sync
   echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true  # cold page cache when allowed (root)
-  /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$daemon" --check-config --config "$work/sitemaild.conf" --database "$db" \
-    --config-dir "$work/config" >"$work/out" 2>&1 || { echo "check-config failed:" >&2; tail -5 "$work/out" >&2; exit 1; }
-  read -r secs user sys kib <"$work/time"
-  printf '  run %d: sitemaild --check-config  %6.2f s wall (%.2f s CPU)  peak RSS %6.1f MiB  (%d lines of output)\n' \
-    "$i" "$secs" "$(echo "$user + $sys" | bc -l)" "$(echo "$kib / 1024" | bc -l)" "$(wc -l <"$work/out")"
+}
+for mode in cold warm; do
+  for ((i = 1; i <= runs; i++)); do
+    [ "$mode" = cold ] && drop_caches
+    /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$daemon" --check-config --config "$work/sitemaild.conf" --database "$db" \
+      --config-dir "$work/config" >"$work/out" 2>&1 || { echo "check-config failed:" >&2; tail -5 "$work/out" >&2; exit 1; }
+    read -r secs user sys kib <"$work/time"
+    printf '  %s run %d: sitemaild --check-config  %6.2f s wall (%.2f s CPU)  peak RSS %6.1f MiB  (%d lines of output)\n' \
+      "$mode" "$i" "$secs" "$(echo "$user + $sys" | bc -l)" "$(echo "$kib / 1024" | bc -l)" "$(wc -l <"$work/out")"
+  done
 done
-echo "in process (no database, no output):"
+# Beside it, the time to merely open and read the same files (no parsing), cold and warm: a
+# cold check can never be faster than its reads.
+drop_caches
+echo "  cold: $("$bench" readonly "$work/config")"
+echo "  warm: $("$bench" readonly "$work/config")"
+echo "in process (no database, no output, warm):"
 "$bench" resolve "$work/config" "$n" | sed 's/^/  /'
-"$bench" readonly "$work/config" | sed 's/^/  /'
