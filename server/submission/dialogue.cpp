@@ -151,6 +151,7 @@ bool Dialogue::process_one() {
     }
     std::string line = in_.substr(0, lf + 1);
     in_.erase(0, lf + 1);
+    ++lines_;
     data_line(line);
     return true;
   }
@@ -164,6 +165,7 @@ bool Dialogue::process_one() {
   }
   std::string line = in_.substr(0, lf + 1);
   in_.erase(0, lf + 1);
+  ++lines_;
   if (discard_line_) {
     discard_line_ = false;
     return true;
