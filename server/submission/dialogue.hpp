@@ -54,7 +54,9 @@ class Dialogue {
   void auth_done(AuthVerdict v);
   void sender_done(SenderVerdict v);
   void stored(long long id);
-  void store_failed();
+  // in_doubt: the database connection was lost at COMMIT and could not be asked again, so the
+  // message may have been queued (the reply says so; the client's retry may duplicate it).
+  void store_failed(bool in_doubt = false);
   void tls_started();
   // The daemon's memory budget for messages being received ran out: this message is refused
   // at its end (452 4.3.1) and nothing more of it is kept.

@@ -450,9 +450,10 @@ asio::awaitable<void> SubmissionServer::Impl::serve(tcp::socket sock, bool impli
         StoreRequest r{principal->site, principal->name, d.mail_from(), d.recipients(), d.message()};
         const auto size = d.data_size();
         const auto rcpts = d.recipients().size();
-        auto w = std::make_shared<Waiter<std::optional<long long>>>(io.get_executor());
-        store.store(std::move(r), [w](std::optional<long long> id) { Waiter<std::optional<long long>>::deliver(w, id); });
-        auto id = co_await w->wait();
+        auto w = std::make_shared<Waiter<StoreOutcome>>(io.get_executor());
+        store.store(std::move(r), [w](StoreOutcome o) { Waiter<StoreOutcome>::deliver(w, o); });
+        const auto outcome = co_await w->wait();
+        const auto& id = outcome.id;
         release();
         if (id) {
           ++accepted;
@@ -467,7 +468,7 @@ asio::awaitable<void> SubmissionServer::Impl::serve(tcp::socket sock, bool impli
           d.stored(*id);
         } else {
           metrics.submission_message(principal->site, "failed");
-          d.store_failed();
+          d.store_failed(outcome.in_doubt);
         }
         break;
       }
