@@ -99,6 +99,7 @@ struct Deadline {
     timer.expires_at(at);  // a wait under way ends with operation_aborted and does nothing
     timer.async_wait([this](const boost::system::error_code& e) {
       if (e) return;
+      armed = false;  // spent: the door becoming full does not set it again
       timed_out = true;
       boost::system::error_code ignored;
       sock.cancel(ignored);

@@ -43,12 +43,31 @@ pids+=("$dpid")
 for _ in $(seq 1 100); do grep -q event=config_loaded "$work/daemon-door-drain.log" && break; sleep 0.1; done
 
 clock() { sql "SELECT extract(epoch FROM clock_timestamp())"; }
+# CPU seconds (user + system) used so far by: sitemaild, the door's PostgreSQL backend, every
+# other PostgreSQL process, smtp-source, the smtp-sinks; and the machine's idle CPU seconds
+# (/proc/stat: none idle means something else competed for the CPUs too). BENCH_PROFILE=1 prints, per run,
+# what each used during the drain.
+hz=$(getconf CLK_TCK)
+cpu_of() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}'))); done; echo "$t"; }
+cpu_snapshot() {
+  local pm door_be others
+  pm=$(head -1 "$work/pg/data/postmaster.pid")
+  door_be=$(sql "SELECT pid FROM pg_stat_activity WHERE application_name = 'sitemaild submission'" | head -1)
+  others=$(pgrep -P "$pm" | grep -vx "${door_be:-0}" | tr '\n' ' ')
+  echo "$(cpu_of "$dpid") $(cpu_of "$door_be") $(cpu_of "$pm" $others) $(cpu_of $(pgrep -x smtp-source)) $(cpu_of $(pgrep -x smtp-sink)) $(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat)"
+}
+# cpu_report BEFORE AFTER: what each used between two snapshots, in CPU seconds
+cpu_report() {
+  echo "$1 $2" | awk -v hz="$hz" '{printf "     cpu s: sitemaild %.1f, door backend %.1f, other postgres %.1f, smtp-source %.1f, sinks %.1f; the machine idle %.1f\n",
+    ($8-$1)/hz, ($9-$2)/hz, ($10-$3)/hz, ($11-$4)/hz, ($12-$5)/hz, ($14-$7)/hz}'
+}
 # drain [door]: the queue emptied, N messages queued over S sites, waited for until sent;
 # with "door", smtp-source pushes DOOR_N messages into the door from the enqueue on.
 # Sets DRAIN_RATE, DRAIN_S, SENT and, with "door", DOOR_RATE, DOOR_S, DOOR_ROWS.
 drain() {
   local t0 te until door_pid="" end
   sql "TRUNCATE outbox CASCADE"
+  CPU_BEFORE=$(cpu_snapshot)
   t0=$(clock)
   if [ "${1:-}" = door ]; then
     /usr/sbin/smtp-source -s "$SESSIONS" -m "$DOOR_N" -l 1024 -f bench@lib.example -t rcpt@dest.example "127.0.0.1:$door" >/dev/null &
@@ -59,6 +78,7 @@ drain() {
   while [ "$(sql "SELECT count(*) FROM outbox WHERE status = 'sent'")" -lt "$N" ] && [ "$(calc "$(now) < $until")" = 1 ]; do
     sleep 0.2
   done
+  CPU_AFTER=$(cpu_snapshot)
   if [ -n "$door_pid" ]; then
     wait "$door_pid" || true
     te=$(sql "SELECT extract(epoch FROM max(created_at)) FROM outbox WHERE submitted_by IS NOT NULL")
@@ -85,12 +105,15 @@ for ((r = 1; r <= RUNS; r++)); do
   drain
   rate_a+=("$DRAIN_RATE")
   printf '%-4s | %-30s | -\n' "a$r" "$(printf '%.0f (%s of %s, %.1f s)' "$DRAIN_RATE" "$SENT" "$N" "$DRAIN_S")"
+  if [ -n "${BENCH_PROFILE:-}" ]; then cpu_report "$CPU_BEFORE" "$CPU_AFTER"; fi
   drain door
   rate_b+=("$DRAIN_RATE")
   printf '%-4s | %-30s | %s\n' "b$r" "$(printf '%.0f (%s of %s, %.1f s)' "$DRAIN_RATE" "$SENT" "$N" "$DRAIN_S")" \
     "$(printf '%.0f (%s of %s, %.1f s; %.0f %%)' "$DOOR_RATE" "$DOOR_ROWS" "$DOOR_N" "$DOOR_S" \
       "$(calc "100 * ($DOOR_S < $DRAIN_S) * $DOOR_S / $DRAIN_S + 100 * ($DOOR_S >= $DRAIN_S)")")"
+  if [ -n "${BENCH_PROFILE:-}" ]; then cpu_report "$CPU_BEFORE" "$CPU_AFTER"; fi
 done
 mean() { printf '%s\n' "$@" | awk '{s += $1} END {print s / NR}'; }
 ma=$(mean "${rate_a[@]}"); mb=$(mean "${rate_b[@]}")
 printf 'drain alone %.0f msg/s, while the door takes mail %.0f msg/s: ratio b/a %.2f (target >= 0.80)\n' "$ma" "$mb" "$(calc "$mb / $ma")"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: compare a and b of the same pair)"
