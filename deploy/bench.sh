@@ -62,3 +62,11 @@ echo
 cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target sitemaild sitemailctl >/dev/null
 tests/bench/bench_oauth.sh build
 # ---- end oauth ----
+
+# ---- submission door (issue 19): the door vs Postfix smtpd, and the drain while the door takes mail ----
+echo
+cmake --build build -j"$(nproc 2>/dev/null || echo 2)" --target sitemaild sitemailctl >/dev/null
+tests/bench/bench_submission.sh build $quick
+echo
+tests/bench/bench_door_drain.sh build $quick
+# ---- end submission door ----

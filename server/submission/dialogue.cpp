@@ -151,6 +151,7 @@ bool Dialogue::process_one() {
     }
     std::string line = in_.substr(0, lf + 1);
     in_.erase(0, lf + 1);
+    ++lines_;
     data_line(line);
     return true;
   }
@@ -164,6 +165,7 @@ bool Dialogue::process_one() {
   }
   std::string line = in_.substr(0, lf + 1);
   in_.erase(0, lf + 1);
+  ++lines_;
   if (discard_line_) {
     discard_line_ = false;
     return true;
@@ -491,11 +493,12 @@ void Dialogue::stored(long long id) {
   reply("250 2.0.0 Ok: queued as " + std::to_string(id));
 }
 
-void Dialogue::store_failed() {
+void Dialogue::store_failed(bool in_doubt) {
   if (state_ != State::waiting || pending_ != Action::store) return;
   state_ = State::command;
   reset_transaction();
-  reply("451 4.3.0 Error: message not queued; try again later");
+  if (in_doubt) reply("451 4.3.0 Error: database connection lost; the message may have been queued; try again later");
+  else reply("451 4.3.0 Error: message not queued; try again later");
 }
 
 void Dialogue::refuse_storage() {

@@ -12,6 +12,7 @@
 // the end of data is only CRLF.CRLF and a bare CR or LF anywhere in the data refuses it.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -53,12 +54,18 @@ class Dialogue {
   void auth_done(AuthVerdict v);
   void sender_done(SenderVerdict v);
   void stored(long long id);
-  void store_failed();
+  // in_doubt: the database connection was lost at COMMIT and could not be asked again, so the
+  // message may have been queued (the reply says so; the client's retry may duplicate it).
+  void store_failed(bool in_doubt = false);
   void tls_started();
   // The daemon's memory budget for messages being received ran out: this message is refused
   // at its end (452 4.3.1) and nothing more of it is kept.
   void refuse_storage();
   [[nodiscard]] std::size_t buffered() const { return message_.size(); }  // octets held for the current message
+  // Part of a line (command or text) has arrived, its end not yet: the driver's time limit for
+  // a line keeps running instead of starting anew with every byte.
+  [[nodiscard]] bool mid_line() const { return !in_.empty() || discard_line_ || data_in_long_line_; }
+  [[nodiscard]] std::uint64_t lines() const { return lines_; }  // complete lines taken in so far
 
   // What the actions need.
   [[nodiscard]] const std::string& user() const { return user_; }          // authenticate; afterwards the account
@@ -110,6 +117,7 @@ class Dialogue {
   bool data_no_storage_ = false;  // refuse_storage() was called for this message      // the last data line ended with CRLF (so
                                   // "." CRLF may end the data)
   int refused_messages_ = 0;
+  std::uint64_t lines_ = 0;
 };
 
 }  // namespace sitemail::submission

@@ -77,15 +77,15 @@ std::shared_ptr<const Directory> DoorStore::directory() const {
 void DoorStore::count_last_hour(std::string principal, std::function<void(std::optional<long long>)> done) {
   {
     std::lock_guard lock(mu_);
-    jobs_.push_back(Job{Job::count_job, std::move(principal), {}, std::move(done)});
+    jobs_.push_back(Job{Job::count_job, std::move(principal), {}, std::move(done), nullptr});
   }
   cv_.notify_one();
 }
 
-void DoorStore::store(StoreRequest r, std::function<void(std::optional<long long>)> done) {
+void DoorStore::store(StoreRequest r, std::function<void(StoreOutcome)> done) {
   {
     std::lock_guard lock(mu_);
-    jobs_.push_back(Job{Job::store_job, {}, std::move(r), std::move(done)});
+    jobs_.push_back(Job{Job::store_job, {}, std::move(r), nullptr, std::move(done)});
   }
   cv_.notify_one();
 }
@@ -164,7 +164,7 @@ void DoorStore::run() {
             try {
               do_stores(one);
             } catch (const std::exception& e1) {
-              if (one.front().done) one.front().done(std::nullopt);
+              one.front().fail();
               auto* pe = dynamic_cast<const PgError*>(&e1);
               if (!pe || pe->connection_lost()) throw;
               log::warn("submission_db", {{"problem", e1.what()}});
@@ -176,8 +176,7 @@ void DoorStore::run() {
       if (db_ok) log::error("submission_db", {{"problem", e.what()}});
       db_ok = false;
       next_reload = std::chrono::steady_clock::now() + kReloadInterval;
-      for (auto& j : batch)
-        if (j.done) j.done(std::nullopt);
+      for (auto& j : batch) j.fail();
     }
   }
 }
@@ -192,26 +191,66 @@ void DoorStore::do_count(Job& j) {
 
 void DoorStore::do_stores(std::vector<Job>& batch) {
   PGconn* c = conn_->db->raw();
-  PgTransaction tx(*conn_->db);
   std::vector<long long> ids;
-  for (auto& j : batch) {
-    const auto& r = j.req;
-    std::string rcpts = join(r.rcpts);
-    const char* values[5] = {r.site.c_str(), r.from.c_str(), rcpts.c_str(), r.message.data(), r.principal.c_str()};
-    int lengths[5] = {0, 0, 0, static_cast<int>(r.message.size()), 0};
-    int formats[5] = {0, 0, 0, 1, 0};  // raw_message as binary: the bytes as received
-    PgResult res(PQexecParams(c,
-                              "INSERT INTO outbox (nvtgc, from_addr, to_addrs, raw_message, submitted_by) "
-                              "VALUES ($1, $2, $3, $4::bytea, $5) RETURNING id",
-                              5, nullptr, values, lengths, formats, 0));
-    if (res.rows() != 1) throw PgError(std::string("storing a submitted message: ") + PQerrorMessage(c));
-    ids.push_back(res.get_int(0, 0));
+  std::string lost;  // the error of a COMMIT whose connection was lost
+  {
+    PgTransaction tx(*conn_->db);
+    for (auto& j : batch) {
+      const auto& r = j.req;
+      std::string rcpts = join(r.rcpts);
+      const char* values[5] = {r.site.c_str(), r.from.c_str(), rcpts.c_str(), r.message.data(), r.principal.c_str()};
+      int lengths[5] = {0, 0, 0, static_cast<int>(r.message.size()), 0};
+      int formats[5] = {0, 0, 0, 1, 0};  // raw_message as binary: the bytes as received
+      PgResult res(PQexecParams(c,
+                                "INSERT INTO outbox (nvtgc, from_addr, to_addrs, raw_message, submitted_by) "
+                                "VALUES ($1, $2, $3, $4::bytea, $5) RETURNING id",
+                                5, nullptr, values, lengths, formats, 0));
+      if (res.rows() != 1) throw PgError(std::string("storing a submitted message: ") + PQerrorMessage(c));
+      ids.push_back(res.get_int(0, 0));
+    }
+    try {
+      tx.commit();  // any other failure: every requester of this batch is told nothing was stored
+    } catch (const PgError& e) {
+      if (!e.connection_lost()) throw;
+      lost = e.what();
+    }
+  }  // tx ends here: its ROLLBACK (nothing, after a COMMIT) goes to the connection it began on
+  if (!lost.empty()) {
+    std::string list;
+    for (auto id : ids) list += (list.empty() ? "" : ",") + std::to_string(id);
+    const auto outcome = committed(ids);
+    log::warn("submission_db", {{"problem", "connection lost during COMMIT: " + lost},
+                                {"ids", list},
+                                {"outcome", !outcome   ? "unknown: answered 451, a retry may duplicate these rows"
+                                            : *outcome ? "committed: answered 250"
+                                                       : "not committed: answered 451"}});
+    if (!outcome || !*outcome) {
+      for (auto& j : batch) j.fail(!outcome);
+      if (!outcome) throw PgError("the database cannot be reached after a lost COMMIT");
+      return;
+    }
   }
-  tx.commit();  // throws when it failed: every requester of this batch is told nothing was stored
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    auto done = std::move(batch[i].done);
-    batch[i].done = nullptr;
-    done(ids[i]);
+  for (std::size_t i = 0; i < batch.size(); ++i) std::exchange(batch[i].stored, nullptr)(StoreOutcome{ids[i], false});
+}
+
+std::optional<bool> DoorStore::committed(const std::vector<long long>& ids) {
+  std::string arr = "{";
+  for (auto id : ids) arr += (arr.size() > 1 ? "," : "") + std::to_string(id);
+  arr += "}";
+  const auto until = std::chrono::steady_clock::now() + kInDoubtWait;
+  while (true) {
+    try {
+      connect();
+      // Row ids come from a sequence: no other transaction can hold these ids. A row answered
+      // 250 is never deleted within seconds (delivery keeps it; only retention purges it).
+      auto r = conn_->db->exec("SELECT count(*) FROM outbox WHERE id = ANY($1::bigint[])", {arr});
+      return r.get_int(0, 0) > 0;
+    } catch (const std::exception& e) {
+      if (std::chrono::steady_clock::now() >= until) return std::nullopt;
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+      if (stopping_) return std::nullopt;
+    }
   }
 }
 

@@ -3,7 +3,11 @@
 // kReloadInterval, so changes reach a running daemon within seconds without a reload),
 // counts a principal's messages of the last hour, and stores accepted messages as outbox rows
 // with group commit: every store request waiting when a transaction starts goes into it, and
-// each requester learns its row id only after COMMIT (or nothing, when it failed).
+// each requester learns its row id only after COMMIT (or nothing, when it failed). When the
+// connection is lost during COMMIT, the outcome is learned before anyone is answered: the
+// rows' ids came from INSERT ... RETURNING, so after reconnecting, whether those ids exist
+// says whether the transaction committed (250) or not (451); only when the database cannot
+// be reached again within kInDoubtWait is the outcome unknown (451, logged with the ids).
 // Results come back through callbacks that the caller posts to its own executor.
 #pragma once
 #include <chrono>
@@ -16,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "policy.hpp"
@@ -41,6 +46,12 @@ struct Directory {
   [[nodiscard]] const Principal* network_for(const std::string& ip) const;
 };
 
+// What became of a stored message.
+struct StoreOutcome {
+  std::optional<long long> id;  // the committed row; nullopt: not stored
+  bool in_doubt = false;        // nullopt because the outcome of COMMIT could not be learned
+};
+
 struct StoreRequest {
   std::string site, principal, from;
   std::vector<std::string> rcpts;
@@ -50,6 +61,8 @@ struct StoreRequest {
 class DoorStore {
  public:
   static constexpr auto kReloadInterval = std::chrono::seconds(2);
+  // How long the outcome of a COMMIT whose connection was lost is sought (reconnecting).
+  static constexpr auto kInDoubtWait = std::chrono::seconds(30);
   explicit DoorStore(std::string conninfo);
   ~DoorStore();
   DoorStore(const DoorStore&) = delete;
@@ -62,21 +75,29 @@ class DoorStore {
 
   // Messages `principal` stored in the last hour; nullopt when the database failed.
   void count_last_hour(std::string principal, std::function<void(std::optional<long long>)> done);
-  // The committed row id, or nullopt when nothing was stored.
-  void store(StoreRequest r, std::function<void(std::optional<long long>)> done);
+  // The committed row id, or nullopt when nothing was stored (or, in_doubt, perhaps stored).
+  void store(StoreRequest r, std::function<void(StoreOutcome)> done);
 
  private:
   struct Job {
     enum Kind { count_job, store_job } kind = count_job;
     std::string principal;
     StoreRequest req;
-    std::function<void(std::optional<long long>)> done;
+    std::function<void(std::optional<long long>)> done;  // count_job
+    std::function<void(StoreOutcome)> stored;            // store_job
+    void fail(bool in_doubt = false) {
+      if (done) std::exchange(done, nullptr)(std::nullopt);
+      if (stored) std::exchange(stored, nullptr)(StoreOutcome{std::nullopt, in_doubt});
+    }
   };
   void run();
   void reload();
   void connect();
   void do_count(Job& j);
   void do_stores(std::vector<Job>& batch);
+  // After a connection lost during COMMIT: reconnects (for up to kInDoubtWait) and says whether
+  // the rows `ids` exist; nullopt when the database could not be asked.
+  std::optional<bool> committed(const std::vector<long long>& ids);
 
   std::string conninfo_;
   struct Conn;

@@ -35,6 +35,13 @@ constexpr auto kHandshakeTimeout = std::chrono::seconds(30);
 constexpr auto kWriteTimeout = std::chrono::minutes(5);
 constexpr std::size_t kReadBuffer = 16 * 1024;
 constexpr auto kShutdownWait = std::chrono::seconds(5);
+// The door is full (max_connections reached, or a connection refused for it, within the last
+// kStressWindow): every time limit of every session is at most kStressLimit, so clients that
+// drip a line a byte at a time, flood one without its end or never read cannot keep the
+// places from clients that talk (Postfix's overload rule, smtpd_timeout 10s with a limit per
+// line rather than per read).
+constexpr auto kStressLimit = std::chrono::seconds(10);
+constexpr auto kStressWindow = std::chrono::seconds(60);
 // Octets of messages being received, all sessions together: beyond it a message is refused
 // with 452 4.3.1 (the client retries) instead of the daemon growing without bound. At least
 // two messages of max_message_size always fit.
@@ -76,6 +83,34 @@ struct Waiter {
   }
 };
 
+// One session's time limit: it runs from `start` (a line's first octet, a write, a handshake),
+// not from the last octet, so a line dripped a byte at a time still ends at the limit. While
+// the door is full the limit shrinks to kStressLimit, also for a wait already under way.
+struct Deadline {
+  Deadline(const asio::any_io_executor& ex, tcp::socket& s) : timer(ex), sock(s) {}
+  asio::steady_timer timer;
+  tcp::socket& sock;
+  std::chrono::steady_clock::time_point start{};
+  std::chrono::steady_clock::duration limit{};
+  bool armed = false;
+  bool timed_out = false;
+  void arm(std::chrono::steady_clock::time_point at) {
+    armed = true;
+    timer.expires_at(at);  // a wait under way ends with operation_aborted and does nothing
+    timer.async_wait([this](const boost::system::error_code& e) {
+      if (e) return;
+      armed = false;  // spent: the door becoming full does not set it again
+      timed_out = true;
+      boost::system::error_code ignored;
+      sock.cancel(ignored);
+    });
+  }
+  void cancel() {
+    armed = false;
+    timer.cancel();
+  }
+};
+
 bool out_of_descriptors(const boost::system::error_code& ec) {
   return ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system ||
          ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
@@ -101,6 +136,9 @@ struct SubmissionServer::Impl {
   AuthThrottle throttle;
   std::map<std::string, int> inflight;  // principal -> messages between MAIL FROM and their row
   std::set<tcp::socket*> sockets;
+  std::set<Deadline*> deadlines;
+  std::chrono::steady_clock::time_point last_full{};  // the door was full (see kStressLimit)
+  bool ever_full = false;
   std::size_t data_bytes = 0;  // held by all sessions' dialogues (see kDataBudget)
   std::size_t data_budget = kDataBudget;
   bool stopped = false;
@@ -113,6 +151,21 @@ struct SubmissionServer::Impl {
   asio::awaitable<void> accept_loop(tcp::acceptor& a, bool implicit_tls);
   asio::awaitable<void> serve(tcp::socket sock, bool implicit_tls);
   void reject(tcp::socket& s);
+  [[nodiscard]] bool stressed() const { return ever_full && std::chrono::steady_clock::now() - last_full < kStressWindow; }
+  [[nodiscard]] std::chrono::steady_clock::time_point due(const Deadline& d) const {
+    return d.start + (stressed() ? std::min<std::chrono::steady_clock::duration>(d.limit, kStressLimit) : d.limit);
+  }
+  // The door is full now: from here on (and for every wait under way) the short limits.
+  void full() {
+    const bool was = stressed();
+    last_full = std::chrono::steady_clock::now();
+    ever_full = true;
+    if (was) return;
+    log::warn("submission", {{"problem", "door full (" + std::to_string(cap) +
+                                             " connections): every session's time limits are 10 s for a minute"}});
+    for (auto* d : deadlines)
+      if (d->armed) d->arm(due(*d));
+  }
 };
 
 void SubmissionServer::Impl::listen(const std::string& list, bool implicit_tls) {
@@ -138,6 +191,7 @@ void SubmissionServer::Impl::listen(const std::string& list, bool implicit_tls) 
 }
 
 void SubmissionServer::Impl::reject(tcp::socket& s) {
+  full();
   metrics.submission_session("", "refused");
   static const std::string kBusy = "421 4.3.2 Too many connections; try again later\r\n";
   boost::system::error_code ec;
@@ -166,6 +220,7 @@ asio::awaitable<void> SubmissionServer::Impl::accept_loop(tcp::acceptor& a, bool
       continue;
     }
     ++open;
+    if (open >= cap) full();
     metrics.submission_connection_opened();
     asio::co_spawn(io, serve(std::move(s), implicit_tls), [this](const std::exception_ptr& e) {
       --open;
@@ -199,18 +254,24 @@ asio::awaitable<void> SubmissionServer::Impl::serve(tcp::socket sock, bool impli
   std::optional<Principal> principal = network;  // an authenticated account replaces it
   std::string user;
 
-  asio::steady_timer deadline(io);
-  bool timed_out = false;
-  auto arm = [&](auto after) {
-    timed_out = false;
-    deadline.expires_after(after);
-    deadline.async_wait([&timed_out, &sock](const boost::system::error_code& e) {
-      if (e) return;
-      timed_out = true;
-      boost::system::error_code ignored;
-      sock.cancel(ignored);
-    });
+  Deadline deadline(io.get_executor(), sock);
+  deadlines.insert(&deadline);
+  struct UnregisterDeadline {
+    std::set<Deadline*>& s;
+    Deadline* p;
+    ~UnregisterDeadline() { s.erase(p); }
+  } unregister_deadline{deadlines, &deadline};
+  const bool& timed_out = deadline.timed_out;
+  // A limit of `limit` from `from` (now, unless a line already began earlier).
+  auto arm = [&](std::chrono::steady_clock::duration limit,
+                 std::chrono::steady_clock::time_point from = std::chrono::steady_clock::now()) {
+    deadline.timed_out = false;
+    deadline.start = from;
+    deadline.limit = limit;
+    deadline.arm(due(deadline));
   };
+  auto line_start = std::chrono::steady_clock::now();
+  std::uint64_t lines_at_start = 0;
   std::unique_ptr<ssl_stream> tls_stream;
   if (implicit_tls) {
     tls_stream = std::make_unique<ssl_stream>(sock, *tls);
@@ -280,7 +341,12 @@ asio::awaitable<void> SubmissionServer::Impl::serve(tcp::socket sock, bool impli
         break;
       }
       case Dialogue::Action::read: {
-        arm(idle);
+        // The limit runs from the line's first octet: dripping it does not extend it.
+        if (!d.mid_line() || d.lines() != lines_at_start) {
+          line_start = std::chrono::steady_clock::now();
+          lines_at_start = d.lines();
+        }
+        arm(idle, line_start);
         std::size_t n = 0;
         if (tls_stream)
           n = co_await tls_stream->async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
@@ -385,9 +451,10 @@ asio::awaitable<void> SubmissionServer::Impl::serve(tcp::socket sock, bool impli
         StoreRequest r{principal->site, principal->name, d.mail_from(), d.recipients(), d.message()};
         const auto size = d.data_size();
         const auto rcpts = d.recipients().size();
-        auto w = std::make_shared<Waiter<std::optional<long long>>>(io.get_executor());
-        store.store(std::move(r), [w](std::optional<long long> id) { Waiter<std::optional<long long>>::deliver(w, id); });
-        auto id = co_await w->wait();
+        auto w = std::make_shared<Waiter<StoreOutcome>>(io.get_executor());
+        store.store(std::move(r), [w](StoreOutcome o) { Waiter<StoreOutcome>::deliver(w, o); });
+        const auto outcome = co_await w->wait();
+        const auto& id = outcome.id;
         release();
         if (id) {
           ++accepted;
@@ -402,7 +469,7 @@ asio::awaitable<void> SubmissionServer::Impl::serve(tcp::socket sock, bool impli
           d.stored(*id);
         } else {
           metrics.submission_message(principal->site, "failed");
-          d.store_failed();
+          d.store_failed(outcome.in_doubt);
         }
         break;
       }

@@ -4,7 +4,10 @@
 // pool for scrypt password checks, so a flood, a client dripping one byte a second or
 // 10,000 connections cost delivery nothing. Bounds: [submission] max_connections open at
 // once (and half the descriptor limit; beyond it 421 at once), 16 KiB read buffers, 5 minutes
-// of silence (421), and the dialogue's own line, size and recipient limits.
+// for a line from its first octet or of silence (421), and the dialogue's own line, size and
+// recipient limits. While the door is full, every time limit is 10 seconds (a minute after
+// the last time it was full), so clients dripping or flooding a line, or never reading, give
+// their places up to clients that talk.
 #pragma once
 #include <memory>
 

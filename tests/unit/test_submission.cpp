@@ -230,6 +230,44 @@ BOOST_AUTO_TEST_CASE(store_failure_is_451_and_timeout_is_421) {
   BOOST_TEST((d.next() == A::close));
 }
 
+BOOST_AUTO_TEST_CASE(a_store_of_unknown_outcome_says_it_may_have_been_queued) {
+  Dialogue d(params(true));
+  d.on_bytes("EHLO a\r\nMAIL FROM:<>\r\nRCPT TO:<b@y.example>\r\nDATA\r\nx\r\n.\r\n");
+  A a;
+  while ((a = d.next()) != A::store) {
+    if (a == A::write) static_cast<void>(d.take_output());
+    else if (a == A::check_sender) d.sender_done(SenderVerdict::ok);
+    else BOOST_FAIL("unexpected action");
+  }
+  d.store_failed(true);
+  BOOST_TEST((d.next() == A::write));
+  BOOST_TEST(d.take_output() ==
+             "451 4.3.0 Error: database connection lost; the message may have been queued; try again later\r\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_line_dripped_a_byte_at_a_time_stays_one_line) {
+  Dialogue d(params(true));
+  BOOST_TEST((d.next() == A::write));
+  static_cast<void>(d.take_output());
+  BOOST_TEST(!d.mid_line());
+  for (char c : std::string("EHLO a")) {
+    d.on_bytes(std::string_view(&c, 1));
+    BOOST_TEST((d.next() == A::read));
+    BOOST_TEST(d.mid_line());
+  }
+  BOOST_TEST(d.lines() == 0u);
+  d.on_bytes("\r\nNOOP");
+  BOOST_TEST((d.next() == A::write));
+  static_cast<void>(d.take_output());
+  BOOST_TEST(d.lines() == 1u);
+  BOOST_TEST(d.mid_line());
+  d.on_bytes(std::string(600, 'x'));  // over the command line limit: discarded, still one line
+  BOOST_TEST((d.next() == A::write));
+  BOOST_TEST(d.take_output().starts_with("500 5.5.2"));
+  BOOST_TEST(d.mid_line());
+  BOOST_TEST(d.lines() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(too_many_errors_close) {
   Driver t;
   std::string junk;
