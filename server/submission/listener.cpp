@@ -140,8 +140,7 @@ struct SubmissionServer::Impl {
   std::string dummy_hash;  // verified for unknown users, so a probe cannot tell them by time
   std::size_t cap = 0;
   // One client address holds at most half the places (Postfix's smtpd_client_connection_count_limit
-  // rule): a single host opening connections in a loop cannot shut the other clients out. A
-  // door of fewer than 10 places (one device, a test) is not split.
+  // rule): a single host opening connections in a loop cannot shut the other clients out.
   std::size_t address_cap = 1;
   std::chrono::seconds idle = idle_timeout();
   std::unique_ptr<asio::ssl::context> tls;
@@ -570,7 +569,7 @@ void SubmissionServer::start() {
     if (ec) throw std::runtime_error("[submission] tls_key " + c.submission_tls_key + ": " + ec.message());
   }
   m.cap = descriptor_cap(static_cast<std::size_t>(c.submission_max_connections));
-  m.address_cap = m.cap < 10 ? m.cap : m.cap / 2;
+  m.address_cap = std::max<std::size_t>(1, m.cap / 2);
   m.data_budget = std::max(kDataBudget, 2 * static_cast<std::size_t>(c.submission_max_message_size));
   m.dummy_hash = accounts::hash_password("sitemail: no such user");
   m.store.start();
