@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <future>
-#include <map>
 #include <set>
 #include <thread>
 
@@ -112,16 +111,6 @@ struct Deadline {
   }
 };
 
-// A client's address as the door names it (an IPv4-mapped IPv6 address as plain IPv4).
-std::string client_address(const tcp::socket& sock) {
-  boost::system::error_code ec;
-  const auto remote = sock.remote_endpoint(ec);
-  if (ec) return "unknown";
-  if (remote.address().is_v6() && remote.address().to_v6().is_v4_mapped())
-    return asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6()).to_string();
-  return remote.address().to_string();
-}
-
 bool out_of_descriptors(const boost::system::error_code& ec) {
   return ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system ||
          ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
@@ -139,15 +128,10 @@ struct SubmissionServer::Impl {
   std::string hostname;
   std::string dummy_hash;  // verified for unknown users, so a probe cannot tell them by time
   std::size_t cap = 0;
-  // One client address holds at most half the places (Postfix's smtpd_client_connection_count_limit
-  // rule): a single host opening connections in a loop cannot shut the other clients out.
-  std::size_t address_cap = 1;
   std::chrono::seconds idle = idle_timeout();
   std::unique_ptr<asio::ssl::context> tls;
   // io thread only:
   std::size_t open = 0;
-  std::map<std::string, std::size_t> open_by_address;
-  std::chrono::steady_clock::time_point last_address_warning{};
   bool stopping = false;
   AuthThrottle throttle;
   std::map<std::string, int> inflight;  // principal -> messages between MAIL FROM and their row
@@ -167,7 +151,6 @@ struct SubmissionServer::Impl {
   asio::awaitable<void> accept_loop(tcp::acceptor& a, bool implicit_tls);
   asio::awaitable<void> serve(tcp::socket sock, bool implicit_tls);
   void reject(tcp::socket& s);
-  void reject_address(tcp::socket& s, const std::string& ip);
   [[nodiscard]] bool stressed() const { return ever_full && std::chrono::steady_clock::now() - last_full < kStressWindow; }
   [[nodiscard]] std::chrono::steady_clock::time_point due(const Deadline& d) const {
     return d.start + (stressed() ? std::min<std::chrono::steady_clock::duration>(d.limit, kStressLimit) : d.limit);
@@ -217,21 +200,6 @@ void SubmissionServer::Impl::reject(tcp::socket& s) {
   s.close(ec);
 }
 
-void SubmissionServer::Impl::reject_address(tcp::socket& s, const std::string& ip) {
-  metrics.submission_session("", "refused");
-  if (const auto now = std::chrono::steady_clock::now(); now - last_address_warning >= std::chrono::minutes(1)) {
-    last_address_warning = now;  // at most one line a minute, whatever a client does
-    log::warn("submission", {{"client", ip},
-                             {"problem", "too many connections from one address (" + std::to_string(address_cap) + " of " +
-                                             std::to_string(cap) + " places); refused with 421"}});
-  }
-  static const std::string kBusy = "421 4.7.0 Too many connections from your address; try again later\r\n";
-  boost::system::error_code ec;
-  s.non_blocking(true, ec);
-  s.write_some(asio::buffer(kBusy), ec);
-  s.close(ec);
-}
-
 asio::awaitable<void> SubmissionServer::Impl::accept_loop(tcp::acceptor& a, bool implicit_tls) {
   auto backoff = std::chrono::milliseconds(50);
   asio::steady_timer wait(io);
@@ -251,19 +219,11 @@ asio::awaitable<void> SubmissionServer::Impl::accept_loop(tcp::acceptor& a, bool
       reject(s);
       continue;
     }
-    std::string ip = client_address(s);
-    auto& mine = open_by_address[ip];
-    if (mine >= address_cap) {
-      reject_address(s, ip);
-      continue;
-    }
-    ++mine;
     ++open;
     if (open >= cap) full();
     metrics.submission_connection_opened();
-    asio::co_spawn(io, serve(std::move(s), implicit_tls), [this, ip = std::move(ip)](const std::exception_ptr& e) {
+    asio::co_spawn(io, serve(std::move(s), implicit_tls), [this](const std::exception_ptr& e) {
       --open;
-      if (auto it = open_by_address.find(ip); it != open_by_address.end() && --it->second == 0) open_by_address.erase(it);
       metrics.submission_connection_closed();
       if (e) try {
           std::rethrow_exception(e);
@@ -276,7 +236,10 @@ asio::awaitable<void> SubmissionServer::Impl::accept_loop(tcp::acceptor& a, bool
 
 asio::awaitable<void> SubmissionServer::Impl::serve(tcp::socket sock, bool implicit_tls) {
   boost::system::error_code ec;
-  const std::string ip = client_address(sock);
+  const auto remote = sock.remote_endpoint(ec);
+  std::string ip = ec ? "unknown" : remote.address().to_string();
+  if (!ec && remote.address().is_v6() && remote.address().to_v6().is_v4_mapped())
+    ip = asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6()).to_string();
   const auto local = sock.local_endpoint(ec);
   const bool loopback = !ec && local.address().is_loopback();
   sockets.insert(&sock);
@@ -569,7 +532,6 @@ void SubmissionServer::start() {
     if (ec) throw std::runtime_error("[submission] tls_key " + c.submission_tls_key + ": " + ec.message());
   }
   m.cap = descriptor_cap(static_cast<std::size_t>(c.submission_max_connections));
-  m.address_cap = std::max<std::size_t>(1, m.cap / 2);
   m.data_budget = std::max(kDataBudget, 2 * static_cast<std::size_t>(c.submission_max_message_size));
   m.dummy_hash = accounts::hash_password("sitemail: no such user");
   m.store.start();
