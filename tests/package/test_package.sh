@@ -78,7 +78,8 @@ esac
 # overridden in deploy/package/lintian-overrides with the reason. Informational tags pass.
 if command -v lintian >/dev/null 2>&1; then
   lrc=0
-  lintian --fail-on error,warning --tag-display-limit 0 "$deb" >"$work/lintian.log" 2>&1 || lrc=$?
+  # TMPDIR: lintian leaves its ELF cache (mldbm-elf-*) behind in the temporary folder.
+  TMPDIR="$work" lintian --fail-on error,warning --tag-display-limit 0 "$deb" >"$work/lintian.log" 2>&1 || lrc=$?
   case $lrc in
     0) ok "lintian: no errors, no warnings not overridden ($(grep -c '^[a-z]' "$src/deploy/package/lintian-overrides") overrides)" ;;
     1) fail "lintian: $(cat "$work/lintian.log")" ;;
