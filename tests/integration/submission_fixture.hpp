@@ -53,6 +53,17 @@ struct Door {
     if (r.code == 0) Daemon::wait_for([&] { return directory_loads() > before; }, 10, "the daemon to read: " + args);
     return r;
   }
+  // SIGHUP, then wait for the reload it causes (a second config_loaded): a site file written
+  // after the start is read.
+  void reload() const {
+    daemon->hup();
+    Daemon::wait_for(
+        [&] {
+          const auto log = daemon->log();
+          return log.find("event=config_loaded") != log.rfind("event=config_loaded");
+        },
+        20, "the reload after the site file");
+  }
   void add_user(const std::string& user, const std::string& pw, const std::string& opts) const {
     auto r = change("submission add " + user + " " + opts, pw + "\n");
     BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);

@@ -152,13 +152,7 @@ BOOST_AUTO_TEST_CASE(postfix_relays_through_the_submission_door_with_sasl_and_tl
   PyRelay relay("");
   Door d("pf_door");
   d.env.site("ACME", port(relay.port()));
-  d.daemon->hup();
-  Daemon::wait_for(
-      [&] {
-        const auto log = d.daemon->log();
-        return log.find("event=config_loaded") != log.rfind("event=config_loaded");
-      },
-      20, "the reload after the site file");
+  d.reload();
   const std::string password = "Pf.relay:pw-1";
   d.add_user("pfrelay", password, "--site ACME --senders @acme.example");
 

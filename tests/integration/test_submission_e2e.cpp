@@ -19,13 +19,7 @@ BOOST_AUTO_TEST_CASE(a_submitted_message_survives_sigkill_and_is_delivered_as_su
   const int relay_port = free_port();
   Door d("sub_e2e");
   d.env.site("ACME", port(relay_port));
-  d.daemon->hup();
-  Daemon::wait_for(
-      [&] {
-        const auto log = d.daemon->log();
-        return log.find("event=config_loaded") != log.rfind("event=config_loaded");
-      },
-      20, "the reload after the site file");
+  d.reload();
   d.add_user("app1", "pw1", "--site ACME");
   const std::string msg = "From: app@acme.example\r\nTo: b@dest.example\r\nBcc: hidden@dest.example\r\nSubject: report\r\n"
                           "Message-ID: <e2e-1@acme.example>\r\n\r\n.leading dot\r\nline two\r\n";

@@ -242,13 +242,7 @@ BOOST_AUTO_TEST_CASE(ten_thousand_connections_slow_neither_delivery_nor_a_client
   PyRelay relay("", relay_port);
   Door d("sub_load");  // the shipped defaults: max_connections 100, 5 minutes of silence
   d.env.site("OTHER", port(relay_port));
-  d.daemon->hup();
-  Daemon::wait_for(
-      [&] {
-        const auto log = d.daemon->log();
-        return log.find("event=config_loaded") != log.rfind("event=config_loaded");
-      },
-      20, "the reload after the site file");
+  d.reload();
   d.add_user("app1", "pw1", "--site ACME");
   const long hwm_before = vm_hwm_kib(d.daemon->pid());
 
