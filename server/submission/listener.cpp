@@ -46,6 +46,8 @@ constexpr auto kStressWindow = std::chrono::seconds(60);
 // with 452 4.3.1 (the client retries) instead of the daemon growing without bound. At least
 // two messages of max_message_size always fit.
 constexpr std::size_t kDataBudget = 256u << 20;
+// Connections refused in one turn of the io loop while the door is full (see accept_loop).
+constexpr int kRefuseBatch = 256;
 
 using ssl_stream = asio::ssl::stream<tcp::socket&>;
 
@@ -183,6 +185,7 @@ void SubmissionServer::Impl::listen(const std::string& list, bool implicit_tls) 
     acc->bind(ep, ec);
     if (ec) throw std::runtime_error("cannot listen on " + a.host + ":" + std::to_string(a.port) + ": " + ec.message());
     acc->listen(asio::socket_base::max_listen_connections);
+    acc->non_blocking(true);  // accept() in accept_loop's batch returns would_block, never waits
     asio::co_spawn(io, accept_loop(*acc, implicit_tls), asio::detached);
     log::info("submission_listen", {{"listen", a.host + ":" + std::to_string(a.port)},
                                     {"tls", implicit_tls ? "implicit" : (tls ? "starttls" : "none")}});
@@ -217,6 +220,13 @@ asio::awaitable<void> SubmissionServer::Impl::accept_loop(tcp::acceptor& a, bool
     backoff = std::chrono::milliseconds(50);
     if (open >= cap) {
       reject(s);
+      // The door is full: refuse the rest of the listen queue in this same turn, so a flood
+      // of connections costs one pass of the io loop per batch, not one per connection, and
+      // the queue drains before the kernel starts dropping handshakes.
+      for (int i = 0; i < kRefuseBatch && !ec && open >= cap; ++i) {
+        tcp::socket more = a.accept(ec);
+        if (!ec) reject(more);
+      }
       continue;
     }
     ++open;
