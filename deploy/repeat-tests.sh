@@ -6,7 +6,7 @@
 # per run and build (passed, or the failing tests), then what /tmp gained, if anything.
 # Exit 0: every run green and /tmp as it was; 1: a run failed; 2: /tmp gained entries.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 runs=${1:-5}
 shift || true
 dirs=("$@")
@@ -21,7 +21,7 @@ before=$(mktemp)
 after=$(mktemp)
 trap 'rm -f "$before" "$after"' EXIT
 # Our own two lists are not litter.
-snapshot() { ls -A /tmp | grep -vx -e "$(basename "$before")" -e "$(basename "$after")" | sort; }
+snapshot() { find /tmp -mindepth 1 -maxdepth 1 ! -path "$before" ! -path "$after" -printf '%f\n' | sort; }
 snapshot >"$before"
 failed=0
 for ((r = 1; r <= runs; r++)); do
@@ -42,7 +42,7 @@ snapshot >"$after"
 gained=$(comm -13 "$before" "$after")
 if [ -n "$gained" ]; then
   echo "repeat-tests: /tmp gained entries during the runs:"
-  printf '  %s\n' $gained
+  sed 's/^/  /' <<<"$gained"
 fi
 [ "$failed" = 0 ] || exit 1
 [ -z "$gained" ] || exit 2
