@@ -3,12 +3,18 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
+
 #include "log.hpp"
 #include "pg.hpp"
 
 namespace sitemail::submission {
 
 namespace {
+
+// A group of messages stored with one INSERT (see do_stores).
+constexpr std::size_t kRowsPerInsert = 200;
+constexpr std::size_t kBytesPerInsert = 64u << 20;
 
 std::string join(const std::vector<std::string>& v) {
   std::string o;
@@ -195,18 +201,41 @@ void DoorStore::do_stores(std::vector<Job>& batch) {
   std::string lost;  // the error of a COMMIT whose connection was lost
   {
     PgTransaction tx(*conn_->db);
-    for (auto& j : batch) {
-      const auto& r = j.req;
-      std::string rcpts = join(r.rcpts);
-      const char* values[5] = {r.site.c_str(), r.from.c_str(), rcpts.c_str(), r.message.data(), r.principal.c_str()};
-      int lengths[5] = {0, 0, 0, static_cast<int>(r.message.size()), 0};
-      int formats[5] = {0, 0, 0, 1, 0};  // raw_message as binary: the bytes as received
-      PgResult res(PQexecParams(c,
-                                "INSERT INTO outbox (nvtgc, from_addr, to_addrs, raw_message, submitted_by) "
-                                "VALUES ($1, $2, $3, $4::bytea, $5) RETURNING id",
-                                5, nullptr, values, lengths, formats, 0));
-      if (res.rows() != 1) throw PgError(std::string("storing a submitted message: ") + PQerrorMessage(c));
-      ids.push_back(res.get_int(0, 0));
+    // One INSERT per group of rows (a round trip each, not one per message): groups end at
+    // kRowsPerInsert rows or kBytesPerInsert octets of messages (PostgreSQL takes no message
+    // over 1 GB; a message larger than the limit goes alone).
+    for (std::size_t first = 0; first < batch.size();) {
+      std::size_t last = first, bytes = 0;
+      while (last < batch.size() && last - first < kRowsPerInsert &&
+             (last == first || bytes + batch[last].req.message.size() <= kBytesPerInsert))
+        bytes += batch[last++].req.message.size();
+      std::string sql = "INSERT INTO outbox (nvtgc, from_addr, to_addrs, raw_message, submitted_by) VALUES ";
+      std::vector<std::string> rcpts;
+      rcpts.reserve(last - first);  // never reallocated: `values` points into it
+      std::vector<const char*> values;
+      std::vector<int> lengths, formats;
+      for (std::size_t i = first; i < last; ++i) {
+        const auto& r = batch[i].req;
+        const auto at = [&](int k) { return "$" + std::to_string(5 * (i - first) + static_cast<std::size_t>(k)); };
+        sql += (i == first ? "(" : ",(") + at(1) + "," + at(2) + "," + at(3) + "," + at(4) + "::bytea," + at(5) + ")";
+        rcpts.push_back(join(r.rcpts));
+        values.insert(values.end(),
+                      {r.site.c_str(), r.from.c_str(), rcpts.back().c_str(), r.message.data(), r.principal.c_str()});
+        lengths.insert(lengths.end(), {0, 0, 0, static_cast<int>(r.message.size()), 0});
+        formats.insert(formats.end(), {0, 0, 0, 1, 0});  // raw_message as binary: the bytes as received
+      }
+      sql += " RETURNING id";
+      PgResult res(PQexecParams(c, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), lengths.data(),
+                                formats.data(), 0));
+      if (res.rows() != static_cast<int>(last - first))
+        throw PgError(std::string("storing a submitted message: ") + PQerrorMessage(c));
+      // Each row's id comes from the sequence as the rows are inserted, in the order of the
+      // VALUES list: ascending ids are the messages in order.
+      std::vector<long long> got;
+      for (int i = 0; i < res.rows(); ++i) got.push_back(res.get_int(i, 0));
+      std::sort(got.begin(), got.end());
+      ids.insert(ids.end(), got.begin(), got.end());
+      first = last;
     }
     try {
       tx.commit();  // any other failure: every requester of this batch is told nothing was stored

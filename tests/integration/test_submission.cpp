@@ -6,6 +6,9 @@
 #define BOOST_TEST_MODULE integration_submission
 #include <boost/test/unit_test.hpp>
 
+#include <future>
+#include <set>
+
 #include "submission_fixture.hpp"
 
 using namespace sitemail;
@@ -31,7 +34,7 @@ int connect_to(int port, const char* from = nullptr) {
     sockaddr_in b{};
     b.sin_family = AF_INET;
     inet_pton(AF_INET, from, &b.sin_addr);
-    bind(s, reinterpret_cast<sockaddr*>(&b), sizeof b);
+    static_cast<void>(bind(s, reinterpret_cast<sockaddr*>(&b), sizeof b));  // connect() reports a failure
   }
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -187,6 +190,59 @@ BOOST_AUTO_TEST_CASE(a_trusted_network_submits_without_auth_and_nothing_else_is_
   auto removed = d.send("--bind 127.0.0.2 --from scan@printers.example --to b@dest.example");
   BOOST_TEST(removed.out.starts_with("REFUSED mail 530 5.7.0"), removed.out);
   BOOST_TEST(d.rows() == 1);
+}
+
+// Sessions storing at the same moment share one transaction and one INSERT (the door's
+// group commit): every 250 must still name the row of its own message.
+BOOST_AUTO_TEST_CASE(concurrent_sessions_each_get_the_id_of_their_own_row) {
+  Door d("sub_group");
+  BOOST_REQUIRE(d.change("submission network add 127.0.0.1/32 --site GRP").code == 0);
+  constexpr int kSessions = 24, kEach = 5;
+  std::vector<std::future<std::vector<std::pair<std::string, long long>>>> sessions;
+  sessions.reserve(kSessions);
+  for (int t = 0; t < kSessions; ++t)
+    sessions.push_back(std::async(std::launch::async, [&d, t] {
+      std::vector<std::pair<std::string, long long>> got;  // subject -> queued id
+      const int s = connect_to(d.port);
+      if (s < 0) return got;
+      std::string in = read_some(s);
+      auto say = [&](const std::string& line) {
+        BOOST_REQUIRE(send(s, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size()));
+        std::string reply;
+        while (reply.size() < 4 || reply.substr(reply.rfind('\n', reply.size() - 2) + 1).at(3) != ' ') {
+          auto more = read_some(s);
+          if (more.empty()) break;
+          reply += more;
+        }
+        return reply;
+      };
+      say("EHLO group.example\r\n");
+      for (int k = 0; k < kEach; ++k) {
+        const std::string subject = "msg " + std::to_string(t) + "-" + std::to_string(k);
+        say("MAIL FROM:<dev" + std::to_string(t) + "@grp.example>\r\n");
+        say("RCPT TO:<b@dest.example>\r\n");
+        say("DATA\r\n");
+        const auto r = say("Subject: " + subject + "\r\n\r\nbody of " + subject + "\r\n.\r\n");
+        got.emplace_back(subject, queued_id(r));
+      }
+      say("QUIT\r\n");
+      close(s);
+      return got;
+    }));
+  std::set<long long> ids;
+  for (int t = 0; t < kSessions; ++t) {
+    auto got = sessions[static_cast<std::size_t>(t)].get();
+    BOOST_TEST(got.size() == static_cast<std::size_t>(kEach));
+    for (const auto& [subject, id] : got) {
+      BOOST_TEST_REQUIRE(id > 0, subject);
+      ids.insert(id);
+      const auto r = row(d, id);
+      BOOST_TEST(r.raw.find("Subject: " + subject + "\r\n") != std::string::npos, subject << " in row " << id);
+      BOOST_TEST(r.from == "dev" + std::to_string(t) + "@grp.example", subject << " in row " << id);
+    }
+  }
+  BOOST_TEST(ids.size() == static_cast<std::size_t>(kSessions * kEach));
+  BOOST_TEST(d.rows("nvtgc = 'GRP'") == kSessions * kEach);
 }
 
 BOOST_AUTO_TEST_CASE(senders_and_max_per_hour_are_checked_at_mail_from) {
