@@ -224,6 +224,12 @@ void DbWorker::session() {
     }
     housekeeping_.tick(store, registry_.current().get());  // admin: held marks, retention purge
     auto now = std::chrono::steady_clock::now();
+    if (notified_ && now - last_notified_claim_ >= kNotifyEvery) {
+      notified_ = false;
+      last_notified_claim_ = now;
+      more = true;
+      idle_first_found_ = true;  // new mail may be a new site's: look for sites with nothing claimed now
+    }
     if (now - last_renew > std::chrono::seconds(std::max(1, conf_.lease_seconds / 3)) || last_renew == session_start) {
       store.renew(conf_.lease_seconds);
       if (int n = store.requeue_expired()) log::warn("lease_expired", {{"rows", std::to_string(n)}});
@@ -327,6 +333,10 @@ void DbWorker::session() {
     // Sleep until a notification, an outcome/wake, or the poll interval.
     pollfd fds[2] = {{PQsocket(listen.raw()), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     int timeout_ms = claimed_full ? 0 : std::min(conf_.poll_interval * 1000, 1000);  // heartbeat at least every second
+    if (notified_) {  // a notification waits for its turn (kNotifyEvery), then claims
+      const auto due = last_notified_claim_ + kNotifyEvery - std::chrono::steady_clock::now();
+      timeout_ms = std::clamp(static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(due).count()), 0, timeout_ms);
+    }
     if (poll(fds, 2, timeout_ms) < 0 && errno != EINTR) break;
     if (fds[1].revents & POLLIN) {
       std::uint64_t v;
@@ -340,8 +350,7 @@ void DbWorker::session() {
         log::info("reload", {{"reason", "notify"}, {"request", n->extra ? n->extra : ""}});
         if (n->extra && *n->extra) reload_requests_.emplace_back(n->extra);
       } else {
-        more = true;
-        idle_first_found_ = true;  // new mail may be a new site's: look for sites with nothing claimed now
+        notified_ = true;
       }
       PQfreemem(n);
     }

@@ -73,6 +73,12 @@ class DbWorker {
   bool idle_first_found_ = true;
   std::set<std::string> last_claimed_;  // sites the last claim took rows of
   static constexpr std::chrono::milliseconds kIdleFirstEvery{200};
+  // New-mail notifications lead to a claim at most every kNotifyEvery: a stream of small
+  // inserts (the submission door commits hundreds a second) would otherwise cost a scan of
+  // the queue each, two with the idle-first pass, and slow the drain they share the CPU with.
+  static constexpr std::chrono::milliseconds kNotifyEvery{50};
+  bool notified_ = false;  // new mail announced, its claim not made yet
+  std::chrono::steady_clock::time_point last_notified_claim_{};
   // Claim only what can start soon: four rows per connection slot, so every connection has
   // its next messages at hand while the database thread records and claims (two per slot
   // left connections waiting for the next claim), and a crash strands little.

@@ -10,6 +10,7 @@
 // be reached again within kInDoubtWait is the outcome unknown (451, logged with the ids).
 // Results come back through callbacks that the caller posts to its own executor.
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -26,6 +27,13 @@
 #include "policy.hpp"
 
 namespace sitemail::submission {
+
+// The door's threads run at a lower priority than delivery (nice kDoorNice; on Linux the
+// nice value is per thread): when the CPUs are busy, mail already queued goes out first and
+// the door takes new mail with the rest; on an idle machine the door runs at full speed.
+// Called first thing by each of the door's threads.
+inline constexpr int kDoorNice = 10;
+void yield_to_delivery();
 
 struct Principal {
   std::string name;  // "user:app1" / "net:192.0.2.0/24": what outbox.submitted_by holds
@@ -77,6 +85,12 @@ class DoorStore {
   void count_last_hour(std::string principal, std::function<void(std::optional<long long>)> done);
   // The committed row id, or nullopt when nothing was stored (or, in_doubt, perhaps stored).
   void store(StoreRequest r, std::function<void(StoreOutcome)> done);
+  // Sessions between an accepted MAIL FROM and their message's store request (or its end):
+  // while more of them are open than requests wait, a transaction waits up to kGroupWait for
+  // theirs, so concurrent sessions share one COMMIT (one WAL flush) instead of one each.
+  static constexpr auto kGroupWait = std::chrono::microseconds(1500);
+  void transaction_opened() { ++open_transactions_; }
+  void transaction_closed() { --open_transactions_; }
 
  private:
   struct Job {
@@ -105,6 +119,7 @@ class DoorStore {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Job> jobs_;
+  std::atomic<int> open_transactions_{0};
   bool stopping_ = false;
   std::shared_ptr<const Directory> dir_;
   std::size_t fingerprint_ = 0;  // of the last directory read (DB thread only)

@@ -311,6 +311,7 @@ asio::awaitable<void> SubmissionServer::Impl::serve(tcp::socket sock, bool impli
     if (reserved.empty()) return;
     if (--inflight[reserved] <= 0) inflight.erase(reserved);
     reserved.clear();
+    store.transaction_closed();
   };
   int accepted = 0;
   std::string end = "quit";
@@ -454,6 +455,7 @@ asio::awaitable<void> SubmissionServer::Impl::serve(tcp::socket sock, bool impli
         }
         reserved = principal->name;
         ++inflight[reserved];
+        store.transaction_opened();
         d.sender_done(SenderVerdict::ok);
         break;
       }
@@ -547,7 +549,10 @@ void SubmissionServer::start() {
   m.store.start();
   m.listen(c.submission_listen, false);
   m.listen(c.submission_tls_listen, true);
-  m.thread = std::thread([&m] { m.io.run(); });
+  m.thread = std::thread([&m] {
+    yield_to_delivery();
+    m.io.run();
+  });
 }
 
 void SubmissionServer::stop() {
