@@ -2,7 +2,8 @@
 // delivery engine's): it keeps a snapshot of the accounts and trusted networks (re-read every
 // kReloadInterval, so changes reach a running daemon within seconds without a reload),
 // counts a principal's messages of the last hour, and stores accepted messages as outbox rows
-// with group commit: every store request waiting when a transaction starts goes into it, and
+// with group commit: every store request waiting when a transaction starts goes into it (one
+// INSERT per group), after a wait of up to kGroupWait for sessions about to store, and
 // each requester learns its row id only after COMMIT (or nothing, when it failed). When the
 // connection is lost during COMMIT, the outcome is learned before anyone is answered: the
 // rows' ids came from INSERT ... RETURNING, so after reconnecting, whether those ids exist
