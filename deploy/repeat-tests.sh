@@ -30,7 +30,7 @@ for ((r = 1; r <= runs; r++)); do
     log="$d/Testing/repeat-run-$r.log"
     mkdir -p "$d/Testing"
     if (cd "$d" && ctest --output-on-failure -j"$jobs" --timeout 600) >"$log" 2>&1; then
-      echo "run $r $d: passed ($(grep -o '[0-9]* tests passed' "$log" | head -1 || true), $(($(date +%s) - start)) s)"
+      echo "run $r $d: passed ($(grep -o 'out of [0-9]*' "$log" | tail -1 || true) tests, $(($(date +%s) - start)) s)"
     else
       failed=1
       echo "run $r $d: FAILED ($(($(date +%s) - start)) s): $(sed -n '/The following tests FAILED/,$p' "$log" | grep -E '^\s+[0-9]+ - ' | tr -s ' \t' ' ' | paste -sd';')"
