@@ -107,7 +107,9 @@ SiteFileScan scan_site_file(const std::string& t) {
     i += n;
   }
 
-  std::vector<Open> open;
+  thread_local std::vector<Open> open;  // reused by every file this thread scans
+  open.clear();
+  out.children.reserve(16);
   std::size_t elements = 0;
   line = 1;
   std::size_t counted = 0;

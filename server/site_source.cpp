@@ -1,6 +1,8 @@
 // site_source.cpp — see site_source.hpp.
 #include "site_source.hpp"
 
+#include <algorithm>
+
 #include "catalogue.hpp"
 #include "text_util.hpp"
 
@@ -8,13 +10,25 @@ namespace sitemail {
 
 DbSnapshot read_db_snapshot(PgConn& db) {
   DbSnapshot snap;
-  auto keys = db.exec("SELECT nvtgc, custkey, coalesce(value, '') FROM customization ORDER BY nvtgc, custkey");
+  // Unordered: the server's sort (in its collation) took most of the query at 10,000 sites;
+  // each site's few keys are put in byte order here, so which of two spellings of one key
+  // counts as the first no longer depends on the database's collation.
+  auto keys = db.exec("SELECT nvtgc, custkey, coalesce(value, '') FROM customization");
   for (int i = 0; i < keys.rows(); ++i) {
     auto key = keys.get(i, 1);
     if (!find_setting(key) && db_key_near_miss(key).empty()) continue;  // another application's key
-    snap.keys_by_site[keys.get(i, 0)].push_back({key, keys.get(i, 2)});
+    snap.keys_by_site[keys.get(i, 0)].push_back({std::move(key), keys.get(i, 2)});
   }
-  auto sites = db.exec("SELECT DISTINCT nvtgc FROM outbox");
+  for (auto& [site, rows] : snap.keys_by_site)
+    std::sort(rows.begin(), rows.end(), [](const DbKeyRow& a, const DbKeyRow& b) { return a.key < b.key; });
+  // The distinct sites of the outbox, one index probe each (a "loose index scan" over
+  // outbox_site_status_idx) instead of reading every row the outbox keeps.
+  auto sites = db.exec(
+      "WITH RECURSIVE s(nvtgc) AS ("
+      " (SELECT nvtgc FROM outbox ORDER BY nvtgc LIMIT 1)"
+      " UNION ALL"
+      " SELECT (SELECT o.nvtgc FROM outbox o WHERE o.nvtgc > s.nvtgc ORDER BY o.nvtgc LIMIT 1) FROM s WHERE s.nvtgc IS NOT NULL)"
+      " SELECT nvtgc FROM s WHERE nvtgc IS NOT NULL");
   for (int i = 0; i < sites.rows(); ++i) snap.outbox_sites.insert(sites.get(i, 0));
   return snap;
 }

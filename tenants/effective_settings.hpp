@@ -2,11 +2,13 @@
 // setting with its typed value and provenance, plus the derived values delivery uses
 // (TLS mode, proxy port, EHLO name). Built once per (re)load, shared read-only.
 #pragma once
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "catalogue.hpp"
@@ -99,39 +101,84 @@ struct SettingResolution {
 
 // One site's settings, indexed by Setting. A setting that no layer set and no rule touched
 // is the shared builtin_resolution(i); the site keeps only the resolutions of its own (at
-// 10,000 sites that is most of the memory a site table takes). Reading never allocates;
-// the mutable operator[] first gives the site its own copy of the setting.
+// 10,000 sites that is most of the memory a site table takes). They live in a few blocks
+// that never move (the first sized by reserve(), then 4, 8, 16, ...), so a
+// reference stays valid while other settings are added, and a site costs a few allocations
+// instead of one per setting. Reading never allocates; the mutable operator[] first gives the
+// site its own copy of the setting.
 class SettingTable {
  public:
   SettingTable() { slot_.fill(0); }
   SettingTable(const SettingTable& o) : slot_(o.slot_) {
-    own_.reserve(o.own_.size());
-    for (const auto& r : o.own_) own_.push_back(std::make_unique<SettingResolution>(*r));
+    reserve(o.count_);
+    for (std::size_t k = 0; k < o.count_; ++k) *next_free() = o.item(k);
   }
   SettingTable& operator=(const SettingTable& o) {
     if (this != &o) *this = SettingTable(o);
     return *this;
   }
-  SettingTable(SettingTable&&) noexcept = default;
-  SettingTable& operator=(SettingTable&&) noexcept = default;
+  SettingTable(SettingTable&& o) noexcept
+      : slot_(o.slot_), blocks_(std::move(o.blocks_)), first_(std::exchange(o.first_, 0)), count_(std::exchange(o.count_, 0)) {
+    o.slot_.fill(0);
+  }
+  SettingTable& operator=(SettingTable&& o) noexcept {
+    if (this != &o) {
+      slot_ = o.slot_;
+      o.slot_.fill(0);
+      blocks_ = std::move(o.blocks_);
+      first_ = std::exchange(o.first_, 0);
+      count_ = std::exchange(o.count_, 0);
+    }
+    return *this;
+  }
   ~SettingTable() = default;
 
   [[nodiscard]] const SettingResolution& operator[](std::size_t i) const {
-    return slot_[i] ? *own_[slot_[i] - 1] : builtin_resolution(i);
+    return slot_[i] ? item(slot_[i] - 1U) : builtin_resolution(i);
   }
   SettingResolution& operator[](std::size_t i) {
     if (!slot_[i]) {
-      own_.push_back(std::make_unique<SettingResolution>(builtin_resolution(i)));
-      slot_[i] = static_cast<std::uint8_t>(own_.size());
+      *next_free() = builtin_resolution(i);
+      slot_[i] = static_cast<std::uint8_t>(count_);
     }
-    return *own_[slot_[i] - 1];
+    return item(slot_[i] - 1U);
+  }
+  // Room for n own settings in the first block (a hint, before the first setting is added).
+  void reserve(std::size_t n) {
+    if (first_ == 0) first_ = static_cast<std::uint8_t>(std::clamp<std::size_t>(n, 1, kSettingCount));
   }
   [[nodiscard]] static constexpr std::size_t size() { return kSettingCount; }
 
  private:
   static_assert(kSettingCount < 255);
-  std::array<std::uint8_t, kSettingCount> slot_;         // 0 = built-in, else own_[slot - 1]
-  std::vector<std::unique_ptr<SettingResolution>> own_;  // stable addresses
+  static constexpr std::size_t kMinBlock = 4;
+  static constexpr std::size_t kBlocks = 6;  // first (reserved), then 4, 8, 16, 32, 64
+  static_assert(kMinBlock * ((1U << (kBlocks - 1)) - 1) >= kSettingCount);
+
+  [[nodiscard]] std::size_t capacity(std::size_t b) const { return b == 0 ? first_ : kMinBlock << (b - 1); }
+  SettingResolution* next_free() {  // own setting number count_, counted in
+    if (first_ == 0) first_ = kMinBlock;
+    std::size_t k = count_++;
+    for (std::size_t b = 0;; ++b) {
+      if (k < capacity(b)) {
+        if (!blocks_[b]) blocks_[b] = std::make_unique<SettingResolution[]>(capacity(b));
+        return &blocks_[b][k];
+      }
+      k -= capacity(b);
+    }
+  }
+  [[nodiscard]] const SettingResolution& item(std::size_t k) const {
+    for (std::size_t b = 0;; ++b) {
+      if (k < capacity(b)) return blocks_[b][k];
+      k -= capacity(b);
+    }
+  }
+  SettingResolution& item(std::size_t k) { return const_cast<SettingResolution&>(std::as_const(*this).item(k)); }
+
+  std::array<std::uint8_t, kSettingCount> slot_;                      // 0 = built-in, else own setting number slot - 1
+  std::array<std::unique_ptr<SettingResolution[]>, kBlocks> blocks_;  // allocated when first used, never moved
+  std::uint8_t first_ = 0;                                            // capacity of blocks_[0] (0: not yet chosen)
+  std::uint8_t count_ = 0;                                            // own settings
 };
 
 struct EffectiveSettings {

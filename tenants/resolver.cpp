@@ -1,6 +1,9 @@
 // resolver.cpp — per-setting layering with provenance; see resolver.hpp.
 #include "resolver.hpp"
 
+#include <array>
+#include <utility>
+
 #include "connection_route.hpp"
 
 namespace sitemail {
@@ -78,7 +81,15 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
     confined.confine_dir = env.config_dir + "/" + site;
     confined.env_allow = env.site_env_allow;
   }
+  // Room for the site's own settings: those its layers set (a note of a derived rule on a
+  // setting at its default takes a small further block).
+  std::array<bool, kSettingCount> set_here{};
+  std::size_t own = 0;
+  for (const auto* l : order)
+    for (const auto& e : l->entries) own += !std::exchange(set_here[static_cast<std::size_t>(e.setting)], true);
+  es->settings.reserve(own);
   std::vector<Candidate> cands;
+  cands.reserve(order.size());
   for (const auto& d : catalogue()) {
     cands.clear();
     for (const auto* l : order)

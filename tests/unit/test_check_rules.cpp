@@ -3,6 +3,7 @@
 // clear-text passwords, file names that are not site codes, SMTP.config spellings, a
 // warning located at the layer its value came from, problems sorted by file and line,
 // the effective FirewallPort, and site codes with control characters in every listing.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -162,6 +163,51 @@ BOOST_AUTO_TEST_CASE(file_names_that_are_not_site_codes_are_warned_and_ignored) 
   auto lower = c.load();
   BOOST_TEST(lower->find("ILL")->settings->number(Setting::Timeout) == 7);
   BOOST_TEST(lower->find("ILL")->settings->at(Setting::Timeout).where == "smtp.config:2");
+}
+
+BOOST_AUTO_TEST_CASE(discovery_merges_every_source_in_code_order_and_reads_only_regular_files) {
+  Case c("discover");
+  // "A-B.config" sorts before "A.config" by file name, but code "A" before "A-B": the table
+  // is in code order, each site with its own file.
+  c.write("A-B.config", "<Timeout>11</Timeout>\n");
+  c.write("A.config", "<Timeout>12</Timeout>\n");
+  c.write("real.config", "<Timeout>13</Timeout>\n");
+  fs::create_symlink(c.root / "real.config", c.root / "LINKED.config");  // a link to a file is read
+  fs::create_directory(c.root / "DIR.config");                           // a folder is not a site file
+  BOOST_REQUIRE(mkfifo((c.root / "PIPE.config").c_str(), 0600) == 0);    // nor is a FIFO (never opened)
+  c.db.keys_by_site["A"] = {{"Timeout", "4"}};
+  c.db.keys_by_site["ZED"] = {{"Timeout", "5"}};
+  c.db.outbox_sites = {"A-B", "OUT"};
+  auto t = c.load();
+  std::vector<std::string> codes;
+  for (const auto& [code, site] : t->sites) codes.push_back(code);
+  BOOST_TEST(codes == (std::vector<std::string>{"A", "A-B", "ILL", "LINKED", "OUT", "ZED", "real"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(t->find("A")->defined_in == (std::vector<std::string>{"db", "A.config"}), boost::test_tools::per_element());
+  BOOST_TEST(t->find("A-B")->defined_in == (std::vector<std::string>{"outbox", "A-B.config"}), boost::test_tools::per_element());
+  BOOST_TEST(t->find("A")->settings->number(Setting::Timeout) == 12);
+  BOOST_TEST(t->find("A-B")->settings->number(Setting::Timeout) == 11);
+  BOOST_TEST(t->find("LINKED")->settings->number(Setting::Timeout) == 13);
+  BOOST_TEST(t->find("LINKED")->settings->at(Setting::Timeout).where == "LINKED.config:2");
+  BOOST_TEST(!t->find("DIR"));
+  BOOST_TEST(!t->find("PIPE"));
+  BOOST_TEST(t->find("OUT")->defined_in == (std::vector<std::string>{"outbox"}), boost::test_tools::per_element());
+  // A config dir given with a trailing slash names its files with one slash.
+  ResolveEnv env;
+  env.config_dir = c.root.string() + "/";
+  env.host_fqdn = "host.example.org";
+  fs::permissions(c.root / "A.config", fs::perms::none);
+  if (::access((c.root / "A.config").c_str(), R_OK) != 0) {  // (root reads every file)
+    auto bad = load_site_table(c.db, env);
+    const auto out = format_check(collect_problems(*bad, "A"));
+    BOOST_TEST(out.find("cannot read " + c.root.string() + "/A.config:") != std::string::npos, out);
+  }
+  // An unreadable config dir is one global error; the DB sites are still resolved.
+  env.config_dir = (c.root / "missing").string();
+  auto none = load_site_table(c.db, env);
+  BOOST_REQUIRE(none->global.size() == 1U);
+  BOOST_TEST(none->global[0].message == "cannot read config dir: No such file or directory");
+  BOOST_TEST(none->find("ZED")->settings->number(Setting::Timeout) == 5);
 }
 
 BOOST_AUTO_TEST_CASE(show_prints_the_firewall_port_actually_used) {
