@@ -26,9 +26,9 @@ bool explicitly_set(const EffectiveSettings& es, Setting s) { return !es.at(s).i
 void add(Diagnostics& d, const EffectiveSettings& es, Setting s, Severity sev, std::string msg,
          std::initializer_list<Setting> causes = {}) {
   std::string where;
-  if (explicitly_set(es, s)) where = es.at(s).where;
+  if (explicitly_set(es, s)) where = es.where(s);
   for (auto c : causes)
-    if (where.empty() && explicitly_set(es, c)) where = es.at(c).where;
+    if (where.empty() && explicitly_set(es, c)) where = es.where(c);
   if (where.empty()) where = es.home.empty() ? "db:" + es.site : es.home;
   d.push_back({where, name(s), sev, std::move(msg)});
 }

@@ -58,14 +58,16 @@ std::string format_show(const ResolvedSite& site, bool explain) {
       out += "\n";
       continue;
     }
-    out += "  [" + printable(r.source()) + "]";
+    const std::string source = es.source(r.from);
+    out += "  [" + printable(source) + "]";
     if (!r.value.indirection.empty()) out += " via " + printable(r.value.indirection);
     out += "\n";
     for (const auto& diag : site.diagnostics)
-      if (diag.setting == d.name && diag.where == r.source() && !diag.strict_only)
+      if (diag.setting == d.name && diag.where == source && !diag.strict_only)
         out += std::string("    ") + severity_word(diag.severity) + ": " + printable(diag.message) + "\n";
     if (!r.is_default()) {
-      for (const auto& o : r.overridden) out += "    overrides " + printable(o.shown) + "  [" + printable(o.where) + "]\n";
+      for (const auto& o : r.overridden)
+        out += "    overrides " + printable(o.shown) + "  [" + printable(es.where(o.from)) + "]\n";
       out += "    overrides " + builtin_shown(d) + "  [" + kBuiltinDefault + "]\n";
     }
     for (const auto& n : r.notes) out += "    " + printable(n) + "\n";
@@ -83,10 +85,10 @@ std::string format_show_json(const ResolvedSite& site) {
     const auto& r = es.at(d.id);
     if (!first) out += ",";
     first = false;
-    out += "{\"name\":" + j.str(d.name) + ",\"value\":" + j.str(shown_value(d, r)) + ",\"source\":" + j.str(r.source()) +
+    out += "{\"name\":" + j.str(d.name) + ",\"value\":" + j.str(shown_value(d, r)) + ",\"source\":" + j.str(es.source(r.from)) +
            ",\"overridden\":[";
     if (!r.is_default()) {
-      for (const auto& o : r.overridden) out += "{\"source\":" + j.str(o.where) + ",\"value\":" + j.str(o.shown) + "},";
+      for (const auto& o : r.overridden) out += "{\"source\":" + j.str(es.where(o.from)) + ",\"value\":" + j.str(o.shown) + "},";
       out += "{\"source\":\"" + std::string(kBuiltinDefault) + "\",\"value\":" + j.str(builtin_shown(d)) + "}";
     }
     out += "],\"notes\":[";

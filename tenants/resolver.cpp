@@ -1,6 +1,7 @@
 // resolver.cpp — per-setting layering with provenance; see resolver.hpp.
 #include "resolver.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -88,6 +89,11 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
   for (const auto* l : order)
     for (const auto& e : l->entries) own += !std::exchange(set_here[static_cast<std::size_t>(e.setting)], true);
   es->settings.reserve(own);
+  // A candidate's source: its layer's place in es->layers ([0] is the built-in default).
+  auto source_of = [&](const Candidate& c) {
+    const auto k = static_cast<std::size_t>(std::find(order.begin(), order.end(), c.layer) - order.begin());
+    return SourceRef::make(k + 1, c.entry->line);
+  };
   std::vector<Candidate> cands;
   cands.reserve(order.size());
   for (const auto& d : catalogue()) {
@@ -101,22 +107,22 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
     const bool from_site_file = delegated && top.layer == in.site_file;
     if (from_site_file) r.confine_to = confined.confine_dir;
     auto parsed = parse_value(d, top.entry->raw, from_site_file ? confined : ctx);
-    r.where = top.layer->where(*top.entry);
+    r.from = source_of(top);
+    const std::string top_where = top.layer->where(*top.entry);  // for the diagnostics below
     if (parsed.value) {
       r.value = std::move(*parsed.value);
-      if (!parsed.warning.empty()) out.diagnostics.push_back({r.where, std::string(d.name), Severity::warning, parsed.warning});
+      if (!parsed.warning.empty()) out.diagnostics.push_back({top_where, std::string(d.name), Severity::warning, parsed.warning});
     } else {
       r.valid = false;
-      out.diagnostics.push_back({r.where, std::string(d.name), Severity::error, parsed.error});
+      out.diagnostics.push_back({top_where, std::string(d.name), Severity::error, parsed.error});
     }
     for (std::size_t i = cands.size() - 1; i-- > 0;) {
       const auto& c = cands[i];
-      std::string where = c.layer->where(*c.entry);
-      r.overridden.push_back({where, format_raw(d, c.entry->raw)});
+      r.overridden.push_back({source_of(c), format_raw(d, c.entry->raw)});
       auto lower = parse_value(d, c.entry->raw, check);
       if (!lower.value)
-        out.diagnostics.push_back(
-            {where, std::string(d.name), Severity::warning, lower.error + " (overridden by " + r.where + ")"});
+        out.diagnostics.push_back({c.layer->where(*c.entry), std::string(d.name), Severity::warning,
+                                   lower.error + " (overridden by " + top_where + ")"});
       // A DB key that a file hides has no effect: the admin's `keys set` did nothing
       // (the site's own keys; the default site's keys when SMTP.config covers every site).
       const bool file_wins = top.layer == in.site_file || top.layer == in.smtp_config;
@@ -124,8 +130,8 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
           file_wins && ((c.layer == in.db_site && in.db_site) ||
                         (c.layer == in.db_default && top.layer == in.smtp_config && env.mode == SiteFilesMode::layer));
       if (hidden) {
-        Diagnostic h{where, std::string(d.name), Severity::warning,
-                     "has no effect: " + r.where + " overrides it" +
+        Diagnostic h{c.layer->where(*c.entry), std::string(d.name), Severity::warning,
+                     "has no effect: " + top_where + " overrides it" +
                          (c.layer == in.db_default ? std::string(" for every site") : " for site " + site)};
         h.strict_only = true;
         out.diagnostics.push_back(std::move(h));

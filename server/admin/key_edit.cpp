@@ -84,11 +84,12 @@ EffectiveReport effective_report(const ResolvedSite& resolved, const SettingDef&
   const std::string& site = resolved.site;
   const auto& res = resolved.settings->at(d.id);
   const std::string shown = res.valid ? format_value(d, res.value) : "(invalid)";
-  out.line = "effective for " + printable(site) + ": " + std::string(d.name) + " = " + printable(shown) + " (" +
-             printable(res.source()) + ")";
-  if (just_set && res.where != "db:" + site)
+  const std::string source = resolved.settings->source(res.from);
+  out.line =
+      "effective for " + printable(site) + ": " + std::string(d.name) + " = " + printable(shown) + " (" + printable(source) + ")";
+  if (just_set && resolved.settings->where(res.from) != "db:" + site)
     out.warnings.push_back("warning: " + std::string(d.name) + " of site " + printable(site) + " comes from " +
-                           printable(res.source()) + (res.is_default() ? "" : ", which overrides db:" + printable(site)));
+                           printable(source) + (res.is_default() ? "" : ", which overrides db:" + printable(site)));
   if (const auto* e = resolved.valid ? nullptr : resolved.first_error())
     out.warnings.push_back("warning: site " + printable(site) + " is invalid: " + e->to_line());
   return out;

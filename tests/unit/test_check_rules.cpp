@@ -162,7 +162,7 @@ BOOST_AUTO_TEST_CASE(file_names_that_are_not_site_codes_are_warned_and_ignored) 
   fs::remove(c.root / "SMTP.config");
   auto lower = c.load();
   BOOST_TEST(lower->find("ILL")->settings->number(Setting::Timeout) == 7);
-  BOOST_TEST(lower->find("ILL")->settings->at(Setting::Timeout).where == "smtp.config:2");
+  BOOST_TEST(lower->find("ILL")->settings->where(Setting::Timeout) == "smtp.config:2");
 }
 
 BOOST_AUTO_TEST_CASE(discovery_merges_every_source_in_code_order_and_reads_only_regular_files) {
@@ -188,7 +188,7 @@ BOOST_AUTO_TEST_CASE(discovery_merges_every_source_in_code_order_and_reads_only_
   BOOST_TEST(t->find("A")->settings->number(Setting::Timeout) == 12);
   BOOST_TEST(t->find("A-B")->settings->number(Setting::Timeout) == 11);
   BOOST_TEST(t->find("LINKED")->settings->number(Setting::Timeout) == 13);
-  BOOST_TEST(t->find("LINKED")->settings->at(Setting::Timeout).where == "LINKED.config:2");
+  BOOST_TEST(t->find("LINKED")->settings->where(Setting::Timeout) == "LINKED.config:2");
   BOOST_TEST(!t->find("DIR"));
   BOOST_TEST(!t->find("PIPE"));
   BOOST_TEST(t->find("OUT")->defined_in == (std::vector<std::string>{"outbox"}), boost::test_tools::per_element());

@@ -79,7 +79,7 @@ BOOST_AUTO_TEST_CASE(each_layer_overrides_the_one_below_with_provenance) {
       auto res = s.resolve();
       BOOST_TEST(res.valid, diags(res));
       BOOST_TEST(format_value(def(Setting::Timeout), res.settings->get(Setting::Timeout)) == r.value);
-      BOOST_TEST(res.settings->at(Setting::Timeout).source() == r.where);
+      BOOST_TEST(res.settings->source(Setting::Timeout) == r.where);
     }
   }
 }
@@ -92,15 +92,15 @@ BOOST_AUTO_TEST_CASE(overridden_values_are_listed_nearest_first) {
   auto res = s.resolve();
   const auto& o = res.settings->at(Setting::Timeout).overridden;
   BOOST_REQUIRE_EQUAL(o.size(), 2u);  // the built-in default is implied after these
-  BOOST_TEST(o[0].where == "SMTP.config:2");
+  BOOST_TEST(res.settings->where(o[0].from) == "SMTP.config:2");
   BOOST_TEST(o[0].shown == "300");
-  BOOST_TEST(o[1].where == "db:ILL");
+  BOOST_TEST(res.settings->where(o[1].from) == "db:ILL");
   BOOST_TEST(builtin_shown(def(Setting::Timeout)) == "60");
   auto text = format_show(res, true);
   BOOST_TEST(text.find("Timeout = 400  [ACME.config:3]\n    overrides 300  [SMTP.config:2]\n    overrides 100  [db:ILL]\n"
                        "    overrides 60  [built-in default]\n") != std::string::npos,
              text);
-  BOOST_TEST(res.settings->at(Setting::Timeout).where == "ACME.config:3");
+  BOOST_TEST(res.settings->where(Setting::Timeout) == "ACME.config:3");
 }
 
 BOOST_AUTO_TEST_CASE(replace_mode_skips_smtp_config_when_a_site_file_exists) {
