@@ -166,7 +166,7 @@ int main(int argc, char** argv) {
         throw UsageError("the database schema is at version " + std::to_string(v) + ", this sitemaild needs version " +
                          std::to_string(latest_schema_version()) + "; run: sitemailctl db migrate");
       if (vm.count("check-config")) {
-        auto table = load_sites(db, conf);
+        auto table = load_sites(db, conf, false);  // problems and verdicts need no explanations
         auto problems = collect_problems(*table, "");
         std::cout << format_check(problems);
         std::cout << format_sites(*table);

@@ -45,8 +45,10 @@ ResolveEnv resolve_env_from(const DaemonConf& conf) {
   return env;
 }
 
-std::shared_ptr<const SiteTable> load_sites(PgConn& db, const DaemonConf& conf) {
-  return load_site_table(read_db_snapshot(db), resolve_env_from(conf));
+std::shared_ptr<const SiteTable> load_sites(PgConn& db, const DaemonConf& conf, bool explain) {
+  auto env = resolve_env_from(conf);
+  env.explain = explain;
+  return load_site_table(read_db_snapshot(db), env);
 }
 
 }  // namespace sitemail

@@ -11,6 +11,8 @@ namespace sitemail {
 
 [[nodiscard]] DbSnapshot read_db_snapshot(PgConn& db);
 [[nodiscard]] ResolveEnv resolve_env_from(const DaemonConf& conf);
-[[nodiscard]] std::shared_ptr<const SiteTable> load_sites(PgConn& db, const DaemonConf& conf);
+// explain: keep what `show --explain` prints (ResolveEnv::explain); the daemon and
+// --check-config pass false.
+[[nodiscard]] std::shared_ptr<const SiteTable> load_sites(PgConn& db, const DaemonConf& conf, bool explain = true);
 
 }  // namespace sitemail

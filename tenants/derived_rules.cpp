@@ -20,6 +20,12 @@ std::string name(Setting s) { return std::string(def(s).name); }
 
 bool explicitly_set(const EffectiveSettings& es, Setting s) { return !es.at(s).is_default(); }
 
+// A note for `show --explain` ("ignored because ...", "TLS mode: ..."), kept only when the
+// site is resolved with its explanations (ResolveEnv::explain).
+void note(EffectiveSettings& es, Setting s, std::string text) {
+  if (es.explained) at(es, s).notes.push_back(std::move(text));
+}
+
 // A problem about setting `s` is reported where the admin can fix it: at the layer the
 // first explicitly set setting of `causes` came from (`s` itself first), else at the
 // site's own file, else at db:<site>.
@@ -45,11 +51,10 @@ void derive_tls(EffectiveSettings& es) {
                                                   : TlsMode::none;
     for (auto s : {Setting::EMailSecure, Setting::SslStartMode})
       if (explicitly_set(es, s))
-        at(es, s).notes.push_back("ignored because the port suffix in EMailSMTPPort = " + port_text + " sets the TLS mode");
+        note(es, s, "ignored because the port suffix in EMailSMTPPort = " + port_text + " sets the TLS mode");
   } else if (!secure) {
     es.tls = TlsMode::none;
-    if (explicitly_set(es, Setting::SslStartMode))
-      at(es, Setting::SslStartMode).notes.push_back("ignored because EMailSecure is No");
+    if (explicitly_set(es, Setting::SslStartMode)) note(es, Setting::SslStartMode, "ignored because EMailSecure is No");
   } else {
     switch (mode) {
       case SslStartMode::automatic:
@@ -65,7 +70,7 @@ void derive_tls(EffectiveSettings& es) {
                     : es.tls == TlsMode::implicit          ? "implicit TLS"
                     : es.tls == TlsMode::starttls_required ? "STARTTLS required"
                                                            : "STARTTLS when offered";
-  at(es, Setting::EMailSMTPPort).notes.push_back("TLS mode: " + how + " on port " + std::to_string(es.port));
+  note(es, Setting::EMailSMTPPort, "TLS mode: " + how + " on port " + std::to_string(es.port));
 }
 
 void derive_firewall(EffectiveSettings& es, Diagnostics& d) {
@@ -75,7 +80,7 @@ void derive_firewall(EffectiveSettings& es, Diagnostics& d) {
     es.firewall_port = 0;
     for (auto s : {Setting::FirewallHost, Setting::FirewallPort, Setting::FirewallUser, Setting::FirewallPassword})
       if (explicitly_set(es, s) && (s == Setting::FirewallPort ? fwport.number != 0 : !es.text(s).empty()))
-        at(es, s).notes.push_back("ignored because FirewallType is fwNone");
+        note(es, s, "ignored because FirewallType is fwNone");
     return;
   }
   if (es.text(Setting::FirewallHost).empty())
@@ -84,15 +89,15 @@ void derive_firewall(EffectiveSettings& es, Diagnostics& d) {
   if (fwport.number == 0) {
     es.firewall_port = type == FirewallType::tunnel ? 80 : 1080;
     at(es, Setting::FirewallPort).value.number = es.firewall_port;  // `show` prints the port actually used
-    at(es, Setting::FirewallPort)
-        .notes.push_back("0 means automatic: " + std::to_string(es.firewall_port) + " for " +
-                         std::string(enum_name(def(Setting::FirewallType), es.number(Setting::FirewallType))));
+    note(es, Setting::FirewallPort,
+         "0 means automatic: " + std::to_string(es.firewall_port) + " for " +
+             std::string(enum_name(def(Setting::FirewallType), es.number(Setting::FirewallType))));
   } else {
     es.firewall_port = static_cast<std::uint16_t>(fwport.number);
   }
   if (type == FirewallType::socks4 || type == FirewallType::socks4a)
     if (!es.text(Setting::FirewallPassword).empty())
-      at(es, Setting::FirewallPassword).notes.push_back("ignored because SOCKS4 has no passwords (user-id only)");
+      note(es, Setting::FirewallPassword, "ignored because SOCKS4 has no passwords (user-id only)");
 }
 
 // A client certificate store or CA file that can be read (and, for stores holding a
@@ -187,14 +192,13 @@ void check_auth(EffectiveSettings& es, Diagnostics& d) {
         std::string(method == AuthMethod::xoauth2 ? "XOAUTH2" : "OAUTHBEARER") +
             " needs an OAuthToken or a token endpoint (OAuthTokenUrl or OAuthProvider)");
   if (!user && !bearer) {
-    if (!es.text(Setting::SMTPPassword).empty())
-      at(es, Setting::SMTPPassword).notes.push_back("ignored because SMTPUserID is empty (no AUTH)");
+    if (!es.text(Setting::SMTPPassword).empty()) note(es, Setting::SMTPPassword, "ignored because SMTPUserID is empty (no AUTH)");
     if (explicitly_set(es, Setting::AuthMethod) && method != AuthMethod::none && method != AuthMethod::automatic)
-      at(es, Setting::AuthMethod).notes.push_back("ignored because SMTPUserID is empty (no AUTH)");
+      note(es, Setting::AuthMethod, "ignored because SMTPUserID is empty (no AUTH)");
     return;
   }
   if (method == AuthMethod::none) {
-    if (user) at(es, Setting::SMTPUserID).notes.push_back("ignored because AuthMethod is NoLoginMethod");
+    if (user) note(es, Setting::SMTPUserID, "ignored because AuthMethod is NoLoginMethod");
     return;
   }
   if (!es.flag(Setting::AllowExtensions))
@@ -236,7 +240,7 @@ void check_oauth(EffectiveSettings& es, Diagnostics& d) {
   const auto plan = oauth_plan(es);
   if (!plan.enabled) {
     for (auto s : {Setting::OAuthClientId, Setting::OAuthClientSecret, Setting::OAuthRefreshToken, Setting::OAuthScope})
-      if (!es.text(s).empty()) at(es, s).notes.push_back("ignored because no token endpoint is configured");
+      if (!es.text(s).empty()) note(es, s, "ignored because no token endpoint is configured");
     return;
   }
   if (es.text(Setting::OAuthClientId).empty())
@@ -245,18 +249,14 @@ void check_oauth(EffectiveSettings& es, Diagnostics& d) {
   if (es.text(Setting::SMTPUserID).empty() && static_cast<AuthMethod>(es.number(Setting::AuthMethod)) != AuthMethod::none)
     add(d, es, Setting::SMTPUserID, Severity::warning,
         "a token endpoint is configured but SMTPUserID (the mailbox the token is for) is empty, so no AUTH is done");
-  if (plan.token_url_why != "OAuthTokenUrl")
-    at(es, Setting::OAuthTokenUrl).notes.push_back(plan.token_url_why + ": " + plan.token_url);
+  if (plan.token_url_why != "OAuthTokenUrl") note(es, Setting::OAuthTokenUrl, plan.token_url_why + ": " + plan.token_url);
   if (es.text(Setting::OAuthDeviceUrl).empty() && !plan.device_url.empty())
-    at(es, Setting::OAuthDeviceUrl).notes.push_back(plan.token_url_why + ": " + plan.device_url);
-  if (plan.scope_why != "OAuthScope" && !plan.scope.empty())
-    at(es, Setting::OAuthScope).notes.push_back(plan.scope_why + ": " + plan.scope);
-  at(es, Setting::OAuthRefreshToken)
-      .notes.push_back(plan.refresh_grant
-                           ? "grant refresh_token (a rotated token kept in the database wins until this value changes)"
-                           : "empty: grant client_credentials");
-  if (!es.text(Setting::OAuthToken).empty())
-    at(es, Setting::OAuthToken).notes.push_back("ignored because a token endpoint is configured");
+    note(es, Setting::OAuthDeviceUrl, plan.token_url_why + ": " + plan.device_url);
+  if (plan.scope_why != "OAuthScope" && !plan.scope.empty()) note(es, Setting::OAuthScope, plan.scope_why + ": " + plan.scope);
+  note(es, Setting::OAuthRefreshToken,
+       plan.refresh_grant ? "grant refresh_token (a rotated token kept in the database wins until this value changes)"
+                          : "empty: grant client_credentials");
+  if (!es.text(Setting::OAuthToken).empty()) note(es, Setting::OAuthToken, "ignored because a token endpoint is configured");
 }
 
 }  // namespace
@@ -287,7 +287,7 @@ void apply_derived_rules(EffectiveSettings& es, Diagnostics& d, const ResolveEnv
   if (es.text(Setting::FullyQualifiedDomainName).empty()) {
     es.helo = env.host_fqdn.empty() ? host_fqdn() : env.host_fqdn;
     at(es, Setting::FullyQualifiedDomainName).value.text = es.helo;
-    at(es, Setting::FullyQualifiedDomainName).notes.push_back("the host's FQDN");
+    note(es, Setting::FullyQualifiedDomainName, "the host's FQDN");
   } else {
     es.helo = es.text(Setting::FullyQualifiedDomainName);
   }
@@ -298,11 +298,11 @@ void apply_derived_rules(EffectiveSettings& es, Diagnostics& d, const ResolveEnv
   if (!es.text(Setting::SslCaFile).empty() && es.at(Setting::SslCaFile).valid)
     check_file(es, d, env, Setting::SslCaFile, es.text(Setting::SslCaFile), "CA file", false);
   if (!es.text(Setting::SslAcceptServerCert).empty() && !es.text(Setting::SslCaFile).empty())
-    at(es, Setting::SslCaFile).notes.push_back("ignored because SslAcceptServerCert pins the server certificate");
+    note(es, Setting::SslCaFile, "ignored because SslAcceptServerCert pins the server certificate");
   if (es.tls == TlsMode::none) {
     for (auto s : {Setting::SslAcceptServerCert, Setting::SslCaFile})
       if (!es.text(s).empty() && !(s == Setting::SslCaFile && oauth_plan(es).enabled))  // the token endpoint uses it
-        at(es, s).notes.push_back("ignored because TLS is off");
+        note(es, s, "ignored because TLS is off");
   }
 }
 

@@ -202,6 +202,7 @@ struct EffectiveSettings {
   std::vector<std::string> layers;  // labels of the layers read, lowest first ([0]: the built-in default)
   std::vector<std::string> notes;   // site-level notes (e.g. SMTP.config skipped in replace mode)
   std::string home;                 // where a problem of a defaulted setting is reported: the site file, else db:<site>
+  bool explained = true;            // overridden values and notes kept (ResolveEnv::explain)
 
   // Derived values
   TlsMode tls = TlsMode::none;

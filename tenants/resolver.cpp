@@ -48,6 +48,7 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
   out.site = site;
   auto es = std::make_shared<EffectiveSettings>();
   es->site = site;
+  es->explained = env.explain;
   es->layers.push_back(kBuiltinDefault);
 
   const bool has_site_file = in.site_file && in.site_file->present;
@@ -118,7 +119,7 @@ ResolvedSite resolve_site(const std::string& site, const SiteLayers& in, const R
     }
     for (std::size_t i = cands.size() - 1; i-- > 0;) {
       const auto& c = cands[i];
-      r.overridden.push_back({source_of(c), format_raw(d, c.entry->raw)});
+      if (env.explain) r.overridden.push_back({source_of(c), format_raw(d, c.entry->raw)});
       auto lower = parse_value(d, c.entry->raw, check);
       if (!lower.value)
         out.diagnostics.push_back({c.layer->where(*c.entry), std::string(d.name), Severity::warning,

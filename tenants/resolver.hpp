@@ -21,6 +21,11 @@ struct ResolveEnv {
   std::function<std::optional<std::string>(const std::string&)> getenv;  // null = process env
   bool delegate_site_files = false;                                      // [sites] delegate_site_files (CONTRACT §6)
   std::vector<std::string> site_env_allow;                               // [sites] site_env_allow
+  // Keep, for every setting, the values it overrides and the notes of the derived rules
+  // (what `show --explain` prints). The daemon and --check-config leave them out: values,
+  // sources, verdicts and problems are the same, in a sixth less memory and time at
+  // 10,000 sites; `show` resolves its site with them.
+  bool explain = true;
 };
 
 struct SiteLayers {

@@ -143,7 +143,7 @@ void DbWorker::reload(PgConn& db, QueueStore& store) {
   if (on_loading_) on_loading_();
   reload_error_.clear();
   try {
-    auto table = load_sites(db, conf_);
+    auto table = load_sites(db, conf_, false);  // values and verdicts; `show --explain` resolves its own
     registry_.replace(table);
     int invalid = 0;
     for (const auto& [code, site] : table->sites) {

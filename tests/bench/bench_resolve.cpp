@@ -3,7 +3,8 @@
 // report wall time and peak RSS. Side by side, in the same run, a reference: reading the
 // same files into memory without parsing (the I/O floor).
 //   bench_resolve generate DIR N   — write the config dir
-//   bench_resolve resolve DIR N    — resolve (run in a fresh process: cold start)
+//   bench_resolve resolve DIR N    — resolve as sitemaild does (run in a fresh process: cold start)
+//   bench_resolve explain DIR N    — the same, every explanation kept (as `sitemailctl show`)
 //   bench_resolve readonly DIR     — the reference
 #include <sys/resource.h>
 
@@ -55,7 +56,9 @@ int generate(const fs::path& dir, int n) {
   return 0;
 }
 
-int resolve(const fs::path& dir, int n) {
+// As sitemaild resolves (no explanations: ResolveEnv::explain = false), unless `explain`
+// (as `sitemailctl show` does, every overridden value and note kept).
+int resolve(const fs::path& dir, int n, bool explain) {
   auto t0 = std::chrono::steady_clock::now();
   DbSnapshot db;
   db.keys_by_site["ILL"] = {{"EMailSMTPServer", "relay.example.org"}, {"EMailFromAddress", "ill@example.org"}};
@@ -63,13 +66,14 @@ int resolve(const fs::path& dir, int n) {
   ResolveEnv env;
   env.config_dir = dir.string();
   env.host_fqdn = "host.example.org";
+  env.explain = explain;
   auto table = load_site_table(db, env);
   auto t1 = std::chrono::steady_clock::now();
   std::size_t valid = 0;
   for (const auto& [code, s] : table->sites) valid += s->valid;
   double ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
-  std::printf("sitemail resolve: %zu sites (%zu valid) in %.1f ms, peak RSS %.1f MiB\n", table->sites.size(), valid, ms,
-              peak_rss_mib());
+  std::printf("sitemail resolve%s: %zu sites (%zu valid) in %.1f ms, peak RSS %.1f MiB\n", explain ? " with explanations" : "",
+              table->sites.size(), valid, ms, peak_rss_mib());
   return valid == table->sites.size() ? 0 : 1;
 }
 
@@ -93,8 +97,9 @@ int readonly(const fs::path& dir) {
 
 int main(int argc, char** argv) {
   if (argc >= 4 && std::string(argv[1]) == "generate") return generate(argv[2], std::stoi(argv[3]));
-  if (argc >= 4 && std::string(argv[1]) == "resolve") return resolve(argv[2], std::stoi(argv[3]));
+  if (argc >= 4 && std::string(argv[1]) == "resolve") return resolve(argv[2], std::stoi(argv[3]), false);
+  if (argc >= 4 && std::string(argv[1]) == "explain") return resolve(argv[2], std::stoi(argv[3]), true);
   if (argc >= 3 && std::string(argv[1]) == "readonly") return readonly(argv[2]);
-  std::cerr << "usage: bench_resolve generate|resolve DIR N | readonly DIR\n";
+  std::cerr << "usage: bench_resolve generate|resolve|explain DIR N | readonly DIR\n";
   return 2;
 }

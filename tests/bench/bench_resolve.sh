@@ -59,3 +59,4 @@ echo "  cold: $("$bench" readonly "$work/config")"
 echo "  warm: $("$bench" readonly "$work/config")"
 echo "in process (no database, no output, warm):"
 "$bench" resolve "$work/config" "$n" | sed 's/^/  /'
+"$bench" explain "$work/config" "$n" | sed 's/^/  /'

@@ -44,8 +44,9 @@ DbSnapshot read_db_txt(const fs::path& p) {
   return db;
 }
 
-std::shared_ptr<const SiteTable> load_case(const fs::path& dir) {
+std::shared_ptr<const SiteTable> load_case(const fs::path& dir, bool explain = true) {
   ResolveEnv env;
+  env.explain = explain;
   env.config_dir = (dir / "config").string();
   env.host_fqdn = "host.example.org";
   env.getenv = [](const std::string& n) -> std::optional<std::string> {
@@ -84,6 +85,48 @@ BOOST_AUTO_TEST_CASE(show_explain_and_sites_match_the_golden_files) {
     for (const auto& [code, site] : table->sites) compare(c.path() / "expected" / (code + ".txt"), format_show(*site, true));
   }
   BOOST_TEST(cases >= 4);
+}
+
+// The daemon and --check-config resolve without explanations (ResolveEnv::explain = false):
+// every value, source, verdict, problem and route must be what `show --explain` is built on.
+BOOST_AUTO_TEST_CASE(resolving_without_explanations_changes_nothing_but_the_explanations) {
+  const fs::path root = SITEMAIL_FIXTURES "/golden";
+  int sites = 0, notes = 0, overridden = 0;
+  for (const auto& c : fs::directory_iterator(root)) {
+    if (!c.is_directory()) continue;
+    auto full = load_case(c.path(), true);
+    auto lean = load_case(c.path(), false);
+    BOOST_TEST_CONTEXT(c.path().filename().string()) {
+      BOOST_TEST(format_sites(*lean) == format_sites(*full));
+      BOOST_TEST(format_check(collect_problems(*lean, "", true)) == format_check(collect_problems(*full, "", true)));
+      BOOST_REQUIRE(lean->sites.size() == full->sites.size());
+      for (const auto& [code, f] : full->sites) {
+        const auto& l = *lean->find(code);
+        ++sites;
+        BOOST_TEST_CONTEXT(code) {
+          BOOST_TEST(l.valid == f->valid);
+          // (the route starts with the load's generation, which counts up per load)
+          BOOST_TEST(l.route.substr(l.route.find('/')) == f->route.substr(f->route.find('/')));
+          BOOST_TEST(format_show(l, false) == format_show(*f, false));  // every value
+          BOOST_TEST(format_check(l.diagnostics) == format_check(f->diagnostics));
+          BOOST_TEST(l.settings->helo == f->settings->helo);
+          BOOST_TEST((l.settings->tls == f->settings->tls && l.settings->port == f->settings->port &&
+                      l.settings->firewall_port == f->settings->firewall_port));
+          for (std::size_t i = 0; i < kSettingCount; ++i) {
+            const auto s = static_cast<Setting>(i);
+            BOOST_TEST(l.settings->source(s) == f->settings->source(s));
+            BOOST_TEST(l.settings->at(s).notes.empty());
+            BOOST_TEST(l.settings->at(s).overridden.empty());
+            notes += static_cast<int>(f->settings->at(s).notes.size());
+            overridden += static_cast<int>(f->settings->at(s).overridden.size());
+          }
+        }
+      }
+    }
+  }
+  BOOST_TEST(sites >= 10);
+  BOOST_TEST(notes > 0);  // the fixtures do have explanations to leave out
+  BOOST_TEST(overridden > 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
