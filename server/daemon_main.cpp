@@ -2,6 +2,7 @@
 // an io thread (SMTP deliveries, metrics, signals) and a database thread (DbWorker).
 // Under systemd (Type=notify) it reports readiness, reloads, stopping and the watchdog
 // through server/daemon/service_notify.*; it never writes core dumps.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -166,6 +167,10 @@ int main(int argc, char** argv) {
         throw UsageError("the database schema is at version " + std::to_string(v) + ", this sitemaild needs version " +
                          std::to_string(latest_schema_version()) + "; run: sitemailctl db migrate");
       if (vm.count("check-config")) {
+        // A one-shot process whose heap only grows: in steps of 16 MiB instead of glibc's
+        // 128 KiB (each step is an mprotect or brk call; 10,000 sites take ~30 MiB).
+        // (Not for the daemon: a fixed top pad also fixes glibc's mmap threshold.)
+        mallopt(M_TOP_PAD, 16 << 20);
         auto table = load_sites(db, conf, false);  // problems and verdicts need no explanations
         auto problems = collect_problems(*table, "");
         std::cout << format_check(problems);
