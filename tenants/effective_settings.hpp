@@ -25,7 +25,7 @@ inline constexpr const char* kBuiltinDefault = "built-in default";
 
 // Where a value came from: one of the site's layers (an index into
 // EffectiveSettings::layers, 0 = the built-in default) and the line in it (0 for a DB key).
-// EffectiveSettings::where() spells it ("SMTP.config:7", "db:ACME"): 8 bytes per value
+// EffectiveSettings::where() spells it ("SMTP.config:7", "db:ACME"): 4 bytes per value
 // instead of a string, and no allocation (10,000 sites hold 130,000 of them).
 struct SourceRef {
   std::uint32_t line : 24 = 0;  // a site file has at most 1 MiB, so fewer lines
