@@ -232,24 +232,34 @@ Postfix::Postfix(const std::string& name, const PostfixOptions& options, int por
     auto r = run(pc + " -M# smtp/inet && " + pc + " -Me '" + inet + "/inet = " + inet + " inet n - n - - smtpd' && " + pc +
                  " -Fe '*/*/chroot = n'");
     if (r.code != 0) throw std::runtime_error("postfix " + name + ": postconf: " + r.err);
-    r = run("/usr/sbin/postfix -c " + etc + " start");
-    if (r.code != 0) throw std::runtime_error("postfix " + name + " did not start: " + r.out + r.err + log());
-    master_ = std::stoi(slurp(dir_ + "/queue/pid/master.pid"));
-    for (int i = 0; i < 400; ++i) {
-      // Its own master holds the port (not another program's listener), and smtpd answers.
-      if (pid_listens_on(master_, port_) && smtp_greets(port_)) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    throw std::runtime_error("postfix " + name + ": no smtpd greeting on port " + std::to_string(port_) + ": " + log());
+    start();
   } catch (...) {
-    stop();  // the destructor does not run for a constructor that throws
+    stop_processes();  // the destructor does not run for a constructor that throws
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
     throw;
   }
 }
 
-Postfix::~Postfix() { stop(); }
+Postfix::~Postfix() {
+  stop_processes();
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
 
-void Postfix::stop() noexcept {
+void Postfix::start() {
+  auto r = run("/usr/sbin/postfix -c " + config_dir() + " start");
+  if (r.code != 0) throw std::runtime_error("postfix " + dir_ + " did not start: " + r.out + r.err + log());
+  master_ = std::stoi(slurp(dir_ + "/queue/pid/master.pid"));
+  for (int i = 0; i < 400; ++i) {
+    // Its own master holds the port (not another program's listener), and smtpd answers.
+    if (pid_listens_on(master_, port_) && smtp_greets(port_)) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  throw std::runtime_error("postfix " + dir_ + ": no smtpd greeting on port " + std::to_string(port_) + ": " + log());
+}
+
+void Postfix::stop_processes() noexcept {
   try {
     if (fs::exists(config_dir() + "/main.cf")) (void)run("/usr/sbin/postfix -c " + config_dir() + " stop");
     if (master_ > 0) {
@@ -263,31 +273,18 @@ void Postfix::stop() noexcept {
     }
   } catch (...) {
   }
-  std::error_code ec;
-  fs::remove_all(dir_, ec);
+}
+
+void Postfix::restart() {
+  stop_processes();
+  start();
 }
 
 std::string Postfix::log() const { return slurp(dir_ + "/maillog"); }
 
-void Postfix::reload() const {
-  // The master logs "reload" once it has re-read its configuration and restarted its
-  // services: mail handed over after that sees the new settings.
-  auto reloads = [&] {
-    const auto l = log();
-    int n = 0;
-    for (auto p = l.find("]: reload -- version"); p != std::string::npos; p = l.find("]: reload -- version", p + 1)) ++n;
-    return n;
-  };
-  const int before = reloads();
-  auto r = run("/usr/sbin/postfix -c " + config_dir() + " reload");
-  if (r.code != 0) throw std::runtime_error("postfix reload: " + r.err);
-  for (int i = 0; i < 400 && reloads() == before; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  if (reloads() == before) throw std::runtime_error("postfix did not reload: " + log());
-}
-
-void Postfix::write_and_reload(const std::string& name, const std::string& content) const {
+void Postfix::write_and_restart(const std::string& name, const std::string& content) {
   std::ofstream(config_dir() + "/" + name, std::ios::binary) << content;
-  reload();
+  restart();
 }
 
 void Postfix::flush() const { (void)run("/usr/sbin/postqueue -c " + config_dir() + " -f"); }

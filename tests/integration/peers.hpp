@@ -84,9 +84,12 @@ class Postfix {
   [[nodiscard]] const std::string& dir() const { return dir_; }
   [[nodiscard]] std::string config_dir() const { return dir_ + "/etc"; }
   [[nodiscard]] std::string log() const;  // dir()/maillog
-  // Writes config_dir()/NAME and makes the running instance read it (`postfix reload`).
-  void write_and_reload(const std::string& name, const std::string& content) const;
-  void reload() const;
+  // Writes config_dir()/NAME and restarts the instance (`postfix stop`, every process gone,
+  // `postfix start`). Not `postfix reload`: after a reload, a process of the old generation
+  // still holds the service's socket and can take the next delivery with the old tables
+  // (texthash: maps are read when a process starts).
+  void write_and_restart(const std::string& name, const std::string& content);
+  void restart();
   void flush() const;                       // postqueue -f: deliver the deferred mail now
   [[nodiscard]] std::string queue() const;  // postqueue -p
   [[nodiscard]] int queued() const;         // messages in its queue (incoming, active, deferred, hold, maildrop)
@@ -96,7 +99,8 @@ class Postfix {
   [[nodiscard]] std::vector<std::string> mailbox_files(const std::string& address) const;
 
  private:
-  void stop() noexcept;
+  void start();                    // postfix start; waits for its smtpd's greeting
+  void stop_processes() noexcept;  // postfix stop; waits until its process group is gone
   int port_;
   int master_ = -1;  // the master's pid, also its process group
   std::string dir_;

@@ -201,7 +201,7 @@ BOOST_AUTO_TEST_CASE(postfix_relays_through_the_submission_door_with_sasl_and_tl
   BOOST_TEST(pf_log.find("status=sent") != std::string::npos, pf_log);
 
   // A wrong password: Postfix defers, the mail stays in its queue, nothing is queued by sitemail.
-  pf.write_and_reload("sasl_passwd", door + " pfrelay:wrong-" + password + "\n");
+  pf.write_and_restart("sasl_passwd", door + " pfrelay:wrong-" + password + "\n");
   pf.sendmail("app@acme.example", {"b@dest.example"}, message("wrong"));
   wait_both(
       *d.daemon, pf, [&] { return pf.queue().find("SASL authentication failed") != std::string::npos; },
@@ -213,7 +213,7 @@ BOOST_AUTO_TEST_CASE(postfix_relays_through_the_submission_door_with_sasl_and_tl
   BOOST_TEST(relay.received().size() == 20u);
 
   // The right password again: the deferred message goes out, Postfix's queue is empty.
-  pf.write_and_reload("sasl_passwd", door + " pfrelay:" + password + "\n");
+  pf.write_and_restart("sasl_passwd", door + " pfrelay:" + password + "\n");
   int polls = 0;
   wait_both(
       *d.daemon, pf,
