@@ -38,10 +38,11 @@ const std::vector<PgConnDefaults>& pg_connection_defaults() {
 }
 
 namespace {
-PGconn* connect_with_defaults(const std::string& conninfo) {
+PGconn* connect_with_defaults(const std::string& conninfo, const std::vector<PgConnDefaults>& overrides) {
   // PQconnectdbParams processes keywords in order and keeps the last value: the defaults
   // first, then `dbname` = the whole conninfo (expand_dbname = 1 expands a key=value string
-  // or a URI into its parameters), so anything the user wrote overrides a default.
+  // or a URI into its parameters), so anything the user wrote overrides a default; the
+  // overrides last.
   std::vector<const char*> keys, values;
   for (const auto& d : pg_connection_defaults()) {
     keys.push_back(d.key);
@@ -49,13 +50,31 @@ PGconn* connect_with_defaults(const std::string& conninfo) {
   }
   keys.push_back("dbname");
   values.push_back(conninfo.c_str());
+  for (const auto& o : overrides) {
+    keys.push_back(o.key);
+    values.push_back(o.value);
+  }
   keys.push_back(nullptr);
   values.push_back(nullptr);
   return PQconnectdbParams(keys.data(), values.data(), 1);
 }
 }  // namespace
 
-PgConn::PgConn(const std::string& conninfo) : c_(connect_with_defaults(conninfo), PQfinish) {
+std::vector<PgConnDefaults> pg_same_server(PGconn* c) {
+  std::vector<PgConnDefaults> o;
+  const char* host = PQhost(c);
+  const char* port = PQport(c);
+  const char* addr = PQhostaddr(c);  // over TCP, the address connected to; else empty
+  if (host && *host) o.push_back({"host", host});
+  if (port && *port) o.push_back({"port", port});
+  if (addr && *addr) o.push_back({"hostaddr", addr});
+  return o;
+}
+
+PgConn::PgConn(const std::string& conninfo) : PgConn(conninfo, {}) {}
+
+PgConn::PgConn(const std::string& conninfo, const std::vector<PgConnDefaults>& overrides)
+    : c_(connect_with_defaults(conninfo, overrides), PQfinish) {
   if (!c_ || PQstatus(c_.get()) != CONNECTION_OK)
     throw PgError("cannot connect to the database: " + trimmed(c_ ? PQerrorMessage(c_.get()) : "out of memory"));
   PQsetNoticeProcessor(

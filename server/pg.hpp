@@ -64,9 +64,18 @@ struct PgConnDefaults {
 };
 [[nodiscard]] const std::vector<PgConnDefaults>& pg_connection_defaults();
 
+// The overrides that make a second connection reach the very server `c` reached (its host,
+// port and, over TCP, address), whatever hosts its conninfo lists: of a multi-host conninfo
+// the hosts before it are not tried again (a vanished one would cost its connect_timeout),
+// and a LISTEN connection hears the NOTIFYs of the server the queue connection writes to.
+// The pointers are `c`'s: valid while `c` is.
+[[nodiscard]] std::vector<PgConnDefaults> pg_same_server(PGconn* c);
+
 class PgConn {
  public:
   explicit PgConn(const std::string& conninfo);
+  // `overrides` win over the conninfo's own values (and over the defaults).
+  PgConn(const std::string& conninfo, const std::vector<PgConnDefaults>& overrides);
   PgConn(const PgConn&) = delete;
   PgConn& operator=(const PgConn&) = delete;
 

@@ -172,7 +172,10 @@ void DbWorker::reload(PgConn& db, QueueStore& store) {
 
 void DbWorker::session() {
   PgConn db(conf_.database_url);
-  PgConn listen(conf_.database_url);
+  // LISTEN on the server the queue connection found: NOTIFY reaches only that server's
+  // listeners, and the hosts a multi-host conninfo lists before it (one that vanished in a
+  // failover) are not tried again.
+  PgConn listen(conf_.database_url, pg_same_server(db.raw()));
   listen.exec("LISTEN sitemail_outbox");
   listen.exec("LISTEN sitemail_reload");
   listen.exec("SET application_name = 'sitemaild'");  // admin: `sitemailctl reload` counts the daemons listening

@@ -2,8 +2,8 @@
 // the dead-instance rule (a live instance that reconnects after a failover keeps its rows,
 // a dead one's rows are taken over), the requeue of orphaned claims after a reconnect,
 // the connection defaults added to a conninfo (the user's own values win; several hosts,
-// key=value and URI form), read-only errors counted as a lost connection, and the pooler
-// probe on a direct connection. The whole failover is driven by tests/failover/drill.py.
+// key=value and URI form), a second connection pinned to the server the first reached, read-only errors counted as a lost
+// connection, and the pooler probe on a direct connection. The whole failover is driven by tests/failover/drill.py.
 #define BOOST_TEST_MODULE sitemail_integration_failover_rules
 #include <boost/test/unit_test.hpp>
 #include <chrono>
@@ -159,6 +159,25 @@ BOOST_AUTO_TEST_CASE(keepalive_defaults_are_added_and_the_conninfos_own_values_w
   BOOST_TEST(o["target_session_attrs"] == "any");  // the user's
   BOOST_TEST(o["keepalives_count"] == "3");
   BOOST_TEST(uri.exec("SELECT 1").get(0, 0) == "1");
+}
+
+BOOST_AUTO_TEST_CASE(a_second_connection_reaches_the_server_the_first_found_and_tries_no_other_host) {
+  const std::string dir = cluster_socket_dir();
+  const auto rest = cluster_conninfo().substr(cluster_conninfo().find("user="));
+  // the LISTEN connection of db_worker.cpp: of "a vanished host, then the cluster" it goes
+  // straight to the cluster
+  const std::string conninfo = "host=/nonexistent-sitemail," + dir + " dbname=postgres " + rest;
+  PgConn first(conninfo);
+  const auto same = pg_same_server(first.raw());
+  BOOST_TEST(same.size() == 2u);  // a Unix socket: host and port, no address
+  PgConn second(conninfo, same);
+  auto o = options(second);
+  BOOST_TEST(o["host"] == dir);  // only the host the first one reached
+  BOOST_TEST(std::string(PQport(second.raw())) == std::string(PQport(first.raw())));
+  BOOST_TEST(o["keepalives_idle"] == "5");  // the defaults still apply
+  BOOST_TEST(second.exec("SELECT 1").get(0, 0) == "1");
+  // the overrides win over the conninfo's own values: a wrong port is a refused connection
+  BOOST_CHECK_THROW(PgConn(conninfo, {{"host", dir.c_str()}, {"port", "1"}}), PgError);
 }
 
 BOOST_AUTO_TEST_CASE(a_read_only_error_counts_as_a_lost_connection) {
