@@ -51,4 +51,8 @@ std::shared_ptr<const SiteTable> load_sites(PgConn& db, const DaemonConf& conf, 
   return load_site_table(read_db_snapshot(db), env);
 }
 
+std::shared_ptr<const SiteTable> load_sites_only(PgConn& db, const DaemonConf& conf, const std::set<std::string>& only) {
+  return load_site_table(read_db_snapshot(db), resolve_env_from(conf), &only);
+}
+
 }  // namespace sitemail

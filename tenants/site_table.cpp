@@ -179,7 +179,7 @@ std::string join_path(const std::string& dir, const std::string& name) {
 
 }  // namespace
 
-std::shared_ptr<const SiteTable> load_site_table(const DbSnapshot& db, const ResolveEnv& env) {
+std::shared_ptr<const SiteTable> load_site_table(const DbSnapshot& db, const ResolveEnv& env, const std::set<std::string>* only) {
   static std::atomic<std::uint64_t> loads{0};
   auto table = std::make_shared<SiteTable>();
   table->generation = ++loads;
@@ -219,6 +219,7 @@ std::shared_ptr<const SiteTable> load_site_table(const DbSnapshot& db, const Res
   }
   auto found = merge_sites(db, file_codes);
   if (!file_codes.empty()) warn_case_twins(found, table->global);
+  if (only) std::erase_if(found, [&](const FoundSite& f) { return !only->contains(f.code); });
   auto default_layer = [&] {
     auto it = db.keys_by_site.find(env.default_site);
     return std::make_shared<RawLayer>(

@@ -41,8 +41,12 @@ struct SiteTable {
 inline constexpr std::size_t kMaxSiteCodeLength = 32;
 [[nodiscard]] std::string site_code_problem(std::string_view code);
 
-// Discovers the sites (DB keys, outbox, *.config files) and resolves each one.
-[[nodiscard]] std::shared_ptr<const SiteTable> load_site_table(const DbSnapshot& db, const ResolveEnv& env);
+// Discovers the sites (DB keys, outbox, *.config files) and resolves each one; with `only`,
+// only those of its sites that exist (one site's `show`, a web page of one site): `sites`
+// then holds no other site, while `global` (case twins, ignored files, SMTP.config
+// variants) and everything resolved are exactly what the whole table has.
+[[nodiscard]] std::shared_ptr<const SiteTable> load_site_table(const DbSnapshot& db, const ResolveEnv& env,
+                                                               const std::set<std::string>* only = nullptr);
 
 class SiteRegistry {
  public:

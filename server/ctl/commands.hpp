@@ -23,6 +23,8 @@ struct CtlArgs {
 struct SiteTable;
 // DB keys + site files, exactly as sitemaild loads them; UsageError when not migrated.
 [[nodiscard]] std::shared_ptr<const SiteTable> load_ctl_sites(CtlArgs& a);
+// The same table with only site `code` resolved (load_sites_only): for a one-site command.
+[[nodiscard]] std::shared_ptr<const SiteTable> load_ctl_site(CtlArgs& a, const std::string& code);
 
 int cmd_db_migrate(CtlArgs& a);
 int cmd_keys_list(CtlArgs& a);

@@ -28,7 +28,7 @@ const SettingDef* setting_or_report(const std::string& key) {
 // After a write: the value the site now really uses, and a warning naming the layer
 // when a higher one (the site's DB keys, SMTP.config, <site>.config) overrides it.
 void report_effective(CtlArgs& a, const SettingDef& d, const std::string& site, bool just_set) {
-  auto table = load_ctl_sites(a);
+  auto table = load_ctl_site(a, site);
   const auto report = admin::effective_report(*table->find_or_resolve(site), d, just_set);
   if (report.line.empty()) return;
   std::cout << report.line << "\n";
@@ -108,10 +108,10 @@ int cmd_keys_set(CtlArgs& a) {
   const std::string& stored = checked.stored;
   // A site that exists nowhere yet is created by this key (how a DB-only site is born),
   // but a typo of a known site should not pass silently.
-  auto before = load_ctl_sites(a);
-  if (site != a.conf.default_site && !before->find(site)) {
+  if (site != a.conf.default_site && !load_ctl_site(a, site)->find(site)) {
+    auto all = load_ctl_sites(a);  // the known codes, for a "did you mean"
     std::vector<std::string> codes;
-    for (const auto& [code, rs] : before->sites) codes.push_back(code);
+    for (const auto& [code, rs] : all->sites) codes.push_back(code);
     std::vector<std::string_view> views(codes.begin(), codes.end());
     std::string msg = "sitemailctl: note: site " + printable(site) + " is not known yet (no DB keys, no mail, no " +
                       printable(site) + ".config); this key creates it";

@@ -28,7 +28,7 @@ std::string utc_time(std::chrono::system_clock::time_point t) {
 std::shared_ptr<const ResolvedSite> oauth_site(CtlArgs& a, const char* command) {
   const std::string code = a.opt("site");
   if (code.empty()) throw UsageError(std::string("oauth ") + command + " needs --site S");
-  auto site = load_ctl_sites(a)->find_or_resolve(code);
+  auto site = load_ctl_site(a, code)->find_or_resolve(code);
   if (!site->valid) {
     std::cout << "CONFIG_INVALID " << site->first_error()->to_line() << "\n";
     return nullptr;

@@ -96,7 +96,7 @@ int cmd_enqueue(CtlArgs& a) {
   // is refused here, with the reason delivery would give, and nothing is queued.
   std::string held;
   try {
-    auto site_now = load_ctl_sites(a)->find_or_resolve(site);
+    auto site_now = load_ctl_site(a, site)->find_or_resolve(site);
     if (!site_now->valid) {
       held = held_reason(*site_now);
     } else {

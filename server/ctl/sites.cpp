@@ -9,11 +9,23 @@
 
 namespace sitemail {
 
-std::shared_ptr<const SiteTable> load_ctl_sites(CtlArgs& a) {
-  PgConn db(require_database(a.conf));
+namespace {
+void require_schema(PgConn& db) {
   if (!db.table_exists("outbox") || !db.table_exists("customization"))
     throw UsageError("the database has no sitemail schema; run: sitemailctl db migrate");
+}
+}  // namespace
+
+std::shared_ptr<const SiteTable> load_ctl_sites(CtlArgs& a) {
+  PgConn db(require_database(a.conf));
+  require_schema(db);
   return load_sites(db, a.conf);
+}
+
+std::shared_ptr<const SiteTable> load_ctl_site(CtlArgs& a, const std::string& code) {
+  PgConn db(require_database(a.conf));
+  require_schema(db);
+  return load_sites_only(db, a.conf, {code});
 }
 
 int cmd_sites(CtlArgs& a) {
@@ -26,8 +38,8 @@ int cmd_sites(CtlArgs& a) {
 }
 
 int cmd_check(CtlArgs& a) {
-  auto table = load_ctl_sites(a);
   const std::string site = a.opt("site");
+  auto table = site.empty() ? load_ctl_sites(a) : load_ctl_site(a, site);
   if (!site.empty() && !table->find(site)) {
     std::cerr << "sitemailctl: unknown site '" << printable(site) << "' (not in customization, outbox or the config dir)\n";
     return kExitFailed;
@@ -42,7 +54,7 @@ int cmd_check(CtlArgs& a) {
 int cmd_show(CtlArgs& a) {
   const std::string code = a.opt("site");
   if (code.empty()) throw UsageError("show needs --site S");
-  auto table = load_ctl_sites(a);
+  auto table = load_ctl_site(a, code);
   auto site = table->find_or_resolve(code);
   std::cout << (a.flag("json") ? format_show_json(*site) : format_show(*site, a.flag("explain")));
   if (!site->valid)

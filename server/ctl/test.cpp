@@ -14,7 +14,7 @@ namespace sitemail {
 int cmd_test(CtlArgs& a) {
   const std::string code = a.opt("site");
   if (code.empty()) throw UsageError("test needs --site S");
-  auto site = load_ctl_sites(a)->find_or_resolve(code);
+  auto site = load_ctl_site(a, code)->find_or_resolve(code);
   admin::SiteTestOptions opt;
   if (site->valid && a.flag("timeout")) {  // --timeout SECONDS: the site's settings with another Timeout
     const std::string t = a.opt("timeout");

@@ -3,6 +3,7 @@
 
 #include <ctime>
 #include <memory>
+#include <set>
 
 #include "catalogue.hpp"
 #include "form.hpp"
@@ -274,7 +275,10 @@ class Handler {
 
   Response site_list(const Ctx& c, const Notice& notice) {
     PgConn db(require_database(conf_));
-    auto table = load_sites(db, conf_);
+    // an admin sees every site; a site's admin only the sites of the account
+    auto table = c.session.admin()
+                     ? load_sites(db, conf_)
+                     : load_sites_only(db, conf_, std::set<std::string>(c.session.sites.begin(), c.session.sites.end()));
     auto health = admin::site_health(db);
     std::vector<SiteRow> rows;
     if (c.session.admin()) {
@@ -288,7 +292,7 @@ class Handler {
 
   Response site_page_for(const Ctx& c, const Notice& notice, const TestOutcome& test, int status) {
     PgConn db(require_database(conf_));
-    auto table = load_sites(db, conf_);
+    auto table = load_sites_only(db, conf_, {c.route.site});
     auto site = visible(c.session, *table, c.route.site);
     if (!site) return not_found(c);
     SitePage p;
@@ -311,7 +315,7 @@ class Handler {
 
   Response queue(const Ctx& c) {
     PgConn db(require_database(conf_));
-    auto table = load_sites(db, conf_);
+    auto table = load_sites_only(db, conf_, {c.route.site});
     auto site = visible(c.session, *table, c.route.site);
     if (!site) return not_found(c);
     const std::string status = c.route.query.get("status");
@@ -338,7 +342,7 @@ class Handler {
   std::optional<admin::QueueMessage> visible_message(PgConn& db, const Ctx& c) {
     auto m = admin::show_message(db, c.route.message_id);
     if (!m) return std::nullopt;
-    auto table = load_sites(db, conf_);
+    auto table = load_sites_only(db, conf_, {m->site});
     if (!visible(c.session, *table, m->site)) return std::nullopt;
     return m;
   }
@@ -356,7 +360,7 @@ class Handler {
     std::string site_code;
     {
       PgConn db(require_database(conf_));
-      auto table = load_sites(db, conf_);
+      auto table = load_sites_only(db, conf_, {c.route.site});
       auto site = visible(c.session, *table, c.route.site);
       if (!site) return not_found(c);
       site_code = site->site;
@@ -388,7 +392,7 @@ class Handler {
   // The same report as `keys set`/`keys unset` print after a write.
   void add_effective(Notice& n, const SettingDef& d, const std::string& site_code, bool just_set) {
     PgConn db(require_database(conf_));
-    auto table = load_sites(db, conf_);
+    auto table = load_sites_only(db, conf_, {site_code});
     const auto report = admin::effective_report(*table->find_or_resolve(site_code), d, just_set);
     if (!report.line.empty()) n.lines.push_back(report.line);
     for (const auto& w : report.warnings) n.lines.push_back(w);
@@ -398,7 +402,7 @@ class Handler {
     std::shared_ptr<const ResolvedSite> s;
     {
       PgConn db(require_database(conf_));
-      auto table = load_sites(db, conf_);
+      auto table = load_sites_only(db, conf_, {c.route.site});
       s = visible(c.session, *table, c.route.site);
     }
     if (!s) return not_found(c);

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "report_format.hpp"
@@ -44,7 +45,8 @@ DbSnapshot read_db_txt(const fs::path& p) {
   return db;
 }
 
-std::shared_ptr<const SiteTable> load_case(const fs::path& dir, bool explain = true) {
+std::shared_ptr<const SiteTable> load_case(const fs::path& dir, bool explain = true,
+                                           const std::set<std::string>* only = nullptr) {
   ResolveEnv env;
   env.explain = explain;
   env.config_dir = (dir / "config").string();
@@ -54,7 +56,7 @@ std::shared_ptr<const SiteTable> load_case(const fs::path& dir, bool explain = t
     return std::nullopt;
   };
   if (fs::exists(dir / "mode") && trim(slurp(dir / "mode")) == "replace") env.mode = SiteFilesMode::replace;
-  return load_site_table(read_db_txt(dir / "db.txt"), env);
+  return load_site_table(read_db_txt(dir / "db.txt"), env, only);
 }
 
 void compare(const fs::path& expected_file, const std::string& actual) {
@@ -127,6 +129,33 @@ BOOST_AUTO_TEST_CASE(resolving_without_explanations_changes_nothing_but_the_expl
   BOOST_TEST(sites >= 10);
   BOOST_TEST(notes > 0);  // the fixtures do have explanations to leave out
   BOOST_TEST(overridden > 0);
+}
+
+// `show`, `check --site`, `keys set` and the web console's site pages resolve only the site
+// they are about (load_site_table's `only`): what they print must be what the whole table gives.
+BOOST_AUTO_TEST_CASE(a_table_of_one_site_shows_and_checks_that_site_exactly_as_the_whole_table) {
+  const fs::path root = SITEMAIL_FIXTURES "/golden";
+  int sites = 0;
+  for (const auto& c : fs::directory_iterator(root)) {
+    if (!c.is_directory()) continue;
+    auto full = load_case(c.path());
+    std::set<std::string> codes;
+    for (const auto& [code, site] : full->sites) codes.insert(code);
+    codes.insert("NO-SUCH-SITE");  // resolved with the default layers, known to neither table
+    for (const auto& code : codes) {
+      const std::set<std::string> only{code};
+      auto one = load_case(c.path(), true, &only);
+      BOOST_TEST_CONTEXT(c.path().filename().string() << " " << code) {
+        BOOST_TEST(one->sites.size() == (full->find(code) ? 1u : 0u));  // nothing else resolved
+        BOOST_TEST((one->find(code) != nullptr) == (full->find(code) != nullptr));
+        BOOST_TEST(format_show(*one->find_or_resolve(code), true) == format_show(*full->find_or_resolve(code), true));
+        BOOST_TEST(format_check(collect_problems(*one, code, true)) == format_check(collect_problems(*full, code, true)));
+        BOOST_TEST(format_check(one->global) == format_check(full->global));
+        ++sites;
+      }
+    }
+  }
+  BOOST_TEST(sites >= 10);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
