@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "asio.hpp"
+#include "deadline.hpp"
 #include "dialogue.hpp"
 #include "door_store.hpp"
 #include "log.hpp"
@@ -85,34 +86,6 @@ struct Waiter {
   }
 };
 
-// One session's time limit: it runs from `start` (a line's first octet, a write, a handshake),
-// not from the last octet, so a line dripped a byte at a time still ends at the limit. While
-// the door is full the limit shrinks to kStressLimit, also for a wait already under way.
-struct Deadline {
-  Deadline(const asio::any_io_executor& ex, tcp::socket& s) : timer(ex), sock(s) {}
-  asio::steady_timer timer;
-  tcp::socket& sock;
-  std::chrono::steady_clock::time_point start{};
-  std::chrono::steady_clock::duration limit{};
-  bool armed = false;
-  bool timed_out = false;
-  void arm(std::chrono::steady_clock::time_point at) {
-    armed = true;
-    timer.expires_at(at);  // a wait under way ends with operation_aborted and does nothing
-    timer.async_wait([this](const boost::system::error_code& e) {
-      if (e) return;
-      armed = false;  // spent: the door becoming full does not set it again
-      timed_out = true;
-      boost::system::error_code ignored;
-      sock.cancel(ignored);
-    });
-  }
-  void cancel() {
-    armed = false;
-    timer.cancel();
-  }
-};
-
 bool out_of_descriptors(const boost::system::error_code& ec) {
   return ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system ||
          ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
@@ -166,7 +139,7 @@ struct SubmissionServer::Impl {
     log::warn("submission", {{"problem", "door full (" + std::to_string(cap) +
                                              " connections): every session's time limits are 10 s for a minute"}});
     for (auto* d : deadlines)
-      if (d->armed) d->arm(due(*d));
+      if (d->armed()) d->arm(due(*d));
   }
 };
 
@@ -271,11 +244,11 @@ asio::awaitable<void> SubmissionServer::Impl::serve(tcp::socket sock, bool impli
     Deadline* p;
     ~UnregisterDeadline() { s.erase(p); }
   } unregister_deadline{deadlines, &deadline};
-  const bool& timed_out = deadline.timed_out;
+  const bool& timed_out = deadline.flags->timed_out;
   // A limit of `limit` from `from` (now, unless a line already began earlier).
   auto arm = [&](std::chrono::steady_clock::duration limit,
                  std::chrono::steady_clock::time_point from = std::chrono::steady_clock::now()) {
-    deadline.timed_out = false;
+    deadline.flags->timed_out = false;
     deadline.start = from;
     deadline.limit = limit;
     deadline.arm(due(deadline));
