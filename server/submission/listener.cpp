@@ -542,9 +542,10 @@ void SubmissionServer::stop() {
     // Sessions storing a message get their answer first; then everything ends.
     auto until = std::chrono::steady_clock::now() + kShutdownWait;
     while (std::chrono::steady_clock::now() < until) {
-      std::promise<std::size_t> open;
-      auto f = open.get_future();
-      asio::post(m.io, [&m, &open] { open.set_value(m.open); });
+      // Shared: when the io thread is late, the handler may run after this turn of the loop.
+      auto open = std::make_shared<std::promise<std::size_t>>();
+      auto f = open->get_future();
+      asio::post(m.io, [&m, open] { open->set_value(m.open); });
       if (f.wait_for(std::chrono::seconds(1)) != std::future_status::ready || f.get() == 0) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
