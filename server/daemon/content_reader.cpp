@@ -1,8 +1,10 @@
 // content_reader.cpp — see content_reader.hpp.
 #include "content_reader.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "pg.hpp"
@@ -32,6 +34,15 @@ struct ContentReader::Worker {
       std::unique_ptr<PGresult, decltype(&PQclear)> res(PQprepare(c->raw(), names[i], sqls[i], 3, nullptr), PQclear);
       if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) throw std::runtime_error(PQerrorMessage(c->raw()));
     }
+    // The backend builds each slice in three buffers of its size (the detoasted slice,
+    // byteasend's copy, the DataRow message). Above 128 KiB glibc's malloc would map and
+    // unmap them, or trim the heap under them, on every slice: page faults on all of it.
+    // Its threshold rises to the size of a mapped block once that block is freed (the
+    // dynamic threshold of mallopt(3)): one 1 MiB string made and dropped here keeps every
+    // slice's buffers in the backend's heap. On a server whose malloc works otherwise this
+    // costs one query and changes nothing else.
+    std::unique_ptr<PGresult, decltype(&PQclear)> warm(PQexec(c->raw(), "SELECT length(repeat('x', 1048576))"), PQclear);
+    if (PQresultStatus(warm.get()) != PGRES_TUPLES_OK) throw std::runtime_error(PQerrorMessage(c->raw()));
     return c;
   }
 
@@ -76,6 +87,11 @@ struct ContentReader::Worker {
     return r;
   }
 };
+
+int ContentReader::default_threads() {
+  const unsigned cores = std::thread::hardware_concurrency();
+  return static_cast<int>(std::clamp(cores / 2, 1U, 4U));
+}
 
 ContentReader::ContentReader(std::string conninfo, int threads) : w_(std::make_shared<Worker>(threads)) {
   w_->conninfo = std::move(conninfo);

@@ -12,10 +12,12 @@ namespace sitemail {
 
 class ContentReader : public smtp::ContentSource {
  public:
-  // `threads` connections are opened on first use and reopened after an error. Four: each
-  // PostgreSQL backend reading TOAST slices is CPU-bound (about 60-100 MB/s of content
-  // each on the benchmark's machine), and two were the limit for large mail (issue 15).
-  ContentReader(std::string conninfo, int threads = 4);
+  // `threads` connections are opened on first use and reopened after an error.
+  explicit ContentReader(std::string conninfo, int threads = default_threads());
+  // One connection per two cores, 1 to 4. A backend serves 228 KiB slices at 300-400 MB/s
+  // of one core; each more backend costs its own page faults on the shared buffers and a
+  // share of the CPU the relays' connections need (issue 15 benchmark, docs/attachments.md).
+  static int default_threads();
   ~ContentReader() override;
   asio::awaitable<std::optional<std::string>> read(const smtp::BlobRef& blob, std::uint64_t offset, std::size_t max,
                                                    std::string& error) override;

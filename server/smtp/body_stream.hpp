@@ -25,17 +25,19 @@ class ContentSource {
 };
 
 // Octets read per chunk: a multiple of 57, so base64 chunks are whole 76-column lines.
-// Small on purpose: PostgreSQL builds each slice in three buffers (the detoasted slice,
-// byteasend's copy, the DataRow message); kept under glibc's default 128 KiB mmap/trim
-// thresholds they are reused from the backend's heap, while 228 KiB slices (the first
-// choice) made glibc return and re-fault that memory on every slice: 3 page faults per
-// 4 KiB of content, 40% more backend CPU, 30% less throughput (issue 15 benchmark).
-inline constexpr std::size_t kStreamChunk = 57 * 512;  // 29,184 octets
+// 228 KiB: each slice is one query, and a query's fixed costs (a round trip, a wake-up of
+// the backend and of a reader thread, the TOAST index descent) were most of large mail's
+// CPU at 28.5 KiB. Larger slices only pay when the backend keeps their buffers in its heap
+// (the reader's first query sees to it, content_reader.cpp). A connection sending large
+// mail holds one slice and its base64 lines, about 540 KiB.
+inline constexpr std::size_t kStreamChunk = 57 * 4096;  // 233,472 octets
 
 // RFC 5321 §4.5.2 transparency over pieces of a message.
 class DotStuffer {
  public:
   void feed(std::string_view in, std::string& out);
+  // The caller appended whole lines that cannot start with '.' (base64) to the output itself.
+  void appended_lines() { line_start_ = true; }
   // What must follow the content before the final ".\r\n": a CRLF when it did not end with one.
   [[nodiscard]] std::string_view tail() const { return line_start_ ? std::string_view() : std::string_view("\r\n"); }
 

@@ -1,7 +1,7 @@
 // client.cpp — see client.hpp: the thin I/O layer that performs a Session's actions.
 #include "client.hpp"
 
-#include "mime.hpp"
+#include "codec.hpp"
 #include "raw_message.hpp"
 
 namespace sitemail::smtp {
@@ -171,7 +171,8 @@ asio::awaitable<std::optional<Failure>> Client::stream_body(const BuiltMessage& 
                                      std::to_string(seg.blob.offset + seg.blob.size) + " it had when claimed");
       done += chunk->size();
       if (seg.encoding == Segment::Encoding::base64) {
-        stuff.feed(mime::base64_lines(*chunk), out);  // no '.' in base64: stuffing is only bookkeeping
+        codec::append_base64_lines(*chunk, out);  // no '.' in base64: stuffing is only bookkeeping
+        stuff.appended_lines();
       } else {
         std::string lines;
         crlf.feed(*chunk, lines);

@@ -143,13 +143,25 @@ std::string quoted_printable(std::string_view text) {
   return out;
 }
 
-std::string base64_lines(std::string_view bytes) {
-  auto b = base64(bytes);
-  std::string out;
-  for (std::size_t i = 0; i < b.size(); i += 76) {
-    out += b.substr(i, 76);
-    out += "\r\n";
+std::uint64_t base64_lines_size(std::uint64_t n) {
+  const std::uint64_t chars = (n + 2) / 3 * 4;
+  return chars + 2 * ((chars + 75) / 76);
+}
+
+void append_base64_lines(std::string_view bytes, std::string& out) {
+  const std::size_t start = out.size();
+  out.resize(start + static_cast<std::size_t>(base64_lines_size(bytes.size())));
+  char* o = out.data() + start;
+  for (std::size_t i = 0; i < bytes.size(); i += kBase64LineBytes) {
+    o = base64_to(bytes.substr(i, kBase64LineBytes), o);
+    *o++ = '\r';
+    *o++ = '\n';
   }
+}
+
+std::string base64_lines(std::string_view bytes) {
+  std::string out;
+  append_base64_lines(bytes, out);
   return out;
 }
 

@@ -18,8 +18,16 @@ char* base64_to(std::string_view bytes, char* out);
 
 // Quoted-printable body encoding; lines of at most 76 characters, CRLF line ends.
 [[nodiscard]] std::string quoted_printable(std::string_view text);
-// Base64 with CRLF every 76 characters.
+// Base64 lines of `bytes`: CRLF after every 76 characters and after the last (none for
+// empty input). Chunks whose size is a multiple of 57 give whole lines, so a stream can be
+// encoded piece by piece.
 [[nodiscard]] std::string base64_lines(std::string_view bytes);
+// The same lines appended to `out`, written in place (large attachments go through here
+// slice by slice, straight into the connection's output).
+void append_base64_lines(std::string_view bytes, std::string& out);
+// Octets of `n` bytes as base64 lines.
+[[nodiscard]] std::uint64_t base64_lines_size(std::uint64_t n);
+inline constexpr std::size_t kBase64LineBytes = 57;  // 57 input octets = one 76-character line
 // A header value that may hold non-ASCII text: returned as is when printable ASCII,
 // else as RFC 2047 encoded-words (UTF-8, B encoding, each word <= 75 characters).
 [[nodiscard]] std::string encode_header_text(std::string_view utf8);

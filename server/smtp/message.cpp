@@ -153,12 +153,12 @@ struct Assembler {
   void add(std::string_view t) { text += t; }
   void add_attachment(const Attachment& a) {
     if (a.content) {
-      text += mime::base64_lines(*a.content);
+      codec::append_base64_lines(*a.content, text);
       return;
     }
     if (!text.empty()) segs.push_back(Segment{Segment::Encoding::literal, std::exchange(text, {}), {}});
     segs.push_back(Segment{Segment::Encoding::base64, {}, BlobRef{BlobRef::Table::attachment, a.id, 0, a.size}});
-    streamed_octets += mime::base64_lines_size(a.size);
+    streamed_octets += codec::base64_lines_size(a.size);
   }
   void finish(BuiltMessage& out) {
     if (segs.empty()) {

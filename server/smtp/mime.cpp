@@ -189,21 +189,4 @@ std::string attachment_headers(std::string_view filename, std::string_view conte
   return h;
 }
 
-std::uint64_t base64_lines_size(std::uint64_t n) {
-  const std::uint64_t chars = (n + 2) / 3 * 4;
-  return chars + 2 * ((chars + 75) / 76);
-}
-
-std::string base64_lines(std::string_view bytes) {
-  // Sized once and written in place: large attachments go through here slice by slice.
-  std::string out(static_cast<std::size_t>(base64_lines_size(bytes.size())), '\0');
-  char* o = out.data();
-  for (std::size_t i = 0; i < bytes.size(); i += kBase64LineBytes) {
-    o = codec::base64_to(bytes.substr(i, kBase64LineBytes), o);
-    *o++ = '\r';
-    *o++ = '\n';
-  }
-  return out;
-}
-
 }  // namespace sitemail::smtp::mime

@@ -27,12 +27,5 @@ namespace sitemail::smtp::mime {
 // A Content-ID value the application gave, checked: no '<' '>' or white space or control
 // characters; empty when unusable.
 [[nodiscard]] std::string clean_content_id(std::string_view content_id);
-// Octets of `n` bytes in base64 with a CRLF after every 76 characters and after the last.
-[[nodiscard]] std::uint64_t base64_lines_size(std::uint64_t n);
-// Base64 lines of `bytes`: CRLF after every 76 characters and after the last (none for
-// empty input). Chunks whose size is a multiple of 57 give whole lines, so a stream can be
-// encoded piece by piece.
-[[nodiscard]] std::string base64_lines(std::string_view bytes);
-inline constexpr std::size_t kBase64LineBytes = 57;  // 57 input octets = one 76-character line
 
 }  // namespace sitemail::smtp::mime

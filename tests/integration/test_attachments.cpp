@@ -67,8 +67,9 @@ BOOST_AUTO_TEST_CASE(raw_messages_go_out_as_built_and_large_ones_stream) {
                             "Subject: Gr\xc3\xbc\xc3\x9f"
                             "e\nContent-Type: text/plain; charset=utf-8\n"
                             "Content-Transfer-Encoding: 8bit\n\n\xc3\xa9t\xc3\xa9\n.hidden dot\n";
+  // About 1.3 MB: six slices of kStreamChunk, lines cut at their boundaries
   std::string large = "To: b@dest.example\r\nSubject: big\r\nContent-Type: text/plain\r\n\r\n";
-  for (int i = 0; i < 40000; ++i) large += (i % 7 == 0 ? ".line " : "line ") + std::to_string(i) + "\n";  // bare LF
+  for (int i = 0; i < 120000; ++i) large += (i % 7 == 0 ? ".line " : "line ") + std::to_string(i) + "\n";  // bare LF
   auto ins = [&](const std::string& raw) {
     return e.db.conn()
         .exec("INSERT INTO outbox (nvtgc, raw_message) VALUES ('ACME', $1::bytea) RETURNING id", {bytea_to_text(raw)})
@@ -92,7 +93,7 @@ BOOST_AUTO_TEST_CASE(raw_messages_go_out_as_built_and_large_ones_stream) {
   BOOST_TEST(s.mail_from == "ill@lib.example");
   // the large one came in slices, its line ends made CRLF on the way
   std::string want_body;
-  for (int i = 0; i < 40000; ++i) want_body += (i % 7 == 0 ? ".line " : "line ") + std::to_string(i) + "\r\n";
+  for (int i = 0; i < 120000; ++i) want_body += (i % 7 == 0 ? ".line " : "line ") + std::to_string(i) + "\r\n";
   BOOST_TEST(l.data.size() > want_body.size());
   BOOST_TEST(l.data.substr(l.data.size() - want_body.size()) == want_body);
   BOOST_TEST(l.data.find("To: b@dest.example\r\nSubject: big\r\n") == 0u);

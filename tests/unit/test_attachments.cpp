@@ -148,9 +148,24 @@ BOOST_AUTO_TEST_CASE(a_large_attachment_is_streamed_with_its_exact_size) {
   BOOST_TEST(streamed.message->streamed());
   BOOST_TEST(streamed.message->data.empty());
   BOOST_TEST(streamed.message->octets() == loaded.message->data.size());  // boundaries have the same length
-  BOOST_TEST(mime::base64_lines_size(content.size()) == mime::base64_lines(content).size());
+  BOOST_TEST(codec::base64_lines_size(content.size()) == codec::base64_lines(content).size());
   for (std::uint64_t n : {0ull, 1ull, 56ull, 57ull, 58ull, 114ull, 1000ull})
-    BOOST_TEST(mime::base64_lines_size(n) == mime::base64_lines(std::string(n, 'q')).size());
+    BOOST_TEST(codec::base64_lines_size(n) == codec::base64_lines(std::string(n, 'q')).size());
+}
+
+BOOST_AUTO_TEST_CASE(base64_lines_encoded_slice_by_slice_are_the_whole_encoding_in_76_column_lines) {
+  std::string content;
+  for (int i = 0; i < 100000; ++i) content += static_cast<char>((i * 7919) >> 3);
+  std::string lines;  // every 76 characters of the plain encoding, then CRLF
+  const std::string plain = codec::base64(content);
+  for (std::size_t i = 0; i < plain.size(); i += 76) lines += plain.substr(i, 76) + "\r\n";
+  BOOST_TEST(codec::base64_lines(content) == lines);
+  for (std::size_t slice : {std::size_t{57}, std::size_t{57 * 3}, kStreamChunk}) {
+    std::string out = "prefix";
+    for (std::size_t at = 0; at < content.size(); at += slice)
+      codec::append_base64_lines(std::string_view(content).substr(at, slice), out);
+    BOOST_TEST(out == "prefix" + lines, "slices of " << slice);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(max_message_size_fails_the_message_with_both_sizes) {
