@@ -14,7 +14,7 @@ class ContentReader : public smtp::ContentSource {
  public:
   // `threads` connections are opened on first use and reopened after an error.
   explicit ContentReader(std::string conninfo, int threads = default_threads());
-  // One connection per two cores, 1 to 4. A backend serves 228 KiB slices at 300-400 MB/s
+  // One connection per two cores, 1 to 4. A backend serves 228 KiB slices at 250-300 MB/s
   // of one core; each more backend costs its own page faults on the shared buffers and a
   // share of the CPU the relays' connections need (issue 15 benchmark, docs/attachments.md).
   static int default_threads();
