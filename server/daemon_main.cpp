@@ -11,6 +11,7 @@
 
 #include "cli_common.hpp"
 #include "daemon/db_worker.hpp"
+#include "daemon/heap_tuning.hpp"
 #include "daemon/log.hpp"
 #include "daemon/service_notify.hpp"
 #include "daemon/session_check.hpp"
@@ -34,6 +35,7 @@ std::string make_owner() {
 
 int run_daemon(const DaemonConf& conf, bool once) {
   log::set_level(conf.log_level);
+  keep_large_buffers_in_heap();
   asio::io_context io(1);
   auto guard = asio::make_work_guard(io);
   Metrics metrics;
