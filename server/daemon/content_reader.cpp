@@ -20,7 +20,8 @@ struct ContentReader::Worker {
 
   struct Result {
     bool ok = false;
-    std::string bytes, error;
+    smtp::Slice slice;  // the octets stay in libpq's result
+    std::string error;
   };
 
   // A new connection with the two slice statements prepared (a slice is read thousands of
@@ -63,7 +64,7 @@ struct ContentReader::Worker {
       const bool raw = b.table == smtp::BlobRef::Table::raw;
       const std::string id = std::to_string(b.id), from = std::to_string(offset + 1), len = std::to_string(max);
       const char* values[3] = {id.c_str(), from.c_str(), len.c_str()};
-      std::unique_ptr<PGresult, decltype(&PQclear)> res(
+      std::shared_ptr<PGresult> res(
           PQexecPrepared(c->raw(), raw ? "sitemail_raw_slice" : "sitemail_attachment_slice", 3, values, nullptr, nullptr, 1),
           PQclear);
       if (PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
@@ -74,7 +75,8 @@ struct ContentReader::Worker {
         r.error = std::string(raw ? "the raw message of row " : "attachment ") + id + " is gone";
       } else {
         r.ok = true;
-        r.bytes.assign(PQgetvalue(res.get(), 0, 0), static_cast<std::size_t>(PQgetlength(res.get(), 0, 0)));
+        r.slice.bytes = std::string_view(PQgetvalue(res.get(), 0, 0), static_cast<std::size_t>(PQgetlength(res.get(), 0, 0)));
+        r.slice.owner = std::move(res);
       }
     } catch (const std::exception& e) {
       r.error = std::string("database: ") + e.what();
@@ -102,7 +104,7 @@ ContentReader::~ContentReader() {
   w_->idle.clear();
 }
 
-asio::awaitable<std::optional<std::string>> ContentReader::read(const smtp::BlobRef& blob, std::uint64_t offset, std::size_t max,
+asio::awaitable<std::optional<smtp::Slice>> ContentReader::read(const smtp::BlobRef& blob, std::uint64_t offset, std::size_t max,
                                                                 std::string& error) {
   auto w = w_;
   auto home = co_await asio::this_coro::executor;
@@ -120,7 +122,7 @@ asio::awaitable<std::optional<std::string>> ContentReader::read(const smtp::Blob
     error = r.error;
     co_return std::nullopt;
   }
-  co_return std::move(r.bytes);
+  co_return std::move(r.slice);
 }
 
 }  // namespace sitemail

@@ -19,7 +19,7 @@ class ContentReader : public smtp::ContentSource {
   // share of the CPU the relays' connections need (issue 15 benchmark, docs/attachments.md).
   static int default_threads();
   ~ContentReader() override;
-  asio::awaitable<std::optional<std::string>> read(const smtp::BlobRef& blob, std::uint64_t offset, std::size_t max,
+  asio::awaitable<std::optional<smtp::Slice>> read(const smtp::BlobRef& blob, std::uint64_t offset, std::size_t max,
                                                    std::string& error) override;
 
  private:

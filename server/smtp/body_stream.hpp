@@ -4,6 +4,7 @@
 // few hundred KiB per connection, never the whole message. The encoders are pure and
 // keep their state across chunk boundaries.
 #pragma once
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,17 @@
 
 namespace sitemail::smtp {
 
+// Octets of a blob as read, left where the reader received them (the daemon: in libpq's
+// result) until the slice is dropped: a slice is never copied on its way to the encoder.
+struct Slice {
+  std::shared_ptr<const void> owner;  // keeps `bytes` alive
+  std::string_view bytes;
+  static Slice of(std::string s) {
+    auto kept = std::make_shared<const std::string>(std::move(s));
+    return Slice{kept, *kept};
+  }
+};
+
 // Where blob content comes from (the daemon reads outbox_attachment / outbox.raw_message
 // in slices over its own database connection).
 class ContentSource {
@@ -20,8 +32,8 @@ class ContentSource {
   virtual ~ContentSource() = default;
   // Up to `max` octets of the blob's column from absolute octet `offset`; nullopt with
   // `error` set when it cannot be read (the row is gone, the database is down).
-  virtual asio::awaitable<std::optional<std::string>> read(const BlobRef& blob, std::uint64_t offset, std::size_t max,
-                                                           std::string& error) = 0;
+  virtual asio::awaitable<std::optional<Slice>> read(const BlobRef& blob, std::uint64_t offset, std::size_t max,
+                                                     std::string& error) = 0;
 };
 
 // Octets read per chunk: a multiple of 57, so base64 chunks are whole 76-column lines.

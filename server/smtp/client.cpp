@@ -149,9 +149,18 @@ asio::awaitable<std::optional<Failure>> Client::write_stream(std::string& out) {
   co_return network_failure(Stage::data, "write failed during data: " + why);
 }
 
+asio::awaitable<std::optional<Failure>> Client::write_stream(std::string_view bytes) {
+  boost::system::error_code ec;
+  co_await transport_->write_all(bytes, ec);
+  if (!ec) co_return std::nullopt;
+  std::string why = transport_->timed_out() ? transport_->timeout_text() : ec.message();
+  co_return network_failure(Stage::data, "write failed during data: " + why);
+}
+
 asio::awaitable<std::optional<Failure>> Client::stream_body(const BuiltMessage& m) {
   DotStuffer stuff;
   std::string out;
+  std::unique_ptr<char[]> lines;  // a slice's base64 lines, written in place (never zeroed first)
   for (const auto& seg : m.stream) {
     if (seg.encoding == Segment::Encoding::literal) {
       stuff.feed(seg.bytes, out);
@@ -164,21 +173,29 @@ asio::awaitable<std::optional<Failure>> Client::stream_body(const BuiltMessage& 
       std::string error;
       const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kStreamChunk, seg.blob.size - done));
       const std::uint64_t at = seg.blob.offset + done;
-      std::optional<std::string> chunk = co_await content_->read(seg.blob, at, want, error);
+      std::optional<Slice> chunk = co_await content_->read(seg.blob, at, want, error);
       if (!chunk) co_return content_unreadable(error);
-      if (chunk->size() != want)
-        co_return content_unreadable("the content is " + std::to_string(at + chunk->size()) + " octets, not the " +
+      const std::string_view bytes = chunk->bytes;
+      if (bytes.size() != want)
+        co_return content_unreadable("the content is " + std::to_string(at + bytes.size()) + " octets, not the " +
                                      std::to_string(seg.blob.offset + seg.blob.size) + " it had when claimed");
-      done += chunk->size();
+      done += bytes.size();
       if (seg.encoding == Segment::Encoding::base64) {
-        codec::append_base64_lines(*chunk, out);  // no '.' in base64: stuffing is only bookkeeping
+        // What came before (part headers) goes first; then the lines, straight from the
+        // buffer. No '.' in base64: stuffing is only bookkeeping.
+        std::optional<Failure> f = co_await write_stream(out);
+        if (f) co_return f;
+        if (!lines) lines = std::make_unique_for_overwrite<char[]>(codec::base64_lines_size(kStreamChunk));
+        const char* end = codec::base64_lines_to(bytes, lines.get());
         stuff.appended_lines();
-      } else {
-        std::string lines;
-        crlf.feed(*chunk, lines);
-        if (done == seg.blob.size) crlf.finish(lines);
-        stuff.feed(lines, out);
+        f = co_await write_stream(std::string_view(lines.get(), static_cast<std::size_t>(end - lines.get())));
+        if (f) co_return f;
+        continue;
       }
+      std::string normalised;
+      crlf.feed(bytes, normalised);
+      if (done == seg.blob.size) crlf.finish(normalised);
+      stuff.feed(normalised, out);
       std::optional<Failure> f = co_await write_stream(out);
       if (f) co_return f;
     }
@@ -211,11 +228,11 @@ asio::awaitable<std::optional<Failure>> Client::fit_8bit(const BuiltMessage& m) 
       std::string error;
       const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kStreamChunk, seg.blob.size - done));
       const std::uint64_t at = seg.blob.offset + done;
-      std::optional<std::string> chunk = co_await content_->read(seg.blob, at, want, error);
-      if (!chunk || chunk->empty()) co_return content_unreadable(chunk ? "the content is shorter than claimed" : error);
-      if (raw::has_8bit(*chunk))
+      std::optional<Slice> chunk = co_await content_->read(seg.blob, at, want, error);
+      if (!chunk || chunk->bytes.empty()) co_return content_unreadable(chunk ? "the content is shorter than claimed" : error);
+      if (raw::has_8bit(chunk->bytes))
         co_return refuse("a message of " + std::to_string(m.octets()) + " bytes is too large to be converted");
-      done += chunk->size();
+      done += chunk->bytes.size();
     }
   }
   converted_ = m;

@@ -47,6 +47,7 @@ class Client {
   // Action::stream_body: reads, encodes, dot-stuffs and writes the current message's segments.
   asio::awaitable<std::optional<Failure>> stream_body(const BuiltMessage& m);
   asio::awaitable<std::optional<Failure>> write_stream(std::string& out);  // writes and empties `out`
+  asio::awaitable<std::optional<Failure>> write_stream(std::string_view bytes);
   // 8-bit content for a relay without 8BITMIME (RFC 6152): converted (in memory), or a
   // permanent failure saying why; nullopt = send `m` as it is.
   asio::awaitable<std::optional<Failure>> fit_8bit(const BuiltMessage& m);

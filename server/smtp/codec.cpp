@@ -148,15 +148,19 @@ std::uint64_t base64_lines_size(std::uint64_t n) {
   return chars + 2 * ((chars + 75) / 76);
 }
 
-void append_base64_lines(std::string_view bytes, std::string& out) {
-  const std::size_t start = out.size();
-  out.resize(start + static_cast<std::size_t>(base64_lines_size(bytes.size())));
-  char* o = out.data() + start;
+char* base64_lines_to(std::string_view bytes, char* o) {
   for (std::size_t i = 0; i < bytes.size(); i += kBase64LineBytes) {
     o = base64_to(bytes.substr(i, kBase64LineBytes), o);
     *o++ = '\r';
     *o++ = '\n';
   }
+  return o;
+}
+
+void append_base64_lines(std::string_view bytes, std::string& out) {
+  const std::size_t start = out.size();
+  out.resize(start + static_cast<std::size_t>(base64_lines_size(bytes.size())));
+  base64_lines_to(bytes, out.data() + start);
 }
 
 std::string base64_lines(std::string_view bytes) {

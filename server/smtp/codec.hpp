@@ -25,6 +25,8 @@ char* base64_to(std::string_view bytes, char* out);
 // The same lines appended to `out`, written in place (large attachments go through here
 // slice by slice, straight into the connection's output).
 void append_base64_lines(std::string_view bytes, std::string& out);
+// The same lines written at `out` (base64_lines_size(bytes.size()) octets); returns their end.
+char* base64_lines_to(std::string_view bytes, char* out);
 // Octets of `n` bytes as base64 lines.
 [[nodiscard]] std::uint64_t base64_lines_size(std::uint64_t n);
 inline constexpr std::size_t kBase64LineBytes = 57;  // 57 input octets = one 76-character line
