@@ -19,10 +19,6 @@ namespace sitemail::smtp {
 struct Slice {
   std::shared_ptr<const void> owner;  // keeps `bytes` alive
   std::string_view bytes;
-  static Slice of(std::string s) {
-    auto kept = std::make_shared<const std::string>(std::move(s));
-    return Slice{kept, *kept};
-  }
 };
 
 // Where blob content comes from (the daemon reads outbox_attachment / outbox.raw_message

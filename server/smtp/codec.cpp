@@ -5,23 +5,48 @@
 #include <openssl/hmac.h>
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
 namespace sitemail::codec {
 
 namespace {
-const char* kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr const char* kB64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 }
+
+namespace {
+// The two characters of every 12-bit value: three octets are two lookups and two 2-byte
+// stores instead of four of each (large attachments spend most of their encoding here).
+struct PairTable {
+  std::array<std::array<char, 2>, 4096> pair{};
+  constexpr PairTable() {
+    for (std::size_t v = 0; v < pair.size(); ++v) pair[v] = {kB64[v >> 6], kB64[v & 63]};
+  }
+};
+constexpr PairTable kPairs;
+}  // namespace
 
 char* base64_to(std::string_view in, char* o) {
   std::size_t i = 0;
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  // Six octets per step, read as one 8-octet word while two more are there to read.
+  for (; i + 8 <= in.size(); i += 6) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, p + i, 8);
+    if constexpr (std::endian::native == std::endian::little) w = __builtin_bswap64(w);  // the first octet on top
+    const auto a = static_cast<std::uint32_t>(w >> 40), b = static_cast<std::uint32_t>(w >> 16) & 0xffffff;
+    std::memcpy(o, kPairs.pair[a >> 12].data(), 2);
+    std::memcpy(o + 2, kPairs.pair[a & 4095].data(), 2);
+    std::memcpy(o + 4, kPairs.pair[b >> 12].data(), 2);
+    std::memcpy(o + 6, kPairs.pair[b & 4095].data(), 2);
+    o += 8;
+  }
   for (; i + 2 < in.size(); i += 3) {
-    std::uint32_t v = (std::uint8_t(in[i]) << 16) | (std::uint8_t(in[i + 1]) << 8) | std::uint8_t(in[i + 2]);
-    *o++ = kB64[(v >> 18) & 63];
-    *o++ = kB64[(v >> 12) & 63];
-    *o++ = kB64[(v >> 6) & 63];
-    *o++ = kB64[v & 63];
+    const std::uint32_t v = (std::uint32_t{p[i]} << 16) | (std::uint32_t{p[i + 1]} << 8) | p[i + 2];
+    std::memcpy(o, kPairs.pair[v >> 12].data(), 2);
+    std::memcpy(o + 2, kPairs.pair[v & 4095].data(), 2);
+    o += 4;
   }
   if (i < in.size()) {
     std::uint32_t v = std::uint8_t(in[i]) << 16;

@@ -1,7 +1,10 @@
 // test_codec_sasl.cpp — encodings and digests against published vectors: MD4 (RFC 1320
 // §A.5), HMAC-MD5 / CRAM-MD5 (RFC 2195 example), NTLMv2 ([MS-NLMP] §4.2.4), base64,
 // quoted-printable, RFC 2047; and the AUTH mechanism choice rules.
+#include <openssl/evp.h>
+
 #include <boost/test/unit_test.hpp>
+#include <random>
 
 #include "codec.hpp"
 #include "ntlm.hpp"
@@ -62,6 +65,23 @@ BOOST_AUTO_TEST_CASE(ntlm_challenge_message_from_the_spec_parses) {
   BOOST_TEST(auth.substr(0, 12) == std::string("NTLMSSP\0\x03\0\0\0", 12));
   BOOST_TEST(auth.find(codec::unhex("68cd0ab851e51c96aabc927bebef6a1c")) != std::string::npos);
   BOOST_TEST(auth.find(codec::utf16le("User")) != std::string::npos);
+}
+
+// The encoder reads six octets at a time with a table of character pairs: every length from
+// 0 to 300 and every octet value, against OpenSSL's encoder as the independent reference.
+BOOST_AUTO_TEST_CASE(base64_matches_openssl_for_every_length_and_octet) {
+  std::mt19937 rng(20261206);
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes += static_cast<char>(i);
+  for (std::size_t n = 0; n <= 300; ++n) {
+    std::string in = n <= bytes.size() ? bytes.substr(bytes.size() - n) : std::string();
+    while (in.size() < n) in += static_cast<char>(rng());
+    std::string ref((n + 2) / 3 * 4 + 1, '\0');
+    const int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(ref.data()),
+                                    reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(n));
+    ref.resize(static_cast<std::size_t>(len));
+    BOOST_TEST(codec::base64(in) == ref, "length " << n);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(base64_and_quoted_printable) {
