@@ -54,7 +54,13 @@ write_sites 10 10
 for b in before after; do use "$b"; one_drain 10 >/dev/null; done
 
 echo "== 1 KiB drain, before vs after: $N queued messages, sitemaild --once (shipped defaults), $RUNS runs each, alternating"
-rev() { git -C "$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$1/CMakeCache.txt")" log -1 --format=%h 2>/dev/null || echo "?"; }
+# The commit a build dir was configured from ("?" for a dir that is not a CMake build, such
+# as a copied binary: the source tree's HEAD would be the wrong answer).
+rev() {
+  local home
+  home=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$1/CMakeCache.txt" 2>/dev/null)
+  [ -n "$home" ] && git -C "$home" log -1 --format=%h 2>/dev/null || echo "?"
+}
 echo "   before: $build_before (commit $(rev "$build_before")); after: $build_after (commit $(rev "$build_after"))"
 printf '%-6s | %-36s | %-36s | %s\n' sites "before (msg/s per run; median)" "after (msg/s per run; median)" "after / before"
 for C in $COUNTS; do
