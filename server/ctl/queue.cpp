@@ -1,6 +1,8 @@
 // queue.cpp — `sitemailctl enqueue`, `queue`, `queue retry` and `queue cancel`: the
 // outbox from the admin's side (`queue show` and `queue purge` are in queue_show.cpp). Addresses are validated before a row is
 // written; retry/cancel only touch rows that are not being sent right now.
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -18,9 +20,11 @@ namespace sitemail {
 
 namespace {
 
-std::string read_file_or_throw(const std::string& path) {
+// The file an option names; a file that cannot be read is a usage error naming the option,
+// the path and why (`--body x` is taken for `--body-file x`: the admin sees which one).
+std::string read_file_or_throw(std::string_view option, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError("cannot read " + path);
+  if (!in) throw UsageError("cannot read --" + std::string(option) + " " + path + ": " + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -62,7 +66,7 @@ std::vector<FileAttachment> attachment_files(const CtlArgs& a) {
       FileAttachment f;
       f.path = path;
       f.name = smtp::mime::safe_filename(path);
-      f.content = read_file_or_throw(path);
+      f.content = read_file_or_throw(opt, path);
       f.inline_part = std::string_view(opt) == "inline";
       out.push_back(std::move(f));
     }
@@ -87,9 +91,9 @@ int cmd_enqueue(CtlArgs& a) {
     std::cerr << "sitemailctl: --subject contains control characters\n";
     return kExitFailed;
   }
-  std::string text = a.flag("body-file") ? read_file_or_throw(a.opt("body-file")) : "";
-  std::string html = a.flag("html-file") ? read_file_or_throw(a.opt("html-file")) : "";
-  const std::string raw_bytes = raw ? read_file_or_throw(a.opt("raw")) : "";
+  std::string text = a.flag("body-file") ? read_file_or_throw("body-file", a.opt("body-file")) : "";
+  std::string html = a.flag("html-file") ? read_file_or_throw("html-file", a.opt("html-file")) : "";
+  const std::string raw_bytes = raw ? read_file_or_throw("raw", a.opt("raw")) : "";
   const auto files = attachment_files(a);
   // Mail for a site whose configuration is invalid is held from the start, and says why.
   // A message that can never be sent (too large for MaxMessageSize, a broken raw message)

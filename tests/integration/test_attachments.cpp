@@ -219,4 +219,11 @@ BOOST_AUTO_TEST_CASE(enqueue_attach_inline_raw_and_max_message_size) {
   BOOST_TEST(count(e.db, "true") == before);  // nothing queued
   auto mixed = e.ctl_cmd("enqueue --site ACME --raw " + files.path() + "/mail.eml --subject x");
   BOOST_TEST(mixed.code == 2);
+  // A file that cannot be read: the option, the path and why; nothing queued.
+  auto missing = e.ctl_cmd("enqueue --site ACME --to r@dest.example --attach " + files.path() + "/gone.pdf");
+  BOOST_TEST(missing.code == 2);
+  BOOST_TEST(
+      missing.err.find("cannot read --attach " + files.path() + "/gone.pdf: No such file or directory") != std::string::npos,
+      missing.err);
+  BOOST_TEST(count(e.db, "true") == before);
 }
